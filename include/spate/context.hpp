@@ -1,0 +1,72 @@
+// Context: the entry point of a spate program; it reads spate's flags and creates datasets.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spate/dataset.hpp"
+#include "spate/detail/engine.hpp"
+#include "spate/detail/partition_nodes.hpp"
+#include "spate/detail/text_file_node.hpp"
+
+namespace spate {
+
+/// Settings a Context runs with. Flags and environment variables fill it in; a program may also
+/// build one directly.
+struct Options {
+  /// "local" (one thread), "local[N]" or "local[*]" (one thread per core, the default).
+  std::string master = "local[*]";
+  /// Attempts per task before the job fails (at least 1).
+  int task_attempts = 4;
+};
+
+/// Owns the engine of one program: its scheduler, task threads and stored blocks. Datasets hold
+/// a share of it, so they stay usable as long as any of them lives. Thread-safe: jobs may be
+/// started from several threads.
+class Context {
+ public:
+  /// Settings from the environment (SPATE_MASTER) and defaults.
+  Context();
+  /// Reads spate's flags from the command line: `--master M` (or `--master=M`) and
+  /// `--task-attempts N`; then SPATE_MASTER when no --master is given. argv is not modified;
+  /// args() holds the program's own arguments. Throws config_error for a malformed value.
+  Context(int argc, const char* const* argv);
+  /// Runs with the given settings.
+  explicit Context(Options options);
+
+  /// The program name followed by every argument that is not one of spate's flags, in order.
+  const std::vector<std::string>& args() const noexcept { return args_; }
+  /// The master in use, as given.
+  const std::string& master() const noexcept { return engine_->config().master; }
+  /// Task slots: partitions used by parallelize and shuffles unless told otherwise.
+  std::size_t default_parallelism() const noexcept { return engine_->default_parallelism(); }
+
+  /// A dataset of `data` split into `partitions` slices of near-equal size (default:
+  /// default_parallelism()), in order.
+  template <class T>
+  Dataset<T> parallelize(std::vector<T> data, std::size_t partitions = 0) const {
+    std::size_t n = partitions ? partitions : default_parallelism();
+    auto shared = std::make_shared<const std::vector<T>>(std::move(data));
+    return Dataset<T>(detail::DatasetCore<T, void>{
+        engine_, std::make_shared<detail::ParallelizeNode<T>>(engine_->next_node_id(), shared, n)});
+  }
+
+  /// The lines of a file, a directory's files or a glob's files, without their line ends
+  /// ("\n", or "\r\n"); `.gz` and `.zst` files are decompressed. Plain files are split into byte
+  /// ranges (at least `min_partitions` in all, default default_parallelism(); at most 64 MiB
+  /// each), each a partition; a compressed file is one partition. A line is a view, valid while
+  /// it is processed: map it to std::string to keep it. Throws io_error when nothing is readable.
+  Dataset<std::string_view> text_file(const std::string& path, std::size_t min_partitions = 0) const;
+
+  /// The engine; for spate's own extensions.
+  const std::shared_ptr<detail::Engine>& engine() const noexcept { return engine_; }
+
+ private:
+  std::shared_ptr<detail::Engine> engine_;
+  std::vector<std::string> args_;
+};
+
+}  // namespace spate

@@ -1,0 +1,289 @@
+// Dataset<T>: a lazy, partitioned collection of records of type T, and the operators on it.
+//
+// A Dataset is a cheap handle on a node of the lineage graph; copying it copies the handle.
+// Nothing runs until an action (collect, count, save_as_text_file, ...) is called.
+//
+// Narrow operators (map, filter, flat_map, map_values, key_by, ...) return a Dataset whose second
+// template argument records the pending operators, so that a chain of them compiles into one
+// function per stage: keep such datasets in `auto` variables. Converting to `Dataset<T>` (the
+// default second argument) fuses the pending operators into a node; that is also what happens
+// when a wide operator or an action is applied.
+//
+// Functions passed to operators run on task threads and, in cluster modes, in executor
+// processes: capture values, not references or pointers (those work in `local` mode only).
+//
+// Records may be views (std::string_view from text_file): they are valid while the record is
+// being processed. Whenever spate stores records (shuffles, cache, collect) it stores their
+// owning form, owned_t<T> (std::string for std::string_view), see record_traits.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "spate/detail/dataset_core.hpp"
+#include "spate/partitioner.hpp"
+#include "spate/record_traits.hpp"
+
+namespace spate {
+
+template <class T, class Stack = void>
+class Dataset;
+
+namespace detail {
+template <class T>
+struct is_pair : std::false_type {};
+template <class A, class B>
+struct is_pair<std::pair<A, B>> : std::true_type {};
+// void for records that are not pairs, so declarations of by-key members stay well-formed.
+template <class T>
+struct pair_parts {
+  using key = void;
+  using value = void;
+};
+template <class A, class B>
+struct pair_parts<std::pair<A, B>> {
+  using key = owned_t<A>;
+  using value = owned_t<B>;
+};
+}  // namespace detail
+
+/// Records that are (key, value) pairs, which the by-key operators require.
+template <class T>
+concept KeyValue = detail::is_pair<T>::value;
+
+/// The owning key type of a pair record type.
+template <class T>
+using key_of_t = typename detail::pair_parts<T>::key;
+/// The owning value type of a pair record type.
+template <class T>
+using value_of_t = typename detail::pair_parts<T>::value;
+
+template <class T, class Stack>
+class Dataset {
+ public:
+  using value_type = T;
+
+  explicit Dataset(detail::DatasetCore<T, Stack> core) : core_(std::move(core)) {}
+
+  /// Fuses a dataset with pending narrow operators into a node-backed handle.
+  template <class S>
+    requires(std::is_void_v<Stack> && !std::is_void_v<S>)
+  Dataset(const Dataset<T, S>& other)  // NOLINT: implicit, so Dataset<T> accepts any chain
+      : core_{other.core_.engine, other.node()} {}
+
+  // ---- narrow operators: fused into one pass over a partition ----
+
+  /// f(T) -> U for each record.
+  template <class F>
+  auto map(F f) const {
+    return wrap(core_.then(detail::MapOp<F>{std::move(f)}));
+  }
+  /// Keeps the records for which f(const T&) is true; keeps the partitioner.
+  template <class F>
+  auto filter(F f) const {
+    return wrap(core_.then(detail::FilterOp<F>{std::move(f)}));
+  }
+  /// f(T) returns a range (or std::optional) of records; each becomes a record. With an explicit
+  /// U, f is called as f(T, emit) and calls emit(U) for each output record (no allocation).
+  template <class U = void, class F>
+  auto flat_map(F f) const {
+    return wrap(core_.then(detail::FlatMapOp<F, U>{std::move(f)}));
+  }
+  /// (k, v) -> (k, f(v)); keeps the partitioner.
+  template <class F>
+    requires KeyValue<T>
+  auto map_values(F f) const {
+    return wrap(core_.then(detail::MapValuesOp<F>{std::move(f)}));
+  }
+  /// (k, v) -> (k, w) for each w in the range f(v); keeps the partitioner.
+  template <class F>
+    requires KeyValue<T>
+  auto flat_map_values(F f) const {
+    return wrap(core_.then(detail::FlatMapValuesOp<F>{std::move(f)}));
+  }
+  /// x -> (f(x), x).
+  template <class F>
+  auto key_by(F f) const {
+    return wrap(core_.then(detail::KeyByOp<F>{std::move(f)}));
+  }
+  /// The keys of (key, value) records.
+  auto keys() const
+    requires KeyValue<T>
+  {
+    return map(detail::FirstOf{});
+  }
+  /// The values of (key, value) records.
+  auto values() const
+    requires KeyValue<T>
+  {
+    return map(detail::SecondOf{});
+  }
+  /// f(partition_index, std::vector<owned_t<T>> records) returns a range of U: the partition is
+  /// handed over whole (materialised), as Spark's mapPartitionsWithIndex hands an iterator.
+  template <class F>
+  auto map_partitions(F f, bool keeps_partitioner = false) const;
+  /// The records of both datasets (this one's partitions first); no shuffle.
+  template <class S>
+  Dataset<T> union_with(const Dataset<T, S>& other) const;
+  /// A deterministic random sample: each record kept with probability `fraction` (or, with
+  /// replacement, repeated a Poisson(fraction) number of times), seeded by (seed, partition).
+  Dataset<T> sample(bool with_replacement, double fraction, std::uint64_t seed = 42) const;
+  /// (record, index) with indexes 0..count-1 in partition order; runs a job to count partitions.
+  Dataset<std::pair<owned_t<T>, std::uint64_t>> zip_with_index() const;
+  /// At most n partitions by merging neighbouring ones; no shuffle (use repartition to grow).
+  Dataset<T> coalesce(std::size_t n) const;
+
+  // ---- persistence ----
+
+  /// Keeps each computed partition in memory, so later actions reuse it; returns the cached
+  /// dataset (records in owning form). Lost or evicted partitions are recomputed from lineage.
+  Dataset<owned_t<T>> cache() const;
+  /// Same as cache() (memory is the one storage level so far).
+  Dataset<owned_t<T>> persist() const { return cache(); }
+  /// Frees the cached partitions; later actions recompute them.
+  void unpersist() const;
+
+  // ---- wide operators: end a stage; `partitions == 0` keeps the parent's partition count ----
+
+  /// Merges the values of each key with f(V, V) -> V, first within each map partition.
+  template <class F>
+    requires KeyValue<T>
+  Dataset<std::pair<key_of_t<T>, value_of_t<T>>> reduce_by_key(F f, std::size_t partitions = 0) const;
+  /// Per key: folds values into a copy of zero with seq(C, V) -> C (map side), then merges
+  /// partial results with comb(C, C) -> C.
+  template <class C, class Seq, class Comb>
+    requires KeyValue<T>
+  Dataset<std::pair<key_of_t<T>, C>> aggregate_by_key(C zero, Seq seq, Comb comb,
+                                                      std::size_t partitions = 0) const;
+  /// aggregate_by_key with the same function for both steps.
+  template <class F, class V = value_of_t<T>>
+    requires KeyValue<T>
+  Dataset<std::pair<key_of_t<T>, V>> fold_by_key(V zero, F f, std::size_t partitions = 0) const;
+  /// All values of each key, in arrival order (no map-side combine: prefer reduce_by_key).
+  Dataset<std::pair<key_of_t<T>, std::vector<value_of_t<T>>>> group_by_key(
+      std::size_t partitions = 0) const
+    requires KeyValue<T>;
+  /// Each distinct record once.
+  Dataset<owned_t<T>> distinct(std::size_t partitions = 0) const;
+  /// Per key, every pair of values from both sides (inner join). Co-partitioned inputs (the same
+  /// partitioner) are joined without a shuffle; one partitioned side keeps its partitioning.
+  template <class U, class S>
+    requires KeyValue<T>
+  auto join(const Dataset<U, S>& other, std::size_t partitions = 0) const;
+  /// Every left record; the right value is std::nullopt where the key has none.
+  template <class U, class S>
+    requires KeyValue<T>
+  auto left_outer_join(const Dataset<U, S>& other, std::size_t partitions = 0) const;
+  /// Every right record; the left value is std::nullopt where the key has none.
+  template <class U, class S>
+    requires KeyValue<T>
+  auto right_outer_join(const Dataset<U, S>& other, std::size_t partitions = 0) const;
+  /// Every key of either side; the missing side is std::nullopt.
+  template <class U, class S>
+    requires KeyValue<T>
+  auto full_outer_join(const Dataset<U, S>& other, std::size_t partitions = 0) const;
+  /// (key, (values of this, values of other)) for every key of either side.
+  template <class U, class S>
+    requires KeyValue<T>
+  auto cogroup(const Dataset<U, S>& other, std::size_t partitions = 0) const;
+  /// Globally sorted by key: partition i holds smaller keys than partition i+1 (range
+  /// partitioner computed from a sample, which runs a job); stable within equal keys.
+  template <class Less = std::less<key_of_t<T>>>
+    requires KeyValue<T>
+  Dataset<owned_t<T>> sort_by_key(bool ascending = true, std::size_t partitions = 0,
+                                  Less less = Less{}) const;
+  /// Globally sorted by f(record).
+  template <class F>
+  Dataset<owned_t<T>> sort_by(F f, bool ascending = true, std::size_t partitions = 0) const;
+  /// Records moved to the partition `partitioner(key)` names; the result knows its partitioner.
+  template <class P>
+    requires KeyValue<T>
+  Dataset<owned_t<T>> partition_by(P partitioner) const;
+  /// Exactly n partitions of near-equal size, by a shuffle.
+  Dataset<owned_t<T>> repartition(std::size_t n) const;
+
+  // ---- actions: run a job ----
+
+  /// Every record, in partition order.
+  std::vector<owned_t<T>> collect() const;
+  /// The number of records.
+  std::size_t count() const;
+  /// Merges all records with an associative, commutative f(T, T) -> T; throws spate::error when
+  /// the dataset is empty.
+  template <class F>
+  owned_t<T> reduce(F f) const;
+  /// Folds each partition from a copy of zero with f, then the partition results from zero.
+  template <class F>
+  owned_t<T> fold(owned_t<T> zero, F f) const;
+  /// seq(Z, T) -> Z within partitions, comb(Z, Z) -> Z across them; zero is copied for each.
+  template <class Z, class Seq, class Comb>
+  Z aggregate(Z zero, Seq seq, Comb comb) const;
+  /// The first n records in partition order; scans as few partitions as it can.
+  std::vector<owned_t<T>> take(std::size_t n) const;
+  /// The first record; throws spate::error when the dataset is empty.
+  owned_t<T> first() const;
+  /// The n largest records, largest first (by less).
+  template <class Less = std::less<owned_t<T>>>
+  std::vector<owned_t<T>> top(std::size_t n, Less less = Less{}) const;
+  /// The n smallest records, smallest first (by less).
+  template <class Less = std::less<owned_t<T>>>
+  std::vector<owned_t<T>> take_ordered(std::size_t n, Less less = Less{}) const;
+  /// Number of records per key.
+  std::map<key_of_t<T>, std::size_t> count_by_key() const
+    requires KeyValue<T>;
+  /// Number of occurrences of each distinct record.
+  std::map<owned_t<T>, std::size_t> count_by_value() const;
+  /// Calls f(record) for every record, on the task threads.
+  template <class F>
+  void foreach(F f) const;
+  /// Calls f(partition_index, std::vector<owned_t<T>>) once per partition, on the task threads.
+  template <class F>
+  void foreach_partition(F f) const;
+  /// Writes one line per record to DIR/part-NNNNN (tab-separated fields for pairs and tuples),
+  /// each part committed by rename, and DIR/_SUCCESS when every part is in place. Fails if DIR
+  /// exists and is not empty.
+  void save_as_text_file(const std::string& dir) const;
+  /// As above, with each record formatted by format(const T&) -> std::string.
+  template <class F>
+  void save_as_text_file(const std::string& dir, F format) const;
+
+  // ---- introspection ----
+
+  /// The number of partitions (fuses pending operators).
+  std::size_t num_partitions() const { return node()->num_partitions(); }
+  /// The node these records come from (fuses pending operators).
+  std::shared_ptr<detail::Node<T>> node() const { return core_.node(); }
+  /// The engine this dataset runs on.
+  const std::shared_ptr<detail::Engine>& engine() const { return core_.engine; }
+
+ private:
+  template <class U, class S>
+  friend class Dataset;
+
+  template <class U, class S>
+  static Dataset<U, S> wrap(detail::DatasetCore<U, S> c) {
+    return Dataset<U, S>(std::move(c));
+  }
+  template <class U>
+  Dataset<U> from_node(std::shared_ptr<detail::Node<U>> n) const {
+    return Dataset<U>(detail::DatasetCore<U, void>{core_.engine, std::move(n)});
+  }
+  /// The node of this dataset's records in owning form.
+  std::shared_ptr<detail::Node<owned_t<T>>> owned_node() const;
+  /// The partitioner the records obey, if any (without fusing).
+  std::shared_ptr<const PartitionerBase> known_partitioner() const;
+
+  detail::DatasetCore<T, Stack> core_;
+};
+
+}  // namespace spate
+
+#include "spate/detail/dataset_impl.hpp"

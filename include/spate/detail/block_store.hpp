@@ -1,0 +1,72 @@
+// BlockStore: shuffle map outputs and cached partitions held by one process.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace spate::detail {
+
+/// The output of one map task of one shuffle: one bucket per reduce partition.
+class MapOutput {
+ public:
+  virtual ~MapOutput() = default;
+  /// Number of records written to all buckets.
+  virtual std::uint64_t records() const noexcept = 0;
+};
+
+/// A map output whose buckets are typed vectors, kept in this process's memory.
+template <class R>
+class TypedMapOutput final : public MapOutput {
+ public:
+  explicit TypedMapOutput(std::size_t num_buckets) : buckets_(num_buckets) {}
+  std::uint64_t records() const noexcept override {
+    std::uint64_t n = 0;
+    for (const auto& b : buckets_) n += b.size();
+    return n;
+  }
+  /// Bucket for reduce partition r.
+  std::vector<R>& bucket(std::size_t r) { return buckets_[r]; }
+  const std::vector<R>& bucket(std::size_t r) const { return buckets_[r]; }
+
+ private:
+  std::vector<std::vector<R>> buckets_;
+};
+
+/// Thread-safe store of blocks. Blocks are immutable once put and shared by pointer, so a
+/// reader keeps its block alive even when it is dropped from the store meanwhile.
+class BlockStore {
+ public:
+  /// Stores the output of map task `map_partition` of shuffle `shuffle_id`; the first put wins.
+  void put_map_output(int shuffle_id, std::size_t map_partition,
+                      std::shared_ptr<const MapOutput> output);
+  /// The stored map output, or nullptr when it was never written or was lost.
+  std::shared_ptr<const MapOutput> map_output(int shuffle_id, std::size_t map_partition) const;
+  /// Forgets every map output of a shuffle.
+  void drop_shuffle(int shuffle_id);
+
+  /// Stores a cached partition of node `node_id`, with its approximate size in bytes.
+  void put_cached_block(std::uint64_t node_id, std::size_t partition,
+                        std::shared_ptr<const void> block, std::size_t bytes);
+  /// The cached partition, or nullptr.
+  std::shared_ptr<const void> cached_block(std::uint64_t node_id, std::size_t partition) const;
+  /// Frees every cached partition of a node.
+  void drop_cached(std::uint64_t node_id);
+  /// Bytes held by cached partitions.
+  std::size_t cached_bytes() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<int, std::size_t>, std::shared_ptr<const MapOutput>> map_outputs_;
+  struct Cached {
+    std::shared_ptr<const void> block;
+    std::size_t bytes;
+  };
+  std::map<std::pair<std::uint64_t, std::size_t>, Cached> cached_;
+};
+
+}  // namespace spate::detail

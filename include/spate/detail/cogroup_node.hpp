@@ -1,0 +1,68 @@
+// CoGroupNode: groups two keyed datasets by key, partition by partition; joins are built on it.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "spate/detail/shuffle_nodes.hpp"
+
+namespace spate::detail {
+
+/// One input of a cogroup: either shuffled into the cogroup's partitioning, or a parent that is
+/// already partitioned that way (then read in the same task, no shuffle).
+template <class K, class V>
+struct CoGroupInput {
+  std::shared_ptr<ShuffleDependencyBase> shuffle;  // set when the input is shuffled
+  std::shared_ptr<Node<std::pair<K, V>>> narrow;   // set when it is co-partitioned already
+
+  template <class F>
+  void read(TaskContext& tc, std::size_t p, F&& f) const {
+    if (shuffle) {
+      read_buckets<std::pair<K, V>>(tc, shuffle->shuffle_id(), shuffle->parent()->num_partitions(),
+                                    p, f);
+    } else {
+      auto body = [&f](std::pair<K, V>&& r) { f(std::as_const(r)); };
+      narrow->iterate(tc, p, Emit<std::pair<K, V>>(body));
+    }
+  }
+};
+
+/// For each key of a partition: (key, (values from the left, values from the right)), keys in
+/// order of first appearance (left input first), values in arrival order.
+template <class K, class V, class W>
+class CoGroupNode final : public Node<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>> {
+ public:
+  using Out = std::pair<K, std::pair<std::vector<V>, std::vector<W>>>;
+
+  CoGroupNode(std::uint64_t id, std::size_t partitions, CoGroupInput<K, V> left,
+              CoGroupInput<K, W> right, std::shared_ptr<const PartitionerBase> partitioner)
+      : Node<Out>(id, "cogroup", partitions), left_(std::move(left)), right_(std::move(right)) {
+    if (left_.shuffle) this->add_shuffle_dependency(left_.shuffle);
+    else this->add_narrow_parent(left_.narrow);
+    if (right_.shuffle) this->add_shuffle_dependency(right_.shuffle);
+    else this->add_narrow_parent(right_.narrow);
+    this->set_partitioner(std::move(partitioner));
+  }
+
+ protected:
+  void compute(TaskContext& tc, std::size_t p, Emit<Out> out) override {
+    HashTable<K, std::size_t> index;
+    std::vector<Out> groups;
+    auto slot = [&](const K& k) -> Out& {
+      auto [it, inserted] = index.try_emplace(k, groups.size());
+      if (inserted) groups.emplace_back(k, std::pair<std::vector<V>, std::vector<W>>{});
+      return groups[it->second];
+    };
+    left_.read(tc, p, [&](const std::pair<K, V>& r) { slot(r.first).second.first.push_back(r.second); });
+    right_.read(tc, p, [&](const std::pair<K, W>& r) { slot(r.first).second.second.push_back(r.second); });
+    for (auto& g : groups) out(std::move(g));
+  }
+
+ private:
+  CoGroupInput<K, V> left_;
+  CoGroupInput<K, W> right_;
+};
+
+}  // namespace spate::detail

@@ -1,0 +1,69 @@
+// Engine: the compiled core behind a Context: ids, the block store and the job scheduler.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "spate/detail/task_context.hpp"
+
+namespace spate::detail {
+
+class NodeBase;
+class BlockStore;
+
+/// Settings an Engine runs with; parsed from flags and the environment by Context.
+struct EngineConfig {
+  std::string master = "local[*]";
+  /// Threads that run tasks (local[N]'s N).
+  std::size_t threads = 1;
+  /// Attempts per task before the job fails.
+  int max_task_attempts = 4;
+};
+
+/// The per-partition work of an action; its results stay in the handler, indexed by partition.
+class ResultHandler {
+ public:
+  virtual ~ResultHandler() = default;
+  /// Computes partition p of the job's node and keeps its result; may run concurrently for
+  /// different partitions, and again for the same partition on a retry.
+  virtual void run_task(TaskContext& tc, std::size_t p) = 0;
+  /// Called once the job's tasks have all succeeded (e.g. to commit output).
+  virtual void job_succeeded() {}
+  /// Called when the job fails, before the error propagates (e.g. to remove temporary output).
+  virtual void job_failed() noexcept {}
+};
+
+/// Owns the scheduler and block store of one Context. Thread-safe: several threads may run jobs.
+class Engine {
+ public:
+  explicit Engine(EngineConfig config);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  const EngineConfig& config() const noexcept;
+  /// Partitions used by default for parallelize and shuffles: the number of task slots.
+  std::size_t default_parallelism() const noexcept;
+  /// A fresh node id.
+  std::uint64_t next_node_id() noexcept;
+  /// A fresh shuffle id.
+  int next_shuffle_id() noexcept;
+  /// The block store of this process.
+  BlockStore& block_store() noexcept;
+
+  /// Runs the handler on `partitions` of `node` (all partitions when empty): first every missing
+  /// output of the shuffles the node depends on (stage by stage), then one task per partition.
+  /// Throws spate::job_error when a task fails after its attempts.
+  void run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handler,
+               const std::vector<std::size_t>& partitions = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spate::detail

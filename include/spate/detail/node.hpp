@@ -1,0 +1,119 @@
+// The node contract: every dataset is a node of the lineage graph, and this is all a node is.
+//
+// A node is (1) a number of partitions, (2) a way to compute one partition by pushing its records
+// to a consumer, (3) its dependencies: narrow parents (computed in the same task) and shuffle
+// dependencies (whose map outputs must exist before this node can run), and optionally (4) the
+// partitioner its records obey. Every operator is a small subclass filling in these four things.
+// The scheduler sees only NodeBase; Node<T> adds the typed compute step.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "spate/detail/block_store.hpp"
+#include "spate/detail/emit.hpp"
+#include "spate/detail/task_context.hpp"
+#include "spate/partitioner.hpp"
+#include "spate/record_traits.hpp"
+
+namespace spate::detail {
+
+class ShuffleDependencyBase;
+
+/// Where a node sits in the lineage graph; the scheduler's view of any node.
+class NodeBase {
+ public:
+  NodeBase(std::uint64_t id, std::string name, std::size_t num_partitions)
+      : id_(id), name_(std::move(name)), num_partitions_(num_partitions) {}
+  NodeBase(const NodeBase&) = delete;
+  NodeBase& operator=(const NodeBase&) = delete;
+  virtual ~NodeBase() = default;
+
+  /// Unique within the driver; names the node's cached blocks.
+  std::uint64_t id() const noexcept { return id_; }
+  /// The operator that made this node ("map", "reduce_by_key", ...), for messages.
+  const std::string& name() const noexcept { return name_; }
+  /// Number of partitions this node computes.
+  std::size_t num_partitions() const noexcept { return num_partitions_; }
+  /// Parents computed inside the same task as this node.
+  const std::vector<std::shared_ptr<NodeBase>>& narrow_parents() const noexcept {
+    return narrow_parents_;
+  }
+  /// Shuffles whose outputs this node reads; each ends a parent stage.
+  const std::vector<std::shared_ptr<ShuffleDependencyBase>>& shuffle_dependencies() const noexcept {
+    return shuffle_dependencies_;
+  }
+  /// The partitioner this node's (key, value) records obey, or nullptr.
+  const std::shared_ptr<const PartitionerBase>& partitioner() const noexcept {
+    return partitioner_;
+  }
+  /// True when computed partitions are kept in the block store (see Dataset::cache).
+  bool cached() const noexcept { return cached_.load(std::memory_order_acquire); }
+  void set_cached(bool on) noexcept { cached_.store(on, std::memory_order_release); }
+
+ protected:
+  void add_narrow_parent(std::shared_ptr<NodeBase> p) { narrow_parents_.push_back(std::move(p)); }
+  void add_shuffle_dependency(std::shared_ptr<ShuffleDependencyBase> d) {
+    shuffle_dependencies_.push_back(std::move(d));
+  }
+  void set_partitioner(std::shared_ptr<const PartitionerBase> p) { partitioner_ = std::move(p); }
+
+ private:
+  std::uint64_t id_;
+  std::string name_;
+  std::size_t num_partitions_;
+  std::vector<std::shared_ptr<NodeBase>> narrow_parents_;
+  std::vector<std::shared_ptr<ShuffleDependencyBase>> shuffle_dependencies_;
+  std::shared_ptr<const PartitionerBase> partitioner_;
+  std::atomic<bool> cached_{false};
+};
+
+/// A node whose records are of type T.
+template <class T>
+class Node : public NodeBase {
+ public:
+  using NodeBase::NodeBase;
+  using record_type = T;
+
+  /// Pushes every record of partition p to `out`, in the same order on every run; serves the
+  /// partition from the block store when the node is cached and the block is there.
+  void iterate(TaskContext& tc, std::size_t p, Emit<T> out) {
+    if constexpr (std::is_same_v<T, owned_t<T>> && std::is_copy_constructible_v<T>) {
+      if (cached()) {
+        iterate_cached(tc, p, out);
+        return;
+      }
+    }
+    compute(tc, p, out);
+  }
+
+ protected:
+  /// Computes partition p from the parents, pushing each record to `out`.
+  virtual void compute(TaskContext& tc, std::size_t p, Emit<T> out) = 0;
+
+ private:
+  void iterate_cached(TaskContext& tc, std::size_t p, Emit<T> out) {
+    using Block = std::vector<T>;
+    auto block = std::static_pointer_cast<const Block>(tc.blocks().cached_block(id(), p));
+    if (!block) {
+      auto fresh = std::make_shared<Block>();
+      auto keep = [&](T&& x) { fresh->push_back(std::move(x)); };
+      compute(tc, p, Emit<T>(keep));
+      fresh->shrink_to_fit();
+      tc.blocks().put_cached_block(id(), p, fresh, fresh->capacity() * sizeof(T));
+      block = std::move(fresh);
+    }
+    for (const T& x : *block) {
+      T copy(x);
+      out(std::move(copy));
+    }
+  }
+};
+
+}  // namespace spate::detail

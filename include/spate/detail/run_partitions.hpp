@@ -1,0 +1,52 @@
+// run_partitions: the one way an action runs: compute a per-partition result for each partition.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "spate/detail/engine.hpp"
+#include "spate/detail/node.hpp"
+
+namespace spate::detail {
+
+/// A ResultHandler that keeps fn's result for each partition; a retried task overwrites its slot.
+template <class T, class R, class Fn>
+class PartitionResults final : public ResultHandler {
+ public:
+  PartitionResults(std::shared_ptr<Node<T>> node, Fn fn)
+      : node_(std::move(node)), fn_(std::move(fn)), results_(node_->num_partitions()) {}
+  void run_task(TaskContext& tc, std::size_t p) override { results_[p].emplace(fn_(tc, p, *node_)); }
+  std::optional<R>& at(std::size_t p) { return results_[p]; }
+
+ private:
+  std::shared_ptr<Node<T>> node_;
+  Fn fn_;
+  std::vector<std::optional<R>> results_;
+};
+
+/// Runs fn(tc, p, node) -> R for the given partitions (all when empty) as one job and returns
+/// the results in partition order.
+template <class T, class Fn>
+auto run_partitions(Engine& engine, const std::shared_ptr<Node<T>>& node, Fn fn,
+                    std::vector<std::size_t> parts = {}) {
+  using R = std::invoke_result_t<Fn&, TaskContext&, std::size_t, Node<T>&>;
+  if (parts.empty())
+    for (std::size_t p = 0; p < node->num_partitions(); ++p) parts.push_back(p);
+  PartitionResults<T, R, Fn> handler(node, std::move(fn));
+  engine.run_job(node, handler, parts);
+  std::vector<R> out;
+  out.reserve(parts.size());
+  for (std::size_t p : parts) out.push_back(std::move(*handler.at(p)));
+  return out;
+}
+
+/// Calls f(record) for every record of partition p of node.
+template <class T, class F>
+void for_each_record(TaskContext& tc, std::size_t p, Node<T>& node, F&& f) {
+  auto body = [&f](T&& x) { f(std::move(x)); };
+  node.iterate(tc, p, Emit<T>(body));
+}
+
+}  // namespace spate::detail

@@ -1,0 +1,39 @@
+// TaskContext: what a running task knows about itself and where its blocks live.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace spate::detail {
+
+class BlockStore;
+
+/// Identity of one task attempt and its access to the block store; owned by the scheduler,
+/// lent to node code for the duration of one task.
+class TaskContext {
+ public:
+  TaskContext(BlockStore& blocks, int stage, std::size_t partition, int attempt)
+      : blocks_(blocks), stage_(stage), partition_(partition), attempt_(attempt) {}
+
+  /// The block store holding shuffle outputs and cached partitions.
+  BlockStore& blocks() const noexcept { return blocks_; }
+  /// The stage this task belongs to.
+  int stage() const noexcept { return stage_; }
+  /// The partition this task computes.
+  std::size_t partition() const noexcept { return partition_; }
+  /// The attempt number, 1-based.
+  int attempt() const noexcept { return attempt_; }
+
+  /// Records read by this task (for metrics); nodes that read input add to it.
+  std::uint64_t records_read = 0;
+  /// Bytes read from input files by this task.
+  std::uint64_t bytes_read = 0;
+
+ private:
+  BlockStore& blocks_;
+  int stage_;
+  std::size_t partition_;
+  int attempt_;
+};
+
+}  // namespace spate::detail

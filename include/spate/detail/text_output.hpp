@@ -1,0 +1,107 @@
+// Text output for save_as_text_file: record formatting and the per-partition commit protocol.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "spate/detail/engine.hpp"
+#include "spate/detail/narrow_ops.hpp"
+#include "spate/detail/node.hpp"
+
+namespace spate::detail {
+
+/// Appends the text form of x: strings as they are, numbers in decimal, pairs and tuples as
+/// tab-separated fields, an empty optional as an empty field, anything else through fmt.
+template <class X>
+void append_text(std::string& out, const X& x) {
+  if constexpr (std::is_convertible_v<const X&, std::string_view>) {
+    out += std::string_view(x);
+  } else if constexpr (std::is_same_v<X, bool>) {
+    out += x ? "true" : "false";
+  } else if constexpr (std::is_arithmetic_v<X>) {
+    fmt::format_to(std::back_inserter(out), "{}", x);
+  } else if constexpr (is_optional<X>::value) {
+    if (x) append_text(out, *x);
+  } else if constexpr (requires { std::tuple_size<X>::value; }) {
+    std::apply(
+        [&out](const auto&... v) {
+          bool first = true;
+          ((out += (first ? "" : "\t"), first = false, append_text(out, v)), ...);
+        },
+        x);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", x);
+  }
+}
+
+/// The default line format of save_as_text_file.
+struct TextFormat {
+  template <class X>
+  std::string operator()(const X& x) const {
+    std::string s;
+    append_text(s, x);
+    return s;
+  }
+};
+
+/// An output directory being written: parts go to temporary files and are committed by rename,
+/// once per partition; `_SUCCESS` marks a complete output. Thread-safe.
+class TextOutputSink {
+ public:
+  /// One part file being written by one task attempt; abandoned (removed) unless committed.
+  class Part {
+   public:
+    virtual ~Part() = default;
+    /// Appends `line` and a '\n'.
+    virtual void write_line(std::string_view line) = 0;
+    /// Makes the part visible under its final name (first commit of a partition wins).
+    virtual void commit() = 0;
+  };
+
+  /// Creates `dir`; throws io_error if it exists and is not empty.
+  explicit TextOutputSink(const std::string& dir);
+  ~TextOutputSink();
+  /// Starts the part of `partition` for one attempt.
+  std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
+  /// Writes the success marker once every part is committed.
+  void finish();
+  /// Removes temporary files after a failed job; committed parts stay, but no success marker.
+  void abort() noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The job handler of save_as_text_file: each task writes and commits its partition's part.
+template <class T, class F>
+class TextOutputHandler final : public ResultHandler {
+ public:
+  TextOutputHandler(const std::string& dir, std::shared_ptr<Node<T>> node, F format)
+      : sink_(dir), node_(std::move(node)), format_(std::move(format)) {}
+
+  void run_task(TaskContext& tc, std::size_t p) override {
+    F format = format_;
+    auto part = sink_.open_part(p, tc.attempt());
+    auto line = [&](T&& x) { part->write_line(format(std::as_const(x))); };
+    node_->iterate(tc, p, Emit<T>(line));
+    part->commit();
+  }
+  void job_succeeded() override { sink_.finish(); }
+  void job_failed() noexcept override { sink_.abort(); }
+
+ private:
+  TextOutputSink sink_;
+  std::shared_ptr<Node<T>> node_;
+  F format_;
+};
+
+}  // namespace spate::detail

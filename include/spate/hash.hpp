@@ -1,0 +1,125 @@
+// stable_hash: a hash that is the same in every process and run, used to partition records.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace spate {
+
+namespace detail {
+
+// A 64-bit finaliser (from splitmix64): full avalanche, so `hash % n` spreads small integers.
+constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+// Hashes bytes eight at a time; independent of process, address and seed randomisation.
+inline std::uint64_t hash_bytes(const char* data, std::size_t n) noexcept {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, data, 8);
+    h = mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    data += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, data, n);
+    h = mix64(h ^ w ^ (std::uint64_t{n} << 56));
+  }
+  return mix64(h);
+}
+
+constexpr std::uint64_t hash_combine(std::uint64_t seed, std::uint64_t h) noexcept {
+  return mix64(seed ^ (h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2)));
+}
+
+}  // namespace detail
+
+/// Deterministic hash of a key; specialise it (operator() const noexcept -> uint64_t) for own
+/// key types. std::hash is not used: it may differ between builds and is identity for integers.
+template <class T, class Enable = void>
+struct stable_hash {
+  static_assert(sizeof(T) == 0,
+                "spate::stable_hash has no overload for this key type: specialise "
+                "spate::stable_hash<YourKey> with `std::uint64_t operator()(const YourKey&) const`");
+};
+
+template <class T>
+struct stable_hash<T, std::enable_if_t<std::is_integral_v<T> || std::is_enum_v<T>>> {
+  std::uint64_t operator()(T x) const noexcept {
+    return detail::mix64(static_cast<std::uint64_t>(x));
+  }
+};
+
+template <class T>
+struct stable_hash<T, std::enable_if_t<std::is_floating_point_v<T>>> {
+  std::uint64_t operator()(T x) const noexcept {
+    if (x == T{0}) x = T{0};  // -0.0 and 0.0 are equal keys
+    return detail::hash_bytes(reinterpret_cast<const char*>(&x), sizeof x);
+  }
+};
+
+template <>
+struct stable_hash<std::string_view> {
+  std::uint64_t operator()(std::string_view s) const noexcept {
+    return detail::hash_bytes(s.data(), s.size());
+  }
+};
+
+template <>
+struct stable_hash<std::string> {
+  std::uint64_t operator()(const std::string& s) const noexcept {
+    return detail::hash_bytes(s.data(), s.size());
+  }
+};
+
+template <class A, class B>
+struct stable_hash<std::pair<A, B>> {
+  std::uint64_t operator()(const std::pair<A, B>& p) const noexcept {
+    return detail::hash_combine(stable_hash<A>{}(p.first), stable_hash<B>{}(p.second));
+  }
+};
+
+template <class... Ts>
+struct stable_hash<std::tuple<Ts...>> {
+  std::uint64_t operator()(const std::tuple<Ts...>& t) const noexcept {
+    std::uint64_t h = 0x1234567;
+    std::apply([&](const Ts&... v) { ((h = detail::hash_combine(h, stable_hash<Ts>{}(v))), ...); },
+               t);
+    return h;
+  }
+};
+
+template <class T>
+struct stable_hash<std::optional<T>> {
+  std::uint64_t operator()(const std::optional<T>& v) const noexcept {
+    return v ? detail::hash_combine(1, stable_hash<T>{}(*v)) : 0x5bd1e995ULL;
+  }
+};
+
+template <class T>
+struct stable_hash<std::vector<T>> {
+  std::uint64_t operator()(const std::vector<T>& v) const noexcept {
+    std::uint64_t h = v.size();
+    for (const auto& x : v) h = detail::hash_combine(h, stable_hash<T>{}(x));
+    return h;
+  }
+};
+
+}  // namespace spate

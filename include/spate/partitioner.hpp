@@ -1,0 +1,74 @@
+// Partitioners: which output partition a key goes to. Equal partitioners let joins skip a shuffle.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <typeinfo>
+#include <vector>
+
+#include "spate/hash.hpp"
+
+namespace spate {
+
+/// Type-erased view of a partitioner, enough to decide whether two datasets are co-partitioned.
+class PartitionerBase {
+ public:
+  virtual ~PartitionerBase() = default;
+  /// Number of output partitions.
+  virtual std::size_t num_partitions() const noexcept = 0;
+  /// True when both send every key to the same partition.
+  virtual bool same_as(const PartitionerBase& other) const noexcept = 0;
+};
+
+/// Sends a key to `stable_hash(key) % n`: the same partition in every process and run.
+class HashPartitioner final : public PartitionerBase {
+ public:
+  /// n must be at least 1.
+  explicit HashPartitioner(std::size_t n) : n_(n < 1 ? 1 : n) {}
+  std::size_t num_partitions() const noexcept override { return n_; }
+  bool same_as(const PartitionerBase& other) const noexcept override {
+    auto* o = dynamic_cast<const HashPartitioner*>(&other);
+    return o != nullptr && o->n_ == n_;
+  }
+  /// The partition of key k.
+  template <class K>
+  std::size_t operator()(const K& k) const noexcept {
+    return static_cast<std::size_t>(stable_hash<K>{}(k) % n_);
+  }
+
+ private:
+  std::size_t n_;
+};
+
+/// Sends keys to contiguous, ordered ranges split at `bounds` (sorted by Compare); used by sorts.
+/// Partition i holds keys in (bounds[i-1], bounds[i]]; with `ascending == false` the order flips.
+template <class K, class Compare = std::less<K>>
+class RangePartitioner final : public PartitionerBase {
+ public:
+  RangePartitioner(std::vector<K> bounds, bool ascending, Compare less = Compare{})
+      : bounds_(std::move(bounds)), ascending_(ascending), less_(less) {}
+  std::size_t num_partitions() const noexcept override { return bounds_.size() + 1; }
+  bool same_as(const PartitionerBase& other) const noexcept override {
+    auto* o = dynamic_cast<const RangePartitioner*>(&other);
+    if (o == nullptr || o->ascending_ != ascending_ || o->bounds_.size() != bounds_.size())
+      return false;
+    for (std::size_t i = 0; i < bounds_.size(); ++i)
+      if (less_(bounds_[i], o->bounds_[i]) || less_(o->bounds_[i], bounds_[i])) return false;
+    return true;
+  }
+  /// The partition of key k.
+  std::size_t operator()(const K& k) const {
+    std::size_t i = static_cast<std::size_t>(
+        std::lower_bound(bounds_.begin(), bounds_.end(), k, less_) - bounds_.begin());
+    return ascending_ ? i : bounds_.size() - i;
+  }
+
+ private:
+  std::vector<K> bounds_;
+  bool ascending_;
+  Compare less_;
+};
+
+}  // namespace spate

@@ -1,0 +1,9 @@
+// The whole public API of spate: include this one header.
+#pragma once
+
+#include "spate/context.hpp"
+#include "spate/dataset.hpp"
+#include "spate/error.hpp"
+#include "spate/hash.hpp"
+#include "spate/partitioner.hpp"
+#include "spate/record_traits.hpp"

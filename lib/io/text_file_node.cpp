@@ -1,0 +1,50 @@
+// TextFileNode: a Node<std::string_view> over planned splits, read with LineReader.
+#include "spate/detail/text_file_node.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "io/input_files.hpp"
+#include "io/input_split.hpp"
+#include "io/line_reader.hpp"
+
+namespace spate::detail {
+
+namespace {
+
+class TextFileNode final : public Node<std::string_view> {
+ public:
+  TextFileNode(std::uint64_t id, std::vector<InputSplit> splits)
+      : Node<std::string_view>(id, "text_file", splits.size()), splits_(std::move(splits)) {}
+
+ protected:
+  void compute(TaskContext& tc, std::size_t p, Emit<std::string_view> out) override {
+    const InputSplit& split = splits_[p];
+    LineReader reader(split);
+    std::string_view line;
+    std::uint64_t records = 0;
+    while (reader.next(line)) {
+      ++records;
+      out(std::move(line));
+    }
+    tc.records_read += records;
+    tc.bytes_read += split.end - split.begin;
+  }
+
+ private:
+  std::vector<InputSplit> splits_;
+};
+
+}  // namespace
+
+std::shared_ptr<Node<std::string_view>> make_text_file_node(std::uint64_t id, const std::string& path,
+                                                           std::size_t min_partitions) {
+  std::vector<InputFile> files = list_input_files(path);
+  std::uint64_t total = 0;
+  for (const auto& f : files) total += f.size;
+  std::uint64_t parts = std::max<std::size_t>(1, min_partitions);
+  std::uint64_t target = std::clamp<std::uint64_t>((total + parts - 1) / parts, 1, kDefaultSplitBytes);
+  return std::make_shared<TextFileNode>(id, plan_splits(files, target));
+}
+
+}  // namespace spate::detail

@@ -1,0 +1,132 @@
+// The engine and its DAG scheduler.
+//
+// A job asks for partitions of a node. The scheduler walks the node's narrow parents to find the
+// shuffle dependencies the job's stage reads; each shuffle is the end of a map stage, whose own
+// narrow lineage may end at further shuffles, and so on. Stages are identified by their shuffle,
+// so a shuffle whose outputs all exist in the block store (written by an earlier job) is reused,
+// and only missing map partitions are computed. Parent stages run before their children; within
+// a stage, one task per partition runs on the task threads. The result stage then runs the
+// action's handler on the requested partitions.
+#include "spate/detail/engine.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "scheduler/task_runner.hpp"
+#include "spate/detail/block_store.hpp"
+#include "spate/detail/node.hpp"
+#include "spate/detail/shuffle_dependency.hpp"
+
+namespace spate::detail {
+
+namespace {
+
+// Shuffles read by the stage ending at `node`: reached through narrow parents only.
+std::vector<std::shared_ptr<ShuffleDependencyBase>> stage_shuffles(const NodeBase& node) {
+  std::vector<std::shared_ptr<ShuffleDependencyBase>> out;
+  std::set<const NodeBase*> seen;
+  std::set<int> seen_shuffles;
+  std::vector<const NodeBase*> todo{&node};
+  while (!todo.empty()) {
+    const NodeBase* n = todo.back();
+    todo.pop_back();
+    if (!seen.insert(n).second) continue;
+    for (const auto& d : n->shuffle_dependencies())
+      if (seen_shuffles.insert(d->shuffle_id()).second) out.push_back(d);
+    for (const auto& p : n->narrow_parents()) todo.push_back(p.get());
+  }
+  return out;
+}
+
+// "reduce_by_key <- map <- text_file": the operators a stage's tasks run, last first.
+std::string stage_name(const NodeBase& node) {
+  std::string name = node.name();
+  const NodeBase* n = &node;
+  int shown = 1;
+  while (!n->narrow_parents().empty() && shown < 6) {
+    n = n->narrow_parents().front().get();
+    name += " <- " + n->name();
+    ++shown;
+  }
+  if (!n->narrow_parents().empty()) name += " <- ...";
+  return name;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  explicit Impl(EngineConfig c) : config(std::move(c)), runner(config.threads, config.max_task_attempts) {}
+
+  EngineConfig config;
+  TaskRunner runner;
+  BlockStore blocks;
+  std::atomic<std::uint64_t> next_node{1};
+  std::atomic<int> next_shuffle{0};
+  std::atomic<int> next_stage{0};
+  std::mutex stage_ids_mutex;
+  std::map<int, int> stage_of_shuffle;  // shuffle id -> stable stage id
+
+  int stage_id_for(int shuffle_id) {
+    std::lock_guard lock(stage_ids_mutex);
+    auto [it, inserted] = stage_of_shuffle.try_emplace(shuffle_id, 0);
+    if (inserted) it->second = next_stage++;
+    return it->second;
+  }
+
+  // Makes every map output of `dep` exist, computing parent stages first.
+  void ensure_shuffle(const ShuffleDependencyBase& dep) {
+    const NodeBase& parent = *dep.parent();
+    std::vector<std::size_t> missing;
+    for (std::size_t p = 0; p < parent.num_partitions(); ++p)
+      if (!blocks.map_output(dep.shuffle_id(), p)) missing.push_back(p);
+    if (missing.empty()) return;
+    for (const auto& d : stage_shuffles(parent)) ensure_shuffle(*d);
+    int stage = stage_id_for(dep.shuffle_id());
+    runner.run(
+        missing.size(),
+        [&](std::size_t i, int attempt) {
+          TaskContext tc(blocks, stage, missing[i], attempt);
+          dep.run_map_task(tc, missing[i]);
+        },
+        stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
+        [&](std::size_t i) { return missing[i]; });
+  }
+};
+
+Engine::Engine(EngineConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Engine::~Engine() = default;
+
+const EngineConfig& Engine::config() const noexcept { return impl_->config; }
+std::size_t Engine::default_parallelism() const noexcept { return impl_->config.threads; }
+std::uint64_t Engine::next_node_id() noexcept { return impl_->next_node++; }
+int Engine::next_shuffle_id() noexcept { return impl_->next_shuffle++; }
+BlockStore& Engine::block_store() noexcept { return impl_->blocks; }
+
+void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handler,
+                     const std::vector<std::size_t>& partitions) {
+  std::vector<std::size_t> parts = partitions;
+  if (parts.empty() && node->num_partitions() > 0) {
+    parts.resize(node->num_partitions());
+    for (std::size_t p = 0; p < parts.size(); ++p) parts[p] = p;
+  }
+  try {
+    for (const auto& d : stage_shuffles(*node)) impl_->ensure_shuffle(*d);
+    int stage = impl_->next_stage++;
+    impl_->runner.run(
+        parts.size(),
+        [&](std::size_t i, int attempt) {
+          TaskContext tc(impl_->blocks, stage, parts[i], attempt);
+          handler.run_task(tc, parts[i]);
+        },
+        stage, stage_name(*node), [&](std::size_t i) { return parts[i]; });
+    handler.job_succeeded();
+  } catch (...) {
+    handler.job_failed();
+    throw;
+  }
+}
+
+}  // namespace spate::detail

@@ -1,0 +1,51 @@
+// The in-process block store: maps guarded by one mutex (blocks are coarse, contention is low).
+#include "spate/detail/block_store.hpp"
+
+namespace spate::detail {
+
+void BlockStore::put_map_output(int shuffle_id, std::size_t map_partition,
+                                std::shared_ptr<const MapOutput> output) {
+  std::lock_guard lock(mutex_);
+  map_outputs_.try_emplace({shuffle_id, map_partition}, std::move(output));
+}
+
+std::shared_ptr<const MapOutput> BlockStore::map_output(int shuffle_id,
+                                                        std::size_t map_partition) const {
+  std::lock_guard lock(mutex_);
+  auto it = map_outputs_.find({shuffle_id, map_partition});
+  return it == map_outputs_.end() ? nullptr : it->second;
+}
+
+void BlockStore::drop_shuffle(int shuffle_id) {
+  std::lock_guard lock(mutex_);
+  auto it = map_outputs_.lower_bound({shuffle_id, 0});
+  while (it != map_outputs_.end() && it->first.first == shuffle_id) it = map_outputs_.erase(it);
+}
+
+void BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,
+                                  std::shared_ptr<const void> block, std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes});
+}
+
+std::shared_ptr<const void> BlockStore::cached_block(std::uint64_t node_id,
+                                                     std::size_t partition) const {
+  std::lock_guard lock(mutex_);
+  auto it = cached_.find({node_id, partition});
+  return it == cached_.end() ? nullptr : it->second.block;
+}
+
+void BlockStore::drop_cached(std::uint64_t node_id) {
+  std::lock_guard lock(mutex_);
+  auto it = cached_.lower_bound({node_id, 0});
+  while (it != cached_.end() && it->first.first == node_id) it = cached_.erase(it);
+}
+
+std::size_t BlockStore::cached_bytes() const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [key, c] : cached_) n += c.bytes;
+  return n;
+}
+
+}  // namespace spate::detail

@@ -66,8 +66,17 @@ struct Engine::Impl {
   std::atomic<std::uint64_t> next_node{1};
   std::atomic<int> next_shuffle{0};
   std::atomic<int> next_stage{0};
+  mutable std::mutex counters_mutex;
+  std::map<std::string, std::uint64_t> counters;
   std::mutex stage_ids_mutex;
   std::map<int, int> stage_of_shuffle;  // shuffle id -> stable stage id
+
+  // Called after an attempt succeeded; a failed attempt's counts are dropped with it.
+  void keep_counters(const TaskContext& tc) {
+    if (tc.counters().empty()) return;
+    std::lock_guard lock(counters_mutex);
+    for (const auto& [name, n] : tc.counters()) counters[name] += n;
+  }
 
   int stage_id_for(int shuffle_id) {
     std::lock_guard lock(stage_ids_mutex);
@@ -90,6 +99,7 @@ struct Engine::Impl {
         [&](std::size_t i, int attempt) {
           TaskContext tc(blocks, stage, missing[i], attempt);
           dep.run_map_task(tc, missing[i]);
+          keep_counters(tc);
         },
         stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
         [&](std::size_t i) { return missing[i]; });
@@ -104,6 +114,12 @@ std::size_t Engine::default_parallelism() const noexcept { return impl_->config.
 std::uint64_t Engine::next_node_id() noexcept { return impl_->next_node++; }
 int Engine::next_shuffle_id() noexcept { return impl_->next_shuffle++; }
 BlockStore& Engine::block_store() noexcept { return impl_->blocks; }
+
+std::uint64_t Engine::counter(const std::string& name) const {
+  std::lock_guard lock(impl_->counters_mutex);
+  auto it = impl_->counters.find(name);
+  return it == impl_->counters.end() ? 0 : it->second;
+}
 
 void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handler,
                      const std::vector<std::size_t>& partitions) {
@@ -120,6 +136,7 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
         [&](std::size_t i, int attempt) {
           TaskContext tc(impl_->blocks, stage, parts[i], attempt);
           handler.run_task(tc, parts[i]);
+          impl_->keep_counters(tc);
         },
         stage, stage_name(*node), [&](std::size_t i) { return parts[i]; });
     handler.job_succeeded();

@@ -52,6 +52,12 @@ void TaskRunner::run(std::size_t count, const Task& task, int stage, const std::
         try {
           task(i, attempt);
           break;
+        } catch (const input_error&) {
+          // Bad input fails the same way on every attempt: report it at once.
+          std::lock_guard lock(failure_mutex);
+          if (!failure) failure = Failure{i, attempt, message_of(std::current_exception())};
+          failed = true;
+          break;
         } catch (...) {
           if (attempt < max_attempts_) continue;
           std::lock_guard lock(failure_mutex);

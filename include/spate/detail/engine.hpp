@@ -55,6 +55,9 @@ class Engine {
   /// The block store of this process.
   BlockStore& block_store() noexcept;
 
+  /// The total of a named counter over every successful task attempt so far (0 if none).
+  std::uint64_t counter(const std::string& name) const;
+
   /// Runs the handler on `partitions` of `node` (all partitions when empty): first every missing
   /// output of the shuffles the node depends on (stage by stage), then one task per partition.
   /// Throws spate::job_error when a task fails after its attempts.

@@ -91,11 +91,17 @@ struct FlatMapOp {
   struct Out {
     using type = V;
   };
+  template <class R, bool = is_optional<R>::value>
+  struct Element {
+    using type = typename R::value_type;
+  };
+  template <class R>
+  struct Element<R, false> {
+    using type = std::remove_cvref_t<std::ranges::range_value_t<R>>;
+  };
   template <class X>
   struct Out<X, void> {
-    using R = record_result_t<F, X>;
-    using type = std::conditional_t<is_optional<R>::value, typename R::value_type,
-                                    std::remove_cvref_t<std::ranges::range_value_t<R>>>;
+    using type = typename Element<record_result_t<F, X>>::type;
   };
   template <class X>
   using out_t = typename Out<X>::type;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,9 +32,29 @@ struct TableHash {
   }
 };
 
+/// Equality for in-task hash tables; transparent like TableHash, so views compare with the
+/// owning keys they stand for, also inside pairs and tuples (std::pair's == needs equal types).
+struct TableEq {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    if constexpr (requires { std::tuple_size<A>::value; } && !std::is_same_v<A, B>) {
+      return equal_elements(a, b, std::make_index_sequence<std::tuple_size_v<A>>{});
+    } else {
+      return a == b;
+    }
+  }
+
+ private:
+  template <class A, class B, std::size_t... I>
+  bool equal_elements(const A& a, const B& b, std::index_sequence<I...>) const {
+    return ((*this)(std::get<I>(a), std::get<I>(b)) && ...);
+  }
+};
+
 /// Open-addressing hash table used for aggregation and grouping.
 template <class K, class V>
-using HashTable = boost::unordered_flat_map<K, V, TableHash, std::equal_to<>>;
+using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq>;
 
 /// Calls f(const R&) for every record that map tasks 0..num_maps-1 wrote for reduce partition p,
 /// in map-partition order (so the order is the same on every run).

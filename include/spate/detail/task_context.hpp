@@ -3,6 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace spate::detail {
 
@@ -29,11 +32,26 @@ class TaskContext {
   /// Bytes read from input files by this task.
   std::uint64_t bytes_read = 0;
 
+  /// Adds n to a named counter; the engine keeps the counters of successful attempts only.
+  void add_counter(const std::string& name, std::uint64_t n) {
+    for (auto& [k, v] : counters_)
+      if (k == name) {
+        v += n;
+        return;
+      }
+    counters_.emplace_back(name, n);
+  }
+  /// The counters this attempt added to.
+  const std::vector<std::pair<std::string, std::uint64_t>>& counters() const noexcept {
+    return counters_;
+  }
+
  private:
   BlockStore& blocks_;
   int stage_;
   std::size_t partition_;
   int attempt_;
+  std::vector<std::pair<std::string, std::uint64_t>> counters_;
 };
 
 }  // namespace spate::detail

@@ -1,0 +1,81 @@
+// The click-log source node: lines of planned splits, parsed in the same pass.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "io/input_files.hpp"
+#include "io/input_split.hpp"
+#include "io/line_reader.hpp"
+#include "spate/clicklog_reader.hpp"
+
+namespace spate {
+
+namespace {
+
+class ClickLogNode final : public detail::Node<ClickView> {
+ public:
+  ClickLogNode(std::uint64_t id, std::vector<detail::InputSplit> splits, bool strict, std::string counter)
+      : detail::Node<ClickView>(id, "read_click_log", splits.size()),
+        splits_(std::move(splits)),
+        strict_(strict),
+        counter_(std::move(counter)) {}
+
+ protected:
+  void compute(detail::TaskContext& tc, std::size_t p, detail::Emit<ClickView> out) override {
+    const detail::InputSplit& split = splits_[p];
+    detail::LineReader reader(split);
+    std::string_view line;
+    std::uint64_t lines = 0, bad = 0;
+    ClickView click;
+    while (reader.next(line)) {
+      ++lines;
+      if (reader.line_offset() == 0) continue;  // the file's header line
+      ClickParse r = parse_click(line, click);
+      if (r.ok()) {
+        out(std::move(click));
+        continue;
+      }
+      if (strict_) fail(split, reader.line_offset(), r, line);
+      ++bad;
+    }
+    tc.records_read += lines;
+    tc.bytes_read += split.end - split.begin;
+    tc.add_counter(counter_, bad);
+  }
+
+ private:
+  [[noreturn]] static void fail(const detail::InputSplit& split, std::uint64_t offset,
+                                const ClickParse& r, std::string_view line) {
+    constexpr std::size_t kShown = 200;
+    std::string shown(line.substr(0, kShown));
+    for (char& c : shown)
+      if (c == '\t') c = ' ';
+    throw input_error(fmt::format("{}:{}: malformed click-log line (byte offset {}): {}: \"{}{}\"",
+                                  split.path, detail::line_number_at(split, offset), offset,
+                                  describe(r), shown, line.size() > kShown ? "..." : ""));
+  }
+
+  std::vector<detail::InputSplit> splits_;
+  bool strict_;
+  std::string counter_;
+};
+
+}  // namespace
+
+ClickLog read_click_log(const Context& ctx, const std::string& path, ClickLogOptions options) {
+  auto files = detail::list_input_files(path);
+  std::uint64_t total = 0;
+  for (const auto& f : files) total += f.size;
+  std::uint64_t parts = options.min_partitions ? options.min_partitions : ctx.default_parallelism();
+  std::uint64_t target =
+      std::clamp<std::uint64_t>((total + parts - 1) / parts, 1, detail::kDefaultSplitBytes);
+  auto engine = ctx.engine();
+  std::uint64_t id = engine->next_node_id();
+  std::string counter = fmt::format("read_click_log/{}/malformed_lines", id);
+  auto node = std::make_shared<ClickLogNode>(id, detail::plan_splits(files, target), options.strict,
+                                             counter);
+  return ClickLog(Dataset<ClickView>(detail::DatasetCore<ClickView, void>{engine, node}), engine,
+                  counter);
+}
+
+}  // namespace spate

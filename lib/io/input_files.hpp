@@ -1,0 +1,38 @@
+// Listing the input files of a text source: a file, a directory or a glob pattern.
+// Internal to lib/; the engine includes it as "io/input_files.hpp".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spate::detail {
+
+/// How a file's bytes are encoded, decided by its name: ".gz" is gzip, ".zst" is zstd.
+enum class Compression { none, gzip, zstd };
+
+/// One input file as seen when the job was planned; size is in (compressed) bytes on disk.
+struct InputFile {
+  std::string path;
+  std::uint64_t size = 0;
+  Compression compression = Compression::none;
+
+  friend bool operator==(const InputFile&, const InputFile&) = default;
+};
+
+/// The compression a file name implies (by its extension, case-sensitive as in Hadoop).
+Compression compression_for_path(std::string_view path) noexcept;
+
+/// The readable name of a compression ("none", "gzip", "zstd"), for messages.
+const char* compression_name(Compression compression) noexcept;
+
+/// Expands spec into the files to read, sorted by path and without duplicates.
+/// spec is an existing regular file; an existing directory (its regular files, not recursive,
+/// skipping names that start with '_' or '.' as Hadoop and Spark do); or, when no such path
+/// exists, a glob(3) pattern (with {a,b} braces) whose matches are files or directories listed
+/// by the same rules (hidden matches are skipped too). Throws io_error naming the path when
+/// nothing matches, a path or directory cannot be read, or the result would be empty.
+std::vector<InputFile> list_input_files(const std::string& spec);
+
+}  // namespace spate::detail

@@ -1,0 +1,39 @@
+// Cutting input files into splits: the byte ranges that become a text source's partitions.
+#include "io/input_split.hpp"
+
+#include "spate/error.hpp"
+
+namespace spate::detail {
+namespace {
+
+/// The start of split i of n over size bytes, i.e. floor(size * i / n) without overflow.
+std::uint64_t split_boundary(std::uint64_t size, std::uint64_t i, std::uint64_t n) {
+  return static_cast<std::uint64_t>(static_cast<unsigned __int128>(size) * i / n);
+}
+
+}  // namespace
+
+std::vector<InputSplit> plan_splits(const std::vector<InputFile>& files,
+                                    std::uint64_t target_split_bytes) {
+  if (target_split_bytes == 0) {
+    throw config_error("the input split size must be at least 1 byte");
+  }
+  std::vector<InputSplit> splits;
+  for (const InputFile& file : files) {
+    if (file.size == 0) continue;  // no lines, so no task
+    if (file.compression != Compression::none) {
+      // A compressed stream can only be decoded from its start, so one task reads it all.
+      splits.push_back(InputSplit{file.path, 0, file.size, file.compression, file.size});
+      continue;
+    }
+    std::uint64_t n = file.size / target_split_bytes + (file.size % target_split_bytes != 0);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      splits.push_back(InputSplit{file.path, split_boundary(file.size, i, n),
+                                  split_boundary(file.size, i + 1, n), file.compression,
+                                  file.size});
+    }
+  }
+  return splits;
+}
+
+}  // namespace spate::detail

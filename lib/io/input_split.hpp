@@ -1,0 +1,37 @@
+// Cutting input files into splits: the byte ranges that become a text source's partitions.
+// Internal to lib/; the engine includes it as "io/input_split.hpp".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/input_files.hpp"
+
+namespace spate::detail {
+
+/// The bytes [begin, end) of one file that one task reads. A compressed file is always one split
+/// with begin 0 and end file_size (compressed bytes). file_size is the size seen at planning;
+/// a reader never reads past it, and fails if the file has become shorter.
+struct InputSplit {
+  std::string path;
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+  Compression compression = Compression::none;
+  std::uint64_t file_size = 0;
+
+  friend bool operator==(const InputSplit&, const InputSplit&) = default;
+};
+
+/// The default split size: Hadoop's block size, a good task size for line-oriented input.
+inline constexpr std::uint64_t kDefaultSplitBytes = 64ull << 20;
+
+/// Splits files, in the given order, into ranges of at most target_split_bytes: a plain file of
+/// n bytes gets ceil(n / target) splits of equal size (within one byte), so no tiny tail split;
+/// a compressed file gets exactly one split; an empty file gets none (it has no lines).
+/// Deterministic: the same files and target give the same splits. Throws config_error when
+/// target_split_bytes is 0.
+std::vector<InputSplit> plan_splits(const std::vector<InputFile>& files,
+                                    std::uint64_t target_split_bytes);
+
+}  // namespace spate::detail

@@ -1,0 +1,419 @@
+// Reading the lines of one input split, from plain, gzip or zstd files.
+#include "io/line_reader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "spate/error.hpp"
+
+namespace spate::detail {
+
+/// A stream of bytes of one file from some offset on: raw, or decompressed.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  /// Reads up to max (> 0) bytes into dst; returns 0 only at the end of the stream.
+  virtual std::size_t read(char* dst, std::size_t max) = 0;
+};
+
+namespace {
+
+/// Below this, reading past a split's end is not worth a separate, smaller read call.
+constexpr std::size_t kMinReadBytes = 64 << 10;
+/// Compressed input is read in chunks of this size.
+constexpr std::size_t kCompressedChunkBytes = 256 << 10;
+
+std::string errno_text(int err) { return std::system_category().message(err); }
+
+/// An open file descriptor, closed on destruction.
+class FileHandle {
+ public:
+  /// Opens path for reading; throws io_error when it fails or the file is shorter than min_size.
+  FileHandle(const std::string& path, std::uint64_t min_size) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      throw io_error(fmt::format("cannot open input file '{}': {}", path, errno_text(errno)));
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      int err = errno;
+      ::close(fd_);
+      throw io_error(fmt::format("cannot stat input file '{}': {}", path, errno_text(err)));
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    if (size_ < min_size) {
+      ::close(fd_);
+      throw io_error(fmt::format(
+          "input file '{}' has {} bytes but had {} when the job was planned; it changed while "
+          "being read",
+          path, size_, min_size));
+    }
+  }
+  ~FileHandle() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileHandle(FileHandle&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+  FileHandle& operator=(FileHandle&&) = delete;
+
+  /// The descriptor, owned by this handle.
+  int fd() const noexcept { return fd_; }
+  /// The file's size when it was opened.
+  std::uint64_t size() const noexcept { return size_; }
+
+ private:
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+/// The raw bytes [offset, limit) of a file; fails if the file ends before limit.
+class PlainSource final : public ByteSource {
+ public:
+  PlainSource(FileHandle file, std::string path, std::uint64_t offset, std::uint64_t limit)
+      : file_(std::move(file)), path_(std::move(path)), offset_(offset), limit_(limit) {
+    // Only a hint; the kernel reads ahead more aggressively for sequential access.
+    ::posix_fadvise(file_.fd(), static_cast<off_t>(offset), 0, POSIX_FADV_SEQUENTIAL);
+  }
+
+  std::size_t read(char* dst, std::size_t max) override {
+    if (offset_ >= limit_) return 0;
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(max, limit_ - offset_));
+    for (;;) {
+      ssize_t n = ::pread(file_.fd(), dst, want, static_cast<off_t>(offset_));
+      if (n > 0) {
+        offset_ += static_cast<std::uint64_t>(n);
+        return static_cast<std::size_t>(n);
+      }
+      if (n == 0) {
+        throw io_error(fmt::format(
+            "input file '{}' ends at offset {} but had {} bytes when the job was planned; it "
+            "shrank while being read",
+            path_, offset_, limit_));
+      }
+      if (errno != EINTR) {
+        throw io_error(fmt::format("cannot read input file '{}' at offset {}: {}", path_,
+                                   offset_, errno_text(errno)));
+      }
+    }
+  }
+
+  /// The file offset of the next byte read() returns.
+  std::uint64_t offset() const noexcept { return offset_; }
+
+ private:
+  FileHandle file_;
+  std::string path_;
+  std::uint64_t offset_;
+  std::uint64_t limit_;
+};
+
+/// The decompressed bytes of a gzip file: one or more concatenated members (as `cat a.gz b.gz`
+/// makes). Anything after a member that is not another member is reported as corrupt.
+class GzipSource final : public ByteSource {
+ public:
+  GzipSource(FileHandle file, std::string path, std::uint64_t size)
+      : input_(std::move(file), path, 0, size),
+        path_(std::move(path)),
+        in_(std::make_unique_for_overwrite<unsigned char[]>(kCompressedChunkBytes)) {
+    // 15 + 32: the largest window, and detect a gzip (or zlib) header by itself.
+    if (inflateInit2(&zs_, 15 + 32) != Z_OK) {
+      throw io_error(fmt::format("cannot start gzip decompression of '{}'", path_));
+    }
+  }
+  ~GzipSource() override { inflateEnd(&zs_); }
+  GzipSource(const GzipSource&) = delete;
+  GzipSource& operator=(const GzipSource&) = delete;
+
+  std::size_t read(char* dst, std::size_t max) override {
+    std::size_t produced = 0;
+    while (produced < max) {
+      if (zs_.avail_in == 0 && !eof_) refill();
+      // Input exhausted between members: the clean end of the file.
+      if (zs_.avail_in == 0 && eof_ && !in_member_) break;
+      if (!in_member_) {
+        if (inflateReset(&zs_) != Z_OK) throw corrupt("cannot reset the decompressor");
+        in_member_ = true;
+      }
+      zs_.next_out = reinterpret_cast<unsigned char*>(dst + produced);
+      zs_.avail_out = static_cast<uInt>(std::min<std::size_t>(max - produced, 1u << 30));
+      int rc = inflate(&zs_, Z_NO_FLUSH);
+      produced = static_cast<std::size_t>(reinterpret_cast<char*>(zs_.next_out) - dst);
+      if (rc == Z_STREAM_END) {
+        in_member_ = false;
+      } else if (rc == Z_BUF_ERROR) {
+        // No progress was possible: fine if more input is coming, truncation if not.
+        if (zs_.avail_in == 0 && eof_) {
+          throw io_error(fmt::format(
+              "truncated gzip file '{}': it ends at compressed offset {} inside a member", path_,
+              consumed_offset()));
+        }
+      } else if (rc != Z_OK) {
+        throw corrupt(zs_.msg != nullptr ? zs_.msg : "invalid data");
+      }
+    }
+    return produced;
+  }
+
+ private:
+  void refill() {
+    in_start_ = input_.offset();
+    std::size_t n = input_.read(reinterpret_cast<char*>(in_.get()), kCompressedChunkBytes);
+    zs_.next_in = in_.get();
+    zs_.avail_in = static_cast<uInt>(n);
+    if (n == 0) eof_ = true;
+  }
+  /// The compressed offset of the next byte the decompressor would consume.
+  std::uint64_t consumed_offset() const {
+    return in_start_ + static_cast<std::uint64_t>(zs_.next_in - in_.get());
+  }
+  io_error corrupt(const char* why) const {
+    return io_error(fmt::format("corrupt gzip file '{}' at compressed offset {}: {}", path_,
+                                consumed_offset(), why));
+  }
+
+  PlainSource input_;
+  std::string path_;
+  std::unique_ptr<unsigned char[]> in_;
+  std::uint64_t in_start_ = 0;  // compressed offset of in_[0]
+  z_stream zs_{};
+  bool in_member_ = false;  // a member has started and not yet ended
+  bool eof_ = false;
+};
+
+/// The decompressed bytes of a zstd file: one or more frames (skippable frames are skipped).
+class ZstdSource final : public ByteSource {
+ public:
+  ZstdSource(FileHandle file, std::string path, std::uint64_t size)
+      : input_(std::move(file), path, 0, size),
+        path_(std::move(path)),
+        in_buf_(std::make_unique_for_overwrite<char[]>(kCompressedChunkBytes)),
+        dctx_(ZSTD_createDCtx()) {
+    if (dctx_ == nullptr) {
+      throw io_error(fmt::format("cannot start zstd decompression of '{}'", path_));
+    }
+  }
+  ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
+  ZstdSource(const ZstdSource&) = delete;
+  ZstdSource& operator=(const ZstdSource&) = delete;
+
+  std::size_t read(char* dst, std::size_t max) override {
+    ZSTD_outBuffer out{dst, max, 0};
+    while (out.pos < out.size) {
+      if (in_.pos == in_.size && !eof_) refill();
+      bool input_done = eof_ && in_.pos == in_.size;
+      if (input_done && !in_frame_) break;  // the clean end, between frames
+      std::size_t before = out.pos;
+      std::size_t rc = ZSTD_decompressStream(dctx_, &out, &in_);
+      if (ZSTD_isError(rc)) {
+        throw io_error(fmt::format("corrupt zstd file '{}' at compressed offset {}: {}", path_,
+                                   in_start_ + in_.pos, ZSTD_getErrorName(rc)));
+      }
+      in_frame_ = rc != 0;  // 0: a frame ended and all its output was flushed
+      if (input_done && out.pos == before) {
+        if (in_frame_) {
+          throw io_error(fmt::format(
+              "truncated zstd file '{}': it ends at compressed offset {} inside a frame", path_,
+              in_start_ + in_.pos));
+        }
+        break;
+      }
+    }
+    return out.pos;
+  }
+
+ private:
+  void refill() {
+    in_start_ = input_.offset();
+    std::size_t n = input_.read(in_buf_.get(), kCompressedChunkBytes);
+    in_ = ZSTD_inBuffer{in_buf_.get(), n, 0};
+    if (n == 0) eof_ = true;
+  }
+
+  PlainSource input_;
+  std::string path_;
+  std::unique_ptr<char[]> in_buf_;
+  ZSTD_inBuffer in_{nullptr, 0, 0};
+  std::uint64_t in_start_ = 0;  // compressed offset of in_buf_[0]
+  ZSTD_DCtx* dctx_;
+  bool in_frame_ = false;  // a frame has started and not yet been fully decoded
+  bool eof_ = false;
+};
+
+/// The bytes of a file from offset on (compressed files only from 0), decompressed as needed.
+/// expected_size is the (compressed) size the file had at planning; reading stops there.
+std::unique_ptr<ByteSource> open_source(const std::string& path, Compression compression,
+                                        std::uint64_t expected_size, std::uint64_t offset) {
+  FileHandle file(path, expected_size);
+  switch (compression) {
+    case Compression::none:
+      return std::make_unique<PlainSource>(std::move(file), path, offset, expected_size);
+    case Compression::gzip:
+      return std::make_unique<GzipSource>(std::move(file), path, expected_size);
+    case Compression::zstd:
+      return std::make_unique<ZstdSource>(std::move(file), path, expected_size);
+  }
+  throw io_error(fmt::format("unknown compression for input file '{}'", path));
+}
+
+/// Counts the '\n' in the first offset bytes of the (decompressed) file, plus one.
+std::uint64_t count_lines_before(const std::string& path, Compression compression,
+                                 std::uint64_t expected_size, std::uint64_t offset) {
+  if (compression == Compression::none && offset > expected_size) {
+    throw io_error(fmt::format("offset {} is past the end of input file '{}' ({} bytes)", offset,
+                               path, expected_size));
+  }
+  std::unique_ptr<ByteSource> source = open_source(path, compression, expected_size, 0);
+  constexpr std::size_t kChunk = 1 << 20;
+  auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
+  std::uint64_t seen = 0;
+  std::uint64_t newlines = 0;
+  while (seen < offset) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, offset - seen));
+    std::size_t n = source->read(buf.get(), want);
+    if (n == 0) {
+      throw io_error(fmt::format(
+          "offset {} is past the end of input file '{}' ({} bytes decompressed)", offset, path,
+          seen));
+    }
+    const char* p = buf.get();
+    const char* stop = p + n;
+    while ((p = static_cast<const char*>(std::memchr(p, '\n', stop - p))) != nullptr) {
+      ++newlines;
+      ++p;
+    }
+    seen += n;
+  }
+  return newlines + 1;
+}
+
+}  // namespace
+
+LineReader::LineReader(const InputSplit& split, std::size_t buffer_bytes)
+    : path_(split.path),
+      end_(split.compression == Compression::none ? split.end
+                                                  : std::numeric_limits<std::uint64_t>::max()),
+      buf_(std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(buffer_bytes, 1))),
+      cap_(std::max<std::size_t>(buffer_bytes, 1)) {
+  if (split.compression != Compression::none) {
+    source_ = open_source(path_, split.compression, split.file_size, 0);
+    return;
+  }
+  if (split.begin >= split.end || split.begin >= split.file_size) {
+    // Nothing starts here, but opening still reports a missing or shrunken file.
+    FileHandle check(path_, split.file_size);
+    done_ = true;
+    return;
+  }
+  // A split that does not start the file begins one byte early: if that byte is '\n', a line
+  // starts exactly at begin and is ours.
+  buf_offset_ = split.begin == 0 ? 0 : split.begin - 1;
+  source_ = open_source(path_, Compression::none, split.file_size, buf_offset_);
+  if (split.begin > 0) skip_partial_first_line();
+}
+
+LineReader::~LineReader() = default;
+
+void LineReader::skip_partial_first_line() {
+  for (;;) {
+    if (!fill()) {
+      done_ = true;
+      return;
+    }
+    const void* nl = std::memchr(buf_.get(), '\n', len_);
+    if (nl != nullptr) {
+      pos_ = scan_ = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.get()) + 1;
+      return;
+    }
+    // The whole buffer belongs to a line that started before the split: drop it, never grow.
+    buf_offset_ += len_;
+    len_ = pos_ = scan_ = 0;
+  }
+}
+
+bool LineReader::fill() {
+  if (pos_ > 0) {
+    // Move the partial line to the front; it is usually short, and a long line moves only once.
+    std::memmove(buf_.get(), buf_.get() + pos_, len_ - pos_);
+    buf_offset_ += pos_;
+    len_ -= pos_;
+    scan_ -= pos_;
+    pos_ = 0;
+  } else if (len_ == cap_) {
+    std::size_t new_cap = cap_ * 2;
+    auto bigger = std::make_unique_for_overwrite<char[]>(new_cap);
+    std::memcpy(bigger.get(), buf_.get(), len_);
+    buf_ = std::move(bigger);
+    cap_ = new_cap;
+  }
+  // Past the split's end we only finish the last line, so do not read a whole buffer for it.
+  std::uint64_t read_at = buf_offset_ + len_;
+  std::uint64_t until_end = read_at < end_ ? end_ - read_at : 0;
+  std::size_t want = static_cast<std::size_t>(
+      std::min<std::uint64_t>(cap_ - len_, std::max<std::uint64_t>(until_end, kMinReadBytes)));
+  std::size_t n = source_->read(buf_.get() + len_, want);
+  if (n == 0) {
+    eof_ = true;
+    return false;
+  }
+  len_ += n;
+  return true;
+}
+
+bool LineReader::next(std::string_view& line) {
+  if (done_) return false;
+  if (buf_offset_ + pos_ >= end_) {
+    done_ = true;  // the line starting here belongs to the next split
+    return false;
+  }
+  std::size_t stop;
+  for (;;) {
+    if (scan_ < len_) {
+      const void* nl = std::memchr(buf_.get() + scan_, '\n', len_ - scan_);
+      if (nl != nullptr) {
+        stop = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.get());
+        break;
+      }
+      scan_ = len_;
+    }
+    if (eof_) {
+      if (pos_ == len_) {
+        done_ = true;
+        return false;
+      }
+      stop = len_;  // a last line without '\n'
+      break;
+    }
+    fill();
+  }
+  const char* start = buf_.get() + pos_;
+  std::size_t size = stop - pos_;
+  if (size > 0 && start[size - 1] == '\r') --size;
+  line = std::string_view(start, size);
+  line_offset_ = buf_offset_ + pos_;
+  pos_ = scan_ = std::min(stop + 1, len_);
+  return true;
+}
+
+std::uint64_t line_number_at(const InputSplit& split, std::uint64_t offset) {
+  return count_lines_before(split.path, split.compression, split.file_size, offset);
+}
+
+std::uint64_t line_number_at(const InputFile& file, std::uint64_t offset) {
+  return count_lines_before(file.path, file.compression, file.size, offset);
+}
+
+}  // namespace spate::detail

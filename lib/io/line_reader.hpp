@@ -1,0 +1,79 @@
+// Reading the lines of one input split, from plain, gzip or zstd files, by Hadoop's rule:
+// a line belongs to the split in which it starts. Internal; included as "io/line_reader.hpp".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "io/input_files.hpp"
+#include "io/input_split.hpp"
+
+namespace spate::detail {
+
+class ByteSource;  // a stream of file bytes, plain or decompressed; defined in line_reader.cpp
+
+/// Produces, in file order, every line that starts in [split.begin, split.end) of a plain file,
+/// or every line of a compressed file (its split is the whole file). Across all splits of a file
+/// each line comes out exactly once, however lines and split boundaries fall.
+/// A line ends at '\n'; one '\r' right before the '\n' (or before the end of the file, for a
+/// last line without '\n') is dropped, any other '\r' is data. An empty line is an empty view;
+/// nothing after the final '\n' is not a line. Reads in large chunks into one buffer that grows
+/// to hold the longest line; no allocation per line. Not thread-safe; one reader per task.
+/// Throws io_error (naming the path, and the compressed offset for bad compressed data) when
+/// the file cannot be opened or read, is shorter than split.file_size, or is truncated or corrupt.
+class LineReader {
+ public:
+  /// The initial buffer size; it doubles whenever a line does not fit.
+  static constexpr std::size_t kDefaultBufferBytes = std::size_t{1} << 20;
+
+  /// Opens split.path and positions at the first line starting at or after split.begin.
+  explicit LineReader(const InputSplit& split, std::size_t buffer_bytes = kDefaultBufferBytes);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  /// Sets line to the next line of the split and returns true, or returns false at its end.
+  /// The view stays valid until the next call or the reader's destruction.
+  bool next(std::string_view& line);
+
+  /// The byte offset, in the (decompressed) file, where the line last returned by next() starts.
+  std::uint64_t line_offset() const noexcept { return line_offset_; }
+
+  /// The path of the file being read, for messages.
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  /// Reads more bytes after len_ (compacting or growing the buffer first when it is full);
+  /// returns false, and sets eof_, at the end of the file.
+  bool fill();
+  /// Drops the bytes of the line that started before the split: up to and including the first
+  /// '\n' at or after begin - 1. Sets done_ when there is none.
+  void skip_partial_first_line();
+
+  std::string path_;
+  std::uint64_t end_;  // lines starting at or after end_ belong to the next split
+  std::unique_ptr<ByteSource> source_;
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_;
+  std::size_t len_ = 0;   // bytes of buf_ holding data
+  std::size_t pos_ = 0;   // where the next line starts in buf_
+  std::size_t scan_ = 0;  // bytes [pos_, scan_) are known to hold no '\n'
+  std::uint64_t buf_offset_ = 0;  // file offset of buf_[0]
+  std::uint64_t line_offset_ = 0;
+  bool eof_ = false;
+  bool done_ = false;
+};
+
+/// The 1-based number of the line containing byte offset (of the decompressed content) of the
+/// file split.path: the count of '\n' before offset, plus one. Reads the file from its start
+/// (begin and end of split are ignored), so it is slow; meant for reporting a bad line.
+/// Throws io_error when the file cannot be read or is shorter than offset.
+std::uint64_t line_number_at(const InputSplit& split, std::uint64_t offset);
+
+/// As above, for a listed file.
+std::uint64_t line_number_at(const InputFile& file, std::uint64_t offset);
+
+}  // namespace spate::detail

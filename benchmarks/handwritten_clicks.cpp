@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,6 +111,39 @@ std::int64_t for_each_record(std::string_view data, OnRecord&& on_record) {
   return malformed;
 }
 
+// Copies each distinct key once into large blocks. Keys that pointed into the mapped file would
+// make every hash-table compare touch a random spot of the whole input; these stay hot in cache.
+class KeyArena {
+ public:
+  std::string_view store(std::string_view key) {
+    if (key.size() > left_) {
+      const std::size_t size = std::max(kBlock, key.size());
+      blocks_.push_back(std::make_unique<char[]>(size));
+      next_ = blocks_.back().get();
+      left_ = size;
+    }
+    std::memcpy(next_, key.data(), key.size());
+    const std::string_view stored(next_, key.size());
+    next_ += key.size();
+    left_ -= key.size();
+    return stored;
+  }
+
+ private:
+  static constexpr std::size_t kBlock = 1 << 20;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* next_ = nullptr;
+  std::size_t left_ = 0;
+};
+
+// The count slot of `key`, inserting it (copied into `arena`) on first sight.
+template <class Map>
+typename Map::mapped_type& slot(Map& map, KeyArena& arena, std::string_view key) {
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(arena.store(key), typename Map::mapped_type{}).first;
+  return it->second;
+}
+
 struct Result {
   std::string text;
   std::int64_t malformed = 0;
@@ -125,9 +159,7 @@ void append_line(std::string& out, std::initializer_list<std::string_view> cells
   out += '\n';
 }
 
-std::string header(spate::ClickJob job) {
-  return std::string(spate::click_job_header(job)) + "\n";
-}
+std::string header(spate::ClickJob job) { return std::string(spate::click_job_header(job)) + "\n"; }
 
 Result run_ctr(std::string_view data) {
   boost::unordered_flat_map<std::int64_t, std::array<std::int64_t, 3>> per_campaign;
@@ -137,7 +169,8 @@ Result run_ctr(std::string_view data) {
   });
   std::vector<std::pair<std::int64_t, std::array<std::int64_t, 3>>> rows(per_campaign.begin(),
                                                                          per_campaign.end());
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   r.text = header(spate::ClickJob::ctr);
   for (const auto& [id, n] : rows) {
     append_line(r.text, {std::to_string(id), std::to_string(n[0]), std::to_string(n[1]),
@@ -147,11 +180,13 @@ Result run_ctr(std::string_view data) {
 }
 
 Result run_uniques(std::string_view data) {
-  // Keys are views into the mapped file, which outlives the maps: no copies, no allocation.
   boost::unordered_flat_map<std::string_view, boost::unordered_flat_set<std::string_view>> users;
+  KeyArena arena;
   Result r;
-  r.malformed = for_each_record(
-      data, [&](const spate::ClickView& c) { users[c.country].insert(c.user_id); });
+  r.malformed = for_each_record(data, [&](const spate::ClickView& c) {
+    auto& set = slot(users, arena, c.country);
+    if (!set.contains(c.user_id)) set.insert(arena.store(c.user_id));
+  });
   std::vector<std::pair<std::string_view, std::size_t>> rows;
   for (const auto& [country, set] : users) rows.emplace_back(country, set.size());
   std::sort(rows.begin(), rows.end());
@@ -194,12 +229,16 @@ Result run_sessions(std::string_view data) {
   // Users get dense ids; a counting sort by user keeps each user's timestamps in file order,
   // which is nearly sorted already, so the per-user sorts are cheap.
   boost::unordered_flat_map<std::string_view, std::uint32_t> user_ids;
+  KeyArena arena;
   std::vector<std::uint32_t> record_user;
   std::vector<std::int64_t> record_ts;
   Result r;
   r.malformed = for_each_record(data, [&](const spate::ClickView& c) {
-    const auto [it, fresh] =
-        user_ids.try_emplace(c.user_id, static_cast<std::uint32_t>(user_ids.size()));
+    auto it = user_ids.find(c.user_id);
+    if (it == user_ids.end()) {
+      it = user_ids.emplace(arena.store(c.user_id), static_cast<std::uint32_t>(user_ids.size()))
+               .first;
+    }
     record_user.push_back(it->second);
     record_ts.push_back(c.ts);
   });
@@ -210,7 +249,9 @@ Result run_sessions(std::string_view data) {
   std::vector<std::int64_t> by_user(record_ts.size());
   {
     std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < record_ts.size(); ++i) by_user[next[record_user[i]]++] = record_ts[i];
+    for (std::size_t i = 0; i < record_ts.size(); ++i) {
+      by_user[next[record_user[i]]++] = record_ts[i];
+    }
   }
   std::int64_t sessions = 0;
   std::int64_t total_duration = 0;
@@ -241,8 +282,10 @@ Result run_sessions(std::string_view data) {
 
 Result run_wordcount(std::string_view data) {
   boost::unordered_flat_map<std::string_view, std::int64_t> counts;
+  KeyArena arena;
   Result r;
-  r.malformed = for_each_record(data, [&](const spate::ClickView& c) { ++counts[c.url]; });
+  r.malformed =
+      for_each_record(data, [&](const spate::ClickView& c) { ++slot(counts, arena, c.url); });
   std::vector<std::pair<std::string_view, std::int64_t>> rows(counts.begin(), counts.end());
   const auto before = [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;

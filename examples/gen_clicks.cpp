@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
   }
   try {
     const spate::ClickGenSummary s = spate::generate_clicks(parse_args(argc, argv));
-    std::fprintf(stderr, "wrote %lld rows and %lld malformed lines (%llu bytes) to %s, %lld "
+    std::fprintf(stderr,
+                 "wrote %lld rows and %lld malformed lines (%llu bytes) to %s, %lld "
                  "campaigns to %s\n",
                  static_cast<long long>(s.rows), static_cast<long long>(s.malformed_lines),
                  static_cast<unsigned long long>(s.bytes), s.out.c_str(),

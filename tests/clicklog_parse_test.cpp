@@ -21,8 +21,8 @@ using spate::ClickParse;
 using spate::ClickRule;
 
 const std::array<std::string, 10> kGoodFields = {
-    "1709251200123", "u42", "9f2c1e0a55d3b7e1", "impression", "17",
-    "1703",          "/p/electronics/123", "US", "mobile",     "1500"};
+    "1709251200123",      "u42", "9f2c1e0a55d3b7e1", "impression", "17", "1703",
+    "/p/electronics/123", "US",  "mobile",           "1500"};
 
 std::string join(const std::vector<std::string>& fields) {
   std::string line;
@@ -75,8 +75,8 @@ TEST_CASE("parse_click accepts exactly the three event names", "[clicklog]") {
   CHECK(v.event == spate::Event::click);
   REQUIRE(spate::parse_click(with_field(4, "conversion"), v).ok());
   CHECK(v.event == spate::Event::conversion);
-  for (const char* bad : {"Click", "CLICK", "clicks", "click ", " click", "impressio", "impressions",
-                          "conversio", "view", "c", "impression\r"}) {
+  for (const char* bad : {"Click", "CLICK", "clicks", "click ", " click", "impressio",
+                          "impressions", "conversio", "view", "c", "impression\r"}) {
     INFO(bad);
     CHECK(parse(with_field(4, bad)) == rule(ClickRule::bad_event, 4));
   }
@@ -116,8 +116,8 @@ TEST_CASE("parse_click rule 3: numbers are 1 to 18 ASCII digits", "[clicklog]") 
     CHECK(parse(with_field(k, "000000000000000000")).ok());
     CHECK(parse(with_field(k, "1000000000000000000")) == rule(ClickRule::bad_number, k));
     CHECK(parse(with_field(k, "0000000000000000000")) == rule(ClickRule::bad_number, k));
-    for (const char* bad : {"-1", "+1", " 1", "1 ", "1.5", "1e5", "0x10", "12a", "a", "\x31\xCC\x81",
-                            "\xEF\xBC\x91", "1\r", "١"}) {
+    for (const char* bad : {"-1", "+1", " 1", "1 ", "1.5", "1e5", "0x10", "12a", "a",
+                            "\x31\xCC\x81", "\xEF\xBC\x91", "1\r", "١"}) {
       INFO(bad);
       CHECK(parse(with_field(k, bad)) == rule(ClickRule::bad_number, k));
     }
@@ -141,8 +141,10 @@ TEST_CASE("parse_click decodes numbers of every length and rejects a bad byte at
       if (len <= 18) {
         REQUIRE(spate::parse_click(line, v).ok());
         const std::int64_t want = std::stoll(digits);
-        const std::int64_t got = k == 1 ? v.ts : k == 5 ? v.campaign_id : k == 6 ? v.ad_id
-                                                                               : v.cost_micros;
+        const std::int64_t got = k == 1   ? v.ts
+                                 : k == 5 ? v.campaign_id
+                                 : k == 6 ? v.ad_id
+                                          : v.cost_micros;
         CHECK(got == want);
       } else {
         CHECK(parse(line) == rule(ClickRule::bad_number, k));
@@ -173,17 +175,16 @@ TEST_CASE("parse_click numbers work at the very edges of a short line", "[clickl
 }
 
 TEST_CASE("parse_click rule 5: the whole line must be valid UTF-8", "[clicklog]") {
-  const std::vector<std::string> valid = {
-      "caf\xC3\xA9",          // U+00E9
-      "\xC2\x80",             // U+0080, smallest 2-byte
-      "\xDF\xBF",             // U+07FF
-      "\xE0\xA0\x80",         // U+0800, smallest 3-byte
-      "\xED\x9F\xBF",         // U+D7FF, just below the surrogates
-      "\xEE\x80\x80",         // U+E000, just above them
-      "\xEF\xBF\xBF",         // U+FFFF
-      "\xF0\x90\x80\x80",     // U+10000, smallest 4-byte
-      "\xF4\x8F\xBF\xBF",     // U+10FFFF, the largest
-      "\xE2\x82\xAC\xF0\x9F\x98\x80 mixed \xC3\xBC"};
+  const std::vector<std::string> valid = {"caf\xC3\xA9",       // U+00E9
+                                          "\xC2\x80",          // U+0080, smallest 2-byte
+                                          "\xDF\xBF",          // U+07FF
+                                          "\xE0\xA0\x80",      // U+0800, smallest 3-byte
+                                          "\xED\x9F\xBF",      // U+D7FF, just below the surrogates
+                                          "\xEE\x80\x80",      // U+E000, just above them
+                                          "\xEF\xBF\xBF",      // U+FFFF
+                                          "\xF0\x90\x80\x80",  // U+10000, smallest 4-byte
+                                          "\xF4\x8F\xBF\xBF",  // U+10FFFF, the largest
+                                          "\xE2\x82\xAC\xF0\x9F\x98\x80 mixed \xC3\xBC"};
   for (const std::string& s : valid) {
     for (int k : {2, 3, 7, 8, 9}) {
       INFO("field " << k << " bytes " << s);
@@ -252,8 +253,9 @@ TEST_CASE("parse_click agrees with the plain reference check on random mutations
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     return state >> 33;
   };
-  const std::string alphabet[] = {"\t", "0", "9", "a", "\r", "\xC3", "\xA9", "\xED", "\xA0",
-                                  "\x80", "\xF4", "\x8F", "\xF0", "\x90", "\xE0", "click", "1"};
+  const std::string alphabet[] = {"\t",   "0",    "9",    "a",     "\r",   "\xC3",
+                                  "\xA9", "\xED", "\xA0", "\x80",  "\xF4", "\x8F",
+                                  "\xF0", "\x90", "\xE0", "click", "1"};
   const std::string good = join({kGoodFields.begin(), kGoodFields.end()});
   int valid = 0;
   for (int i = 0; i < 20000; ++i) {

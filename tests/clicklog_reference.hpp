@@ -94,9 +94,9 @@ inline bool reference_is_utf8(const std::string& s) {
       cp = (cp << 6) | (c & 0x3F);
     }
     const std::uint32_t shortest[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < shortest[len]) return false;                // overlong
-    if (cp >= 0xD800 && cp <= 0xDFFF) return false;      // surrogate
-    if (cp > 0x10FFFF) return false;                     // beyond Unicode
+    if (cp < shortest[len]) return false;            // overlong
+    if (cp >= 0xD800 && cp <= 0xDFFF) return false;  // surrogate
+    if (cp > 0x10FFFF) return false;                 // beyond Unicode
     i += len;
   }
   return true;
@@ -189,7 +189,9 @@ inline std::string reference_job(std::string_view job, const std::vector<std::st
     std::map<std::string, std::set<std::string>> users;
     for (const auto& r : records) users[r.country].insert(r.user_id);
     row({"country", "users"});
-    for (const auto& [country, set] : users) row({country, str(static_cast<std::int64_t>(set.size()))});
+    for (const auto& [country, set] : users) {
+      row({country, str(static_cast<std::int64_t>(set.size()))});
+    }
   } else if (job == "join") {
     std::map<std::int64_t, std::string> advertiser_of;
     std::map<std::string, std::int64_t> budget, spend;

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/serialization/deque.hpp>
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -702,6 +705,9 @@ static_assert(!spate::detail::is_shippable_v<int (Polynomial::*)(int)>);
 static_assert(!spate::detail::is_shippable_v<std::reference_wrapper<const AffineLambda>>);
 static_assert(!spate::detail::is_shippable_v<decltype([s = std::string("x")](int) { return s; })>);
 static_assert(!std::is_default_constructible_v<AffineLambda>);
+static_assert(spate::detail::ship_method_v<double Polynomial::*> ==
+              spate::detail::ShipMethod::bytes);
+static_assert(!is_serializable_v<std::deque<int>>);  // even with boost/serialization/deque.hpp
 
 TEST_CASE("a lambda capturing values ships as bytes and computes the same after rebuilding",
           "[serialization][shipping]") {

@@ -61,8 +61,10 @@ struct Click {
   void serialize(Archive& ar, unsigned /*version*/) {
     // The event goes through a byte so that archives without enum support work too.
     auto code = static_cast<std::uint8_t>(event);
+    // clang-format off
     ar & ts & user_id & session_id & code & campaign_id & ad_id & url & country & device &
         cost_micros;
+    // clang-format on
     if (code > static_cast<std::uint8_t>(Event::conversion)) {
       throw serialization_error("Click: event code " + std::to_string(code) + " is out of range");
     }

@@ -11,9 +11,9 @@ namespace spate {
 
 /// What to generate. The same options always give the same bytes, on any platform.
 struct ClickGenOptions {
-  std::int64_t rows = 0;          ///< valid rows to write (>= 0), after the header line
-  std::uint64_t seed = 0;         ///< selects the whole data set
-  std::int64_t users = 1'000'000; ///< distinct user ids to draw from (>= 1)
+  std::int64_t rows = 0;           ///< valid rows to write (>= 0), after the header line
+  std::uint64_t seed = 0;          ///< selects the whole data set
+  std::int64_t users = 1'000'000;  ///< distinct user ids to draw from (>= 1)
   /// Chance in [0, 1] of a malformed line just before each valid row; drawn from a separate
   /// random stream, so the valid rows are the same for every bad_rate.
   double bad_rate = 0.0;
@@ -28,7 +28,7 @@ struct ClickGenSummary {
   std::uint64_t bytes = 0;           ///< size of the click log, header included
   std::int64_t campaigns = 0;        ///< data rows of the campaigns table
   std::string out;                   ///< where the click log went (empty for the sink variant)
-  std::string campaigns_out;         ///< where the campaigns table went (empty for the sink variant)
+  std::string campaigns_out;         ///< where the campaigns table went (likewise)
 };
 
 /// The path `campaigns.tsv` in the directory that holds `out`.

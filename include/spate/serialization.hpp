@@ -151,7 +151,9 @@ class Writer {
 };
 
 /// Reads encoded bytes from a view it does not own (the bytes must outlive the Reader).
-/// Every read checks the remaining length first and throws serialization_error when short.
+/// Every read checks the remaining length first and throws serialization_error when short; a
+/// failed primitive read consumes nothing, but after a failed record the position is unspecified.
+/// Not thread-safe.
 class Reader {
  public:
   explicit Reader(std::string_view bytes) noexcept

@@ -9,8 +9,8 @@ namespace spate {
 namespace {
 
 constexpr std::array<std::string_view, kClickFields> kFieldNames = {
-    "ts",     "user_id", "session_id", "event",  "campaign_id",
-    "ad_id",  "url",     "country",    "device", "cost_micros"};
+    "ts",    "user_id", "session_id", "event",  "campaign_id",
+    "ad_id", "url",     "country",    "device", "cost_micros"};
 
 constexpr std::array<std::string_view, 5> kJobNames = {"ctr", "uniques", "join", "sessions",
                                                        "wordcount"};
@@ -40,15 +40,21 @@ std::string_view event_name(Event e) noexcept {
 }
 
 Click Click::from(const ClickView& v) {
-  return Click{v.ts,          std::string(v.user_id), std::string(v.session_id),
-               v.event,       v.campaign_id,          v.ad_id,
-               std::string(v.url), std::string(v.country), std::string(v.device),
+  return Click{v.ts,
+               std::string(v.user_id),
+               std::string(v.session_id),
+               v.event,
+               v.campaign_id,
+               v.ad_id,
+               std::string(v.url),
+               std::string(v.country),
+               std::string(v.device),
                v.cost_micros};
 }
 
 ClickView Click::view() const noexcept {
-  return ClickView{ts,          user_id, session_id, event,  campaign_id,
-                   ad_id,       url,     country,    device, cost_micros};
+  return ClickView{ts,    user_id, session_id, event,  campaign_id,
+                   ad_id, url,     country,    device, cost_micros};
 }
 
 std::string_view describe(ClickRule rule) noexcept {

@@ -141,24 +141,24 @@ constexpr std::array<std::string_view, 50> kCountries = {
 
 // Two non-ASCII categories keep UTF-8 (and raw byte ordering) on the valid path.
 constexpr std::array<std::string_view, 24> kCategories = {
-    "electronics", "fashion", "home",   "sports",  "beauty",  "toys",   "books",  "grocery",
-    "garden",      "shoes",   "health", "café",    "music",   "games",  "pets",   "office",
-    "automotive",  "baby",    "tools",  "jewelry", "müsli",   "crafts", "movies", "outdoor"};
+    "electronics", "fashion", "home",   "sports",  "beauty", "toys",   "books",  "grocery",
+    "garden",      "shoes",   "health", "café",    "music",  "games",  "pets",   "office",
+    "automotive",  "baby",    "tools",  "jewelry", "müsli",  "crafts", "movies", "outdoor"};
 
 constexpr std::array<std::string_view, 4> kDevices = {"mobile", "desktop", "tablet", "ctv"};
 constexpr std::array<double, 4> kDeviceWeights = {60, 30, 7, 3};
 
 // Advertiser names: prefix x suffix. Mixed case and UTF-8 so that byte order is visible.
 constexpr std::array<std::string_view, 24> kAdvertiserPrefixes = {
-    "Acme",   "Globex",   "Initech", "Umbrella", "Hooli",  "Vandelay", "Soylent", "Tyrell",
-    "Wonka",  "Oscorp",   "Monarch", "Bluth",    "Duff",   "Nakatomi", "Pied",    "Gekko",
-    "acme",   "zephyr",   "nimbus",  "Ørsted",   "Éclair", "Zoë's",    "Ünal",    "Aalto"};
+    "Acme",  "Globex", "Initech", "Umbrella", "Hooli",  "Vandelay", "Soylent", "Tyrell",
+    "Wonka", "Oscorp", "Monarch", "Bluth",    "Duff",   "Nakatomi", "Pied",    "Gekko",
+    "acme",  "zephyr", "nimbus",  "Ørsted",   "Éclair", "Zoë's",    "Ünal",    "Aalto"};
 constexpr std::array<std::string_view, 8> kAdvertiserSuffixes = {
     "Media", "Labs", "Retail", "Foods", "Travel", "Games", "Motors", "Bank"};
 
-constexpr std::size_t kCampaigns = 1000;      // campaign ids 1..1000 occur in events
-constexpr std::size_t kExtraCampaigns = 10;   // ids 1001..1010: dimension only
-constexpr std::size_t kMissingCampaigns = 10; // ~1% of 1..1000 left out of the dimension
+constexpr std::size_t kCampaigns = 1000;       // campaign ids 1..1000 occur in events
+constexpr std::size_t kExtraCampaigns = 10;    // ids 1001..1010: dimension only
+constexpr std::size_t kMissingCampaigns = 10;  // ~1% of 1..1000 left out of the dimension
 constexpr std::size_t kAdvertisers = 120;
 constexpr std::int64_t kMaxUsers = 100'000'000;  // the user alias table takes 8 bytes each
 constexpr std::size_t kItemsPerCategory = 5000;
@@ -185,7 +185,9 @@ struct CampaignPlan {
 CampaignPlan plan_campaigns(std::uint64_t seed) {
   Rng rng(seed, kCampaignStream);
   CampaignPlan plan;
-  for (std::size_t i = 0; i < kCampaigns; ++i) plan.id_of_rank[i] = static_cast<std::int64_t>(i + 1);
+  for (std::size_t i = 0; i < kCampaigns; ++i) {
+    plan.id_of_rank[i] = static_cast<std::int64_t>(i + 1);
+  }
   for (std::size_t i = kCampaigns - 1; i > 0; --i) {
     std::swap(plan.id_of_rank[i], plan.id_of_rank[rng.below(i + 1)]);
   }
@@ -212,7 +214,8 @@ CampaignPlan plan_campaigns(std::uint64_t seed) {
 
   for (std::size_t id = 1; id <= kCampaigns + kExtraCampaigns; ++id) {
     const std::string& advertiser = names[rng.below(kAdvertisers)];
-    const auto budget = static_cast<std::int64_t>(1'000'000 * (100 + rng.below(20'000)));
+    // 10 to 1000 currency units: roughly what 10M rows spend on the busier campaigns.
+    const auto budget = static_cast<std::int64_t>(10'000 * (1'000 + rng.below(100'000)));
     if (id <= kCampaigns && missing[id]) continue;
     plan.rows.push_back(CampaignRow{static_cast<std::int64_t>(id), advertiser, budget});
   }
@@ -351,12 +354,13 @@ class RowMaker {
     while (std::gcd(multiplier_, users_) != 1) multiplier_ = (multiplier_ + 1) % users_;
     if (users_ == 1) multiplier_ = 1;
     offset_ = mix64(seed_ ^ 0x5EED) % users_;
+    jitter_ = 1000 + 2 * kDayMs / std::max<std::int64_t>(rows_, 1);
   }
 
   /// The nominal time of row i: spread over the day, before jitter.
   std::int64_t nominal_ts(std::int64_t i) const noexcept {
-    return kDayStartMs +
-           static_cast<std::int64_t>(static_cast<__int128>(i) * kDayMs / std::max<std::int64_t>(rows_, 1));
+    return kDayStartMs + static_cast<std::int64_t>(static_cast<__int128>(i) * kDayMs /
+                                                   std::max<std::int64_t>(rows_, 1));
   }
 
   std::uint64_t user_number(std::uint32_t rank) const noexcept {
@@ -366,7 +370,9 @@ class RowMaker {
 
   /// Writes valid row i (with its `\n`) at `p`; returns the end.
   char* make(std::int64_t i, char* p) {
-    std::int64_t ts = nominal_ts(i) + static_cast<std::int64_t>(rng_.below(2001)) - 1000;
+    // Jitter of +-(1 s + two rows' spacing): rows come slightly out of order at any size.
+    std::int64_t ts =
+        nominal_ts(i) + static_cast<std::int64_t>(rng_.below(2 * jitter_ + 1)) - jitter_;
     ts = std::clamp(ts, kDayStartMs, kDayStartMs + kDayMs - 1);
     const auto roll = rng_.below(1000);
     Seen s;
@@ -394,12 +400,12 @@ class RowMaker {
       // Users mostly stay in their home country and on their usual device.
       const std::uint64_t home = mix64(seed_ ^ (std::uint64_t{s.user} << 8));
       const std::uint64_t away = rng_.next();
-      s.country = static_cast<std::uint8_t>(
-          country_table_.sample((away & 0x3F) < 2 ? rng_.next() : home));
+      s.country =
+          static_cast<std::uint8_t>(country_table_.sample((away & 0x3F) < 2 ? rng_.next() : home));
       s.device = static_cast<std::uint8_t>(
           device_table_.sample(((away >> 6) & 0x1F) < 1 ? rng_.next() : mix64(home)));
-      s.session = mix64(seed_ ^ (std::uint64_t{s.user} << 20) ^
-                        static_cast<std::uint64_t>(ts / 1'800'000));
+      s.session =
+          mix64(seed_ ^ (std::uint64_t{s.user} << 20) ^ static_cast<std::uint64_t>(ts / 1'800'000));
       cost = 50 + rng_.below(2951);
       impressions_.push(s);
     }
@@ -448,6 +454,7 @@ class RowMaker {
   const CampaignPlan& plan_;
   std::uint64_t multiplier_ = 1;
   std::uint64_t offset_ = 0;
+  std::int64_t jitter_ = 1000;
   Ring<1024> impressions_;
   Ring<256> clicks_;
 };
@@ -457,15 +464,15 @@ class RowMaker {
 // Invalid UTF-8: stray continuation, overlongs, a surrogate, past U+10FFFF, a bad lead byte,
 // a truncated sequence (followed by the next field's tab), and a broken 2-byte sequence.
 constexpr std::array<std::string_view, 9> kBadUtf8 = {
-    "\x80",         "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
-    "\xF8\x88\x80\x80\x80", "\xFF", "\xE2\x82", "\xC3\x28"};
+    "\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF8\x88\x80\x80\x80",
+    "\xFF", "\xE2\x82", "\xC3\x28"};
 
 constexpr std::array<std::string_view, 8> kBadTs = {
-    "2024-03-01T08:00:00Z", "17092512x0000", "-1709251200000", "1709251200000.5",
-    "1709251200000000000", " 1709251200000", "0x18E0A4B2C00", "\xEF\xBC\x91\xEF\xBC\x92"};
+    "2024-03-01T08:00:00Z", "17092512x0000",  "-1709251200000", "1709251200000.5",
+    "1709251200000000000",  " 1709251200000", "0x18E0A4B2C00",  "\xEF\xBC\x91\xEF\xBC\x92"};
 
-constexpr std::array<std::string_view, 6> kBadEvents = {"Click",  "IMPRESSION", "impressions",
-                                                        "view",   "click ",     "conv"};
+constexpr std::array<std::string_view, 6> kBadEvents = {"Click", "IMPRESSION", "impressions",
+                                                        "view",  "click ",     "conv"};
 
 // A row that would be valid, built from the malformed-line stream (never the valid rows' one).
 std::array<std::string, 10> plausible_fields(Rng& r, std::int64_t ts, std::uint64_t users) {

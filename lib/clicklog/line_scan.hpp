@@ -42,7 +42,7 @@ inline std::uint64_t load8(const char* p) noexcept {
 // Appends the positions of the set bits of `m` (bit k = byte base + k / kStride); false once a
 // 10th tab is seen. (Unconditional stores of 4 positions per block measured slower than this.)
 template <int kStride, class Mask>
-inline bool take_tabs(Mask m, std::size_t base, TabScan& s) noexcept {
+[[gnu::always_inline]] inline bool take_tabs(Mask m, std::size_t base, TabScan& s) noexcept {
   for (; m != 0; m &= m - 1) {
     if (s.count == 9) {
       s.too_many = true;
@@ -76,7 +76,8 @@ inline void reset(TabScan& s) noexcept {
 }
 
 /// Portable scanner: 8 bytes per step as 64-bit words.
-inline void scan_tabs_swar(const char* p, std::size_t n, TabScan& s) noexcept {
+[[gnu::always_inline]] inline void scan_tabs_swar(const char* p, std::size_t n,
+                                                  TabScan& s) noexcept {
   reset(s);
   std::uint64_t hi = 0;
   std::size_t i = 0;
@@ -91,7 +92,8 @@ inline void scan_tabs_swar(const char* p, std::size_t n, TabScan& s) noexcept {
 
 #if defined(__SSE2__)
 /// x86-64 scanner: 16 bytes per step; the last partial block is an overlapping load.
-inline void scan_tabs_sse2(const char* p, std::size_t n, TabScan& s) noexcept {
+[[gnu::always_inline]] inline void scan_tabs_sse2(const char* p, std::size_t n,
+                                                  TabScan& s) noexcept {
   reset(s);
   if (n < 16) {
     scan_tail_bytes(p, 0, n, s);
@@ -120,7 +122,7 @@ inline void scan_tabs_sse2(const char* p, std::size_t n, TabScan& s) noexcept {
 #endif
 
 /// The scanner parse_click uses on this target.
-inline void scan_tabs(const char* p, std::size_t n, TabScan& s) noexcept {
+[[gnu::always_inline]] inline void scan_tabs(const char* p, std::size_t n, TabScan& s) noexcept {
 #if defined(__SSE2__)
   scan_tabs_sse2(p, n, s);
 #else
@@ -144,7 +146,7 @@ inline bool parse_digits(const char* p, std::size_t len, std::int64_t& out) noex
 
 /// The value of 8 ASCII digits packed in `w` (first digit in the low byte); false unless all
 /// eight bytes are '0'..'9'.
-inline bool digits8(std::uint64_t w, std::uint64_t& value) noexcept {
+[[gnu::always_inline]] inline bool digits8(std::uint64_t w, std::uint64_t& value) noexcept {
   // A byte is a digit iff its high nibble is 3 and stays 3 after adding 6 (no carries out of
   // digit bytes; a carry out of a non-digit byte does not matter, that byte already failed).
   const std::uint64_t nib = 0xF0F0F0F0F0F0F0F0ULL;
@@ -160,8 +162,9 @@ inline bool digits8(std::uint64_t w, std::uint64_t& value) noexcept {
 
 /// As parse_digits for the field p[0, len) of the line [begin, end), but 8 digits at a time:
 /// it may read any bytes of the line around the field (never outside the line).
-inline bool parse_digits_in_line(const char* begin, const char* end, const char* p,
-                                 std::size_t len, std::int64_t& out) noexcept {
+[[gnu::always_inline]] inline bool parse_digits_in_line(const char* begin, const char* end,
+                                                        const char* p, std::size_t len,
+                                                        std::int64_t& out) noexcept {
   if constexpr (std::endian::native != std::endian::little) {
     return parse_digits(p, len, out);
   } else {

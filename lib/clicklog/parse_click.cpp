@@ -30,6 +30,18 @@ bool parse_event(const char* p, std::size_t len, Event& out) noexcept {
   return false;
 }
 
+// Rules 2 and 3 for numeric field k (its bounds as in parse_click's at[]).
+[[gnu::always_inline]] inline ClickParse number_field(std::string_view line, const std::size_t* at,
+                                                      int k, std::int64_t& v) noexcept {
+  const std::size_t len = at[k] - at[k - 1] - 1;
+  if (len == 0) return broke(ClickRule::empty_field, k);
+  const char* begin = line.data();
+  if (!detail::parse_digits_in_line(begin, begin + line.size(), begin + at[k - 1], len, v)) {
+    return broke(ClickRule::bad_number, k);
+  }
+  return ClickParse{};
+}
+
 }  // namespace
 
 ClickParse parse_click(std::string_view line, ClickView& out) noexcept {
@@ -39,18 +51,14 @@ ClickParse parse_click(std::string_view line, ClickView& out) noexcept {
   detail::scan_tabs(p, n, s);
   if (s.too_many || s.count != 9) return broke(ClickRule::field_count, 0);
 
-  // Field k (1-based) spans [begin(k), end(k)).
-  const auto begin = [&](int k) { return k == 1 ? std::size_t{0} : s.tabs[k - 2] + 1; };
-  const auto end = [&](int k) { return k == kClickFields ? n : s.tabs[k - 1]; };
-  const auto text = [&](int k) { return std::string_view(p + begin(k), end(k) - begin(k)); };
-  const auto number = [&](int k, std::int64_t& v) -> ClickParse {
-    const std::size_t b = begin(k);
-    const std::size_t len = end(k) - b;
-    if (len == 0) return broke(ClickRule::empty_field, k);
-    if (!detail::parse_digits_in_line(p, p + n, p + b, len, v)) {
-      return broke(ClickRule::bad_number, k);
-    }
-    return ClickParse{};
+  // Field k (1-based) is p[at[k - 1], at[k] - 1): at[] holds each field's start, then n + 1.
+  std::size_t at[kClickFields + 1];
+  at[0] = 0;
+  for (int k = 1; k < kClickFields; ++k) at[k] = s.tabs[k - 1] + 1;
+  at[kClickFields] = n + 1;
+  const auto text = [&](int k) { return std::string_view(p + at[k - 1], at[k] - at[k - 1] - 1); };
+  const auto number = [&](int k, std::int64_t& v) {
+    return number_field(std::string_view(p, n), at, k, v);
   };
 
   if (auto r = number(1, out.ts); !r.ok()) return r;

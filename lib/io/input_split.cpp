@@ -6,9 +6,12 @@
 namespace spate::detail {
 namespace {
 
+// size * i needs up to 128 bits; GCC and Clang provide them on every 64-bit target.
+__extension__ using Uint128 = unsigned __int128;
+
 /// The start of split i of n over size bytes, i.e. floor(size * i / n) without overflow.
 std::uint64_t split_boundary(std::uint64_t size, std::uint64_t i, std::uint64_t n) {
-  return static_cast<std::uint64_t>(static_cast<unsigned __int128>(size) * i / n);
+  return static_cast<std::uint64_t>(static_cast<Uint128>(size) * i / n);
 }
 
 }  // namespace

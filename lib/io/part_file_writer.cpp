@@ -92,6 +92,7 @@ void PartWriter::write_line(std::string_view line) {
   if (state_ != State::open) {
     throw io_error(fmt::format("output file '{}' is already committed or aborted", temp_path_));
   }
+  bytes_written_ += line.size() + 1;
   if (line.size() + 1 > kBufferBytes - len_) {
     flush();
     if (line.size() + 1 > kBufferBytes) {
@@ -99,10 +100,11 @@ void PartWriter::write_line(std::string_view line) {
       line = {};
     }
   }
-  std::memcpy(buf_.get() + len_, line.data(), line.size());
-  len_ += line.size();
+  if (!line.empty()) {  // an empty view may hold a null pointer, which memcpy must not get
+    std::memcpy(buf_.get() + len_, line.data(), line.size());
+    len_ += line.size();
+  }
   buf_[len_++] = '\n';
-  bytes_written_ += line.size() + 1;
 }
 
 void PartWriter::flush() {

@@ -35,17 +35,27 @@ namespace spate::detail {
 /// How write_function() sends a function object of type F.
 enum class ShipMethod { bytes, serialize, code_address, none };
 
-/// The ShipMethod for F: serialize() wins when F has one (the user asked for it), then
-/// function pointers, then plain bytes for trivially copyable F; none for anything else.
+// serialize() wins when F has one (the user asked for it); then function pointers; then the
+// bytes of a trivially copyable class (a closure) or data member pointer (an offset, the same in
+// every process). A reference_wrapper is trivially copyable but holds an address: none.
 template <class F>
-inline constexpr ShipMethod ship_method_v =
-    uses_boost_v<F> ? ShipMethod::serialize
-    : std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>
-        ? ShipMethod::code_address
-    : std::is_trivially_copyable_v<F> && (std::is_class_v<F> || std::is_member_object_pointer_v<F>) &&
-            !is_specialization_of_v<F, std::reference_wrapper>
-        ? ShipMethod::bytes
-        : ShipMethod::none;
+constexpr ShipMethod choose_ship_method() {
+  if constexpr (uses_boost_v<F>) {
+    return ShipMethod::serialize;
+  } else if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) {
+    return ShipMethod::code_address;
+  } else if constexpr (std::is_trivially_copyable_v<F> &&
+                       (std::is_class_v<F> || std::is_member_object_pointer_v<F>) &&
+                       !is_specialization_of_v<F, std::reference_wrapper>) {
+    return ShipMethod::bytes;
+  } else {
+    return ShipMethod::none;
+  }
+}
+
+/// How write_function() sends an F.
+template <class F>
+inline constexpr ShipMethod ship_method_v = choose_ship_method<F>();
 
 /// True when write_function() accepts F.
 template <class F>

@@ -100,7 +100,8 @@ class MapPartitionsNode final : public Node<U> {
     std::vector<T> records;
     auto keep = [&records](T&& x) { records.push_back(std::move(x)); };
     parent_->iterate(tc, p, Emit<T>(keep));
-    auto&& result = f_(p, std::move(records));
+    F f = f_;  // each task gets its own copy of the function, as for fused chains
+    auto&& result = f(p, std::move(records));
     for (auto&& y : result) {
       U v(std::move(y));
       out(std::move(v));

@@ -1,5 +1,7 @@
 // Tests of the output committer: part files appear once, by rename, and only committed output
 // and the _SUCCESS marker of a finished job remain.
+#include "io/part_file_writer.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "io/part_file_writer.hpp"
 #include "spate/error.hpp"
 
 namespace {
@@ -27,9 +28,8 @@ class TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("spate-part-writer-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++) + "-" + std::to_string(rd()));
+    path_ = fs::temp_directory_path() / ("spate-part-writer-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(counter++) + "-" + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~TempDir() {

@@ -35,9 +35,8 @@ class TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("spate-text-input-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++) + "-" + std::to_string(rd()));
+    path_ = fs::temp_directory_path() / ("spate-text-input-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(counter++) + "-" + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -106,8 +105,7 @@ std::vector<Line> read_splits(const std::vector<InputSplit>& splits,
 
 std::vector<Line> read_file_lines(const std::string& path, std::uint64_t split_bytes,
                                   std::size_t buffer_bytes = LineReader::kDefaultBufferBytes) {
-  return read_splits(spate::detail::plan_splits(spate::detail::list_input_files(path),
-                                                split_bytes),
+  return read_splits(spate::detail::plan_splits(spate::detail::list_input_files(path), split_bytes),
                      buffer_bytes);
 }
 
@@ -198,8 +196,7 @@ TEST_CASE("every line of a random plain file comes out of exactly one split, for
     std::string path = dir.file("f" + std::to_string(seed) + ".txt");
     write_file(path, content);
     std::vector<Line> expected = reference_lines(content);
-    std::vector<std::uint64_t> sizes = {1,   2,   3,   5,    7,    13,   64,
-                                        100, 257, 999, 4096, 1 << 20};
+    std::vector<std::uint64_t> sizes = {1, 2, 3, 5, 7, 13, 64, 100, 257, 999, 4096, 1 << 20};
     sizes.push_back(std::max<std::size_t>(content.size(), 2) - 1);
     sizes.push_back(content.size() + 1);
     for (std::size_t i = 0; i < sizes.size(); ++i) {
@@ -285,12 +282,10 @@ TEST_CASE("splits cover each plain file in equal ranges of at most the target si
                                   {"c.gz", 1000, Compression::gzip},
                                   {"d", 7, Compression::none}};
   auto splits = spate::detail::plan_splits(files, 4);
-  std::vector<InputSplit> expected = {{"a", 0, 3, Compression::none, 10},
-                                      {"a", 3, 6, Compression::none, 10},
-                                      {"a", 6, 10, Compression::none, 10},
-                                      {"c.gz", 0, 1000, Compression::gzip, 1000},
-                                      {"d", 0, 3, Compression::none, 7},
-                                      {"d", 3, 7, Compression::none, 7}};
+  std::vector<InputSplit> expected = {
+      {"a", 0, 3, Compression::none, 10},  {"a", 3, 6, Compression::none, 10},
+      {"a", 6, 10, Compression::none, 10}, {"c.gz", 0, 1000, Compression::gzip, 1000},
+      {"d", 0, 3, Compression::none, 7},   {"d", 3, 7, Compression::none, 7}};
   CHECK(splits == expected);
   CHECK(spate::detail::plan_splits(files, 4) == splits);  // deterministic
   CHECK(spate::detail::plan_splits(files, 1000).size() == 3);
@@ -309,7 +304,8 @@ TEST_CASE("many small files in a directory read as their lines in path order",
   std::vector<std::string> expected_lines;
   for (int i = 0; i < 200; ++i) {
     std::string content;
-    for (int j = 0; j < i % 4; ++j) content += "f" + std::to_string(i) + "l" + std::to_string(j) + "\n";
+    for (int j = 0; j < i % 4; ++j)
+      content += "f" + std::to_string(i) + "l" + std::to_string(j) + "\n";
     char name[32];
     std::snprintf(name, sizeof name, "part-%05d", i);
     write_file(dir.file(name), content);
@@ -341,8 +337,7 @@ TEST_CASE("a directory lists its visible regular files, sorted, with their compr
                                      {dir.file("b.txt"), 3, Compression::none},
                                      {dir.file("c.zst"), 3, Compression::zstd}};
   CHECK(files == expected);
-  CHECK(spate::detail::list_input_files(dir.file("b.txt")) ==
-        std::vector<InputFile>{expected[1]});
+  CHECK(spate::detail::list_input_files(dir.file("b.txt")) == std::vector<InputFile>{expected[1]});
   // An explicitly named hidden file is read: only listings skip them.
   CHECK(spate::detail::list_input_files(dir.file("_SUCCESS")).size() == 1);
 }
@@ -449,7 +444,8 @@ TEST_CASE("a truncated or corrupt compressed file throws io_error naming path an
   }
   // A damaged gzip body fails its checksum at the latest.
   std::string gz = gzip_bytes(content, dir);
-  for (std::size_t i = gz.size() / 2; i < gz.size() / 2 + 16; ++i) gz[i] = static_cast<char>(~gz[i]);
+  for (std::size_t i = gz.size() / 2; i < gz.size() / 2 + 16; ++i)
+    gz[i] = static_cast<char>(~gz[i]);
   write_file(dir.file("bad.gz"), gz);
   CHECK_THROWS_AS(read_file_lines(dir.file("bad.gz"), 1 << 20), spate::io_error);
 }
@@ -486,16 +482,15 @@ TEST_CASE("line_number_at gives the 1-based line of an offset in plain and compr
   write_file(dir.file("n.gz"), compressed_bytes(Compression::gzip, content, 2, dir));
   write_file(dir.file("n.zst"), compressed_bytes(Compression::zstd, content, 2, dir));
   for (const std::string name : {"n.txt", "n.gz", "n.zst"}) {
-    auto splits = spate::detail::plan_splits(spate::detail::list_input_files(dir.file(name)),
-                                             1 << 20);
+    auto splits =
+        spate::detail::plan_splits(spate::detail::list_input_files(dir.file(name)), 1 << 20);
     REQUIRE(splits.size() == 1);
     for (std::size_t i = 0; i < lines.size(); i += 37) {
       CHECK(spate::detail::line_number_at(splits[0], lines[i].first) == i + 1);
     }
     CHECK(spate::detail::line_number_at(splits[0], lines.back().first) == lines.size());
     CHECK(spate::detail::line_number_at(splits[0], 0) == 1);
-    CHECK_THROWS_AS(spate::detail::line_number_at(splits[0], content.size() + 1),
-                    spate::io_error);
+    CHECK_THROWS_AS(spate::detail::line_number_at(splits[0], content.size() + 1), spate::io_error);
   }
   auto files = spate::detail::list_input_files(dir.file("n.txt"));
   CHECK(spate::detail::line_number_at(files[0], lines[5].first) == 6);

@@ -2,6 +2,7 @@
 #include "io/input_files.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <filesystem>
 #include <system_error>
 
-#include <fmt/format.h>
-
 #include "spate/error.hpp"
 
 namespace spate::detail {
@@ -20,8 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// The system's description of an errno value; thread-safe, unlike strerror.
 std::string errno_text(int err) { return std::system_category().message(err); }
 
+/// True if s ends with suffix.
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -49,8 +50,8 @@ void check_readable(const std::string& path) {
 /// Appends the readable regular file at path (already stat'ed) to out.
 void add_file(const std::string& path, const struct stat& st, std::vector<InputFile>& out) {
   check_readable(path);
-  out.push_back(InputFile{path, static_cast<std::uint64_t>(st.st_size),
-                          compression_for_path(path)});
+  out.push_back(
+      InputFile{path, static_cast<std::uint64_t>(st.st_size), compression_for_path(path)});
 }
 
 /// Appends the visible regular files directly inside dir; throws when it has none.
@@ -137,9 +138,12 @@ Compression compression_for_path(std::string_view path) noexcept {
 
 const char* compression_name(Compression compression) noexcept {
   switch (compression) {
-    case Compression::none: return "none";
-    case Compression::gzip: return "gzip";
-    case Compression::zstd: return "zstd";
+    case Compression::none:
+      return "none";
+    case Compression::gzip:
+      return "gzip";
+    case Compression::zstd:
+      return "zstd";
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 #include "io/line_reader.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -13,8 +14,6 @@
 #include <limits>
 #include <system_error>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "spate/error.hpp"
 
@@ -35,6 +34,7 @@ constexpr std::size_t kMinReadBytes = 64 << 10;
 /// Compressed input is read in chunks of this size.
 constexpr std::size_t kCompressedChunkBytes = 256 << 10;
 
+/// The system's description of an errno value; thread-safe, unlike strerror.
 std::string errno_text(int err) { return std::system_category().message(err); }
 
 /// An open file descriptor, closed on destruction.
@@ -64,8 +64,7 @@ class FileHandle {
   ~FileHandle() {
     if (fd_ >= 0) ::close(fd_);
   }
-  FileHandle(FileHandle&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+  FileHandle(FileHandle&& other) noexcept : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
   FileHandle(const FileHandle&) = delete;
   FileHandle& operator=(const FileHandle&) = delete;
   FileHandle& operator=(FileHandle&&) = delete;
@@ -105,8 +104,8 @@ class PlainSource final : public ByteSource {
             path_, offset_, limit_));
       }
       if (errno != EINTR) {
-        throw io_error(fmt::format("cannot read input file '{}' at offset {}: {}", path_,
-                                   offset_, errno_text(errno)));
+        throw io_error(fmt::format("cannot read input file '{}' at offset {}: {}", path_, offset_,
+                                   errno_text(errno)));
       }
     }
   }
@@ -169,6 +168,7 @@ class GzipSource final : public ByteSource {
   }
 
  private:
+  /// Reads the next chunk of compressed bytes; sets eof_ when there is none.
   void refill() {
     in_start_ = input_.offset();
     std::size_t n = input_.read(reinterpret_cast<char*>(in_.get()), kCompressedChunkBytes);
@@ -180,6 +180,7 @@ class GzipSource final : public ByteSource {
   std::uint64_t consumed_offset() const {
     return in_start_ + static_cast<std::uint64_t>(zs_.next_in - in_.get());
   }
+  /// The error for undecodable data at the current compressed offset.
   io_error corrupt(const char* why) const {
     return io_error(fmt::format("corrupt gzip file '{}' at compressed offset {}: {}", path_,
                                 consumed_offset(), why));
@@ -236,6 +237,7 @@ class ZstdSource final : public ByteSource {
   }
 
  private:
+  /// Reads the next chunk of compressed bytes; sets eof_ when there is none.
   void refill() {
     in_start_ = input_.offset();
     std::size_t n = input_.read(in_buf_.get(), kCompressedChunkBytes);
@@ -285,9 +287,9 @@ std::uint64_t count_lines_before(const std::string& path, Compression compressio
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, offset - seen));
     std::size_t n = source->read(buf.get(), want);
     if (n == 0) {
-      throw io_error(fmt::format(
-          "offset {} is past the end of input file '{}' ({} bytes decompressed)", offset, path,
-          seen));
+      throw io_error(
+          fmt::format("offset {} is past the end of input file '{}' ({} bytes decompressed)",
+                      offset, path, seen));
     }
     const char* p = buf.get();
     const char* stop = p + n;

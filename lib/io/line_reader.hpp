@@ -58,9 +58,9 @@ class LineReader {
   std::unique_ptr<ByteSource> source_;
   std::unique_ptr<char[]> buf_;
   std::size_t cap_;
-  std::size_t len_ = 0;   // bytes of buf_ holding data
-  std::size_t pos_ = 0;   // where the next line starts in buf_
-  std::size_t scan_ = 0;  // bytes [pos_, scan_) are known to hold no '\n'
+  std::size_t len_ = 0;           // bytes of buf_ holding data
+  std::size_t pos_ = 0;           // where the next line starts in buf_
+  std::size_t scan_ = 0;          // bytes [pos_, scan_) are known to hold no '\n'
   std::uint64_t buf_offset_ = 0;  // file offset of buf_[0]
   std::uint64_t line_offset_ = 0;
   bool eof_ = false;

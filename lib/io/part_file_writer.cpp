@@ -2,6 +2,7 @@
 #include "io/part_file_writer.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,8 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "spate/error.hpp"
 
 namespace spate::detail {
@@ -25,6 +24,7 @@ namespace fs = std::filesystem;
 constexpr const char* kTemporaryDir = "_temporary";
 constexpr const char* kSuccessMarker = "_SUCCESS";
 
+/// The system's description of an errno value; thread-safe, unlike strerror.
 std::string errno_text(int err) { return std::system_category().message(err); }
 
 /// Outcome of one way of publishing a file without replacing an existing one.
@@ -39,8 +39,8 @@ Publish rename_no_replace(const std::string& from, const std::string& to) {
   int err = errno;
   if (err == EEXIST) return Publish::lost;
   if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) return Publish::unsupported;
-  throw io_error(fmt::format("cannot rename output file '{}' to '{}': {}", from, to,
-                             errno_text(err)));
+  throw io_error(
+      fmt::format("cannot rename output file '{}' to '{}': {}", from, to, errno_text(err)));
 #else
   (void)from;
   (void)to;
@@ -57,8 +57,8 @@ Publish link_then_unlink(const std::string& from, const std::string& to) {
   int err = errno;
   if (err == EEXIST) return Publish::lost;
   if (err == EPERM || err == EOPNOTSUPP || err == EMLINK) return Publish::unsupported;
-  throw io_error(fmt::format("cannot link output file '{}' to '{}': {}", from, to,
-                             errno_text(err)));
+  throw io_error(
+      fmt::format("cannot link output file '{}' to '{}': {}", from, to, errno_text(err)));
 }
 
 }  // namespace
@@ -76,8 +76,7 @@ PartWriter::PartWriter(const OutputCommitter& committer, std::size_t partition, 
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd_ < 0) {
     int err = errno;
-    throw io_error(fmt::format("cannot create output file '{}': {}{}", temp_path_,
-                               errno_text(err),
+    throw io_error(fmt::format("cannot create output file '{}': {}{}", temp_path_, errno_text(err),
                                err == ENOENT ? " (the output directory is not prepared, or the "
                                                "job has already finished)"
                                              : ""));
@@ -117,8 +116,8 @@ void PartWriter::write_all(const char* data, std::size_t size) {
     ssize_t n = ::write(fd_, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw io_error(fmt::format("cannot write output file '{}': {}", temp_path_,
-                                 errno_text(errno)));
+      throw io_error(
+          fmt::format("cannot write output file '{}': {}", temp_path_, errno_text(errno)));
     }
     data += n;
     size -= static_cast<std::size_t>(n);
@@ -131,16 +130,14 @@ bool PartWriter::commit() {
   }
   flush();
   if (committer_.sync_on_commit_ && ::fsync(fd_) != 0) {
-    throw io_error(fmt::format("cannot sync output file '{}': {}", temp_path_,
-                               errno_text(errno)));
+    throw io_error(fmt::format("cannot sync output file '{}': {}", temp_path_, errno_text(errno)));
   }
   // close() can report a deferred write error (NFS, quota): the data is not safe until it
   // succeeds, and the descriptor is gone either way.
   int rc = ::close(fd_);
   fd_ = -1;
   if (rc != 0) {
-    throw io_error(fmt::format("cannot close output file '{}': {}", temp_path_,
-                               errno_text(errno)));
+    throw io_error(fmt::format("cannot close output file '{}': {}", temp_path_, errno_text(errno)));
   }
   bool won = committer_.publish(temp_path_, final_path_);
   state_ = State::committed;
@@ -187,8 +184,7 @@ void OutputCommitter::prepare() {
   }
   fs::create_directories(temp_dir_, ec);
   if (ec) {
-    throw io_error(fmt::format("cannot create output directory '{}': {}", temp_dir_,
-                               ec.message()));
+    throw io_error(fmt::format("cannot create output directory '{}': {}", temp_dir_, ec.message()));
   }
 }
 

@@ -76,6 +76,7 @@ class MappedFile {
 // just before one; the last line may lack the `\n`.
 template <class OnLine>
 void for_each_data_line(std::string_view data, OnLine&& on_line) {
+  if (data.empty()) return;
   const char* p = data.data();
   const char* const end = p + data.size();
   const auto* nl = static_cast<const char*>(std::memchr(p, '\n', data.size()));

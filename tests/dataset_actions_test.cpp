@@ -9,6 +9,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -342,6 +343,10 @@ TEST_CASE("save_as_text_file writes pairs as tab-separated fields and empty opti
   left.left_outer_join(right, 1).save_as_text_file(tmp.file("join"));
   REQUIRE(same(sorted(read_parts(tmp.file("join"))), std::vector<std::string>{"1\t10\tx", "2\t20\t"}));
 
+  std::vector<std::tuple<int, std::string, double, bool>> tuples{{1, "a", 2.5, true}, {-3, "", 0.0, false}};
+  ctx.parallelize(tuples, 2).save_as_text_file(tmp.file("tuples"));
+  REQUIRE(same(read_parts(tmp.file("tuples")), std::vector<std::string>{"1\ta\t2.5\ttrue", "-3\t\t0\tfalse"}));
+
   ctx.parallelize(std::vector<std::string>{"x y", "", "z"}, 2).save_as_text_file(tmp.file("strings"));
   REQUIRE(same(read_parts(tmp.file("strings")), std::vector<std::string>{"x y", "", "z"}));
 }
@@ -373,6 +378,15 @@ TEST_CASE("save_as_text_file refuses an existing non-empty directory and leaves 
   ds.save_as_text_file(tmp.file("done"));
   REQUIRE_THROWS_AS(ds.save_as_text_file(tmp.file("done")), spate::io_error);
   REQUIRE(same(read_parts(tmp.file("done")), std::vector<std::string>{"1", "2", "3"}));
+}
+
+TEST_CASE("save_as_text_file refuses a path that is a regular file") {
+  auto ctx = make_context(SPATE_TEST_MASTER());
+  TempDir tmp;
+  write_file(tmp.file("file"), "data\n");
+  REQUIRE_THROWS_AS(ctx.parallelize(std::vector<int>{1}, 1).save_as_text_file(tmp.file("file")),
+                    spate::io_error);
+  REQUIRE(read_file(tmp.file("file")) == "data\n");
 }
 
 TEST_CASE("save_as_text_file accepts an existing empty directory") {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "spate/serialization.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -162,6 +163,23 @@ TEST_CASE("fold_by_key starts from zero once per key in each map partition") {
       }
 }
 
+TEST_CASE("fold_by_key folds into the value type even when zero is a literal of another type") {
+  // fold_by_key is declared with V = value_of_t<T>: the zero is a value, as in Spark's
+  // foldByKey(zeroValue: V). An int literal zero must not turn long values into int sums.
+  auto ctx = make_context(SPATE_TEST_MASTER());
+  std::vector<std::pair<int, long>> input;
+  for (int i = 0; i < 30; ++i) input.emplace_back(i % 3, 2'000'000'000L + i);
+  std::map<int, long> ref;
+  for (auto [k, v] : input) ref[k] += v;
+  for (std::size_t parts : {1, 4}) {
+    CAPTURE(parts);
+    std::map<int, long> got;
+    for (auto& [k, v] : ctx.parallelize(input, parts).fold_by_key(0, std::plus<>{}).collect())
+      got[k] = static_cast<long>(v);
+    REQUIRE(same(got, ref));
+  }
+}
+
 TEST_CASE("group_by_key gathers every value of each key exactly once") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   for (auto seed : kSeeds)
@@ -284,6 +302,9 @@ class ModPartitioner final : public spate::PartitionerBase {
     return o != nullptr && o->n_ == n_;
   }
   std::size_t operator()(int k) const noexcept { return static_cast<std::size_t>(k) % n_; }
+  // How the partitioner travels to executors.
+  void save_state(spate::Writer& w) const { w.write_varint(n_); }
+  static ModPartitioner load_state(spate::Reader& r) { return ModPartitioner(r.read_varint()); }
 
  private:
   std::size_t n_;
@@ -367,4 +388,18 @@ TEST_CASE("wide operators give the same partition contents and order on every ru
   CHECK(same(std::get<5>(a), std::get<5>(b)));
   CHECK(same(std::get<6>(a), std::get<6>(b)));
   CHECK(b == c);
+}
+
+TEST_CASE("by-key operators treat 0.0 and -0.0 as one key, as operator== does") {
+  auto ctx = make_context(SPATE_TEST_MASTER());
+  std::vector<std::pair<double, int>> input;
+  for (int i = 0; i < 40; ++i) input.emplace_back(i % 2 ? 0.0 : -0.0, 1);
+  input.emplace_back(1.5, 1);
+  for (std::size_t parts : {1, 3, 8}) {
+    CAPTURE(parts);
+    auto sums = ctx.parallelize(input, parts).reduce_by_key(std::plus<>{}, 4).collect();
+    REQUIRE(sums.size() == 2);
+    REQUIRE(same(sorted(sums).front().second, 40));
+    REQUIRE(ctx.parallelize(input, parts).keys().distinct().count() == 2);
+  }
 }

@@ -85,9 +85,13 @@ std::vector<Group> normalised(std::vector<Group> groups) {
 }
 
 /// Checks every join kind and cogroup of a and b against the references.
+/// `expected_parts` is the result's partition count when the inputs are not partitioned and no
+/// count is requested (the larger input's), unless given.
 template <class A, class B>
-void check_all_joins(const A& a, const B& b, const References& ref, std::size_t partitions) {
-  auto expected_parts = partitions ? partitions : std::max(a.num_partitions(), b.num_partitions());
+void check_all_joins(const A& a, const B& b, const References& ref, std::size_t partitions,
+                     std::size_t expected_parts = 0) {
+  if (expected_parts == 0)
+    expected_parts = partitions ? partitions : std::max(a.num_partitions(), b.num_partitions());
   auto inner = a.join(b, partitions);
   REQUIRE(inner.num_partitions() == expected_parts);
   REQUIRE(same(sorted(inner.collect()), ref.inner));
@@ -221,6 +225,28 @@ TEST_CASE("a join with one hash-partitioned side shuffles only the other side an
   check_all_joins(plain_l, part_r, ref, 0);
 }
 
+TEST_CASE("a join keeps the partitioned side's partitioning even when the other side has more partitions") {
+  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto l = random_pairs(35, 200, 15, 0.3);
+  auto r = random_right(36, 150, 15, 0.3);
+  auto ref = reference_joins(l, r);
+  spate::HashPartitioner two(2);
+  auto part_l = ctx.parallelize(l, 3).partition_by(two);
+  auto plain_r = ctx.parallelize(r, 7);
+  auto g = part_l.cogroup(plain_r);
+  CHECK(g.num_partitions() == 2);
+  CHECK(g.node()->shuffle_dependencies().size() == 1);
+  CHECK(g.node()->partitioner()->same_as(two));
+  check_all_joins(part_l, plain_r, ref, 0, 2);
+  // Two hash-partitioned sides with different counts: the left one is kept, the right shuffled.
+  auto part_r = ctx.parallelize(r, 2).partition_by(spate::HashPartitioner(5));
+  auto g2 = part_l.cogroup(part_r);
+  CHECK(g2.num_partitions() == 2);
+  CHECK(g2.node()->shuffle_dependencies().size() == 1);
+  CHECK(g2.node()->narrow_parents().size() == 1);
+  check_all_joins(part_l, part_r, ref, 0, 2);
+}
+
 TEST_CASE("a join of unpartitioned datasets shuffles both into the requested partition count") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   auto l = random_pairs(41, 150, 10, 0.2);
@@ -277,4 +303,42 @@ TEST_CASE("cogroup lists every key of either side once, never with both sides em
       }
       REQUIRE(same(normalised(groups), reference_joins(l, r).groups));
     }
+}
+
+TEST_CASE("a join of two datasets range-partitioned alike by sort_by_key reads both without a shuffle") {
+  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto l = random_pairs(61, 300, 40, 0.2);
+  auto sorted_l = ctx.parallelize(l, 4).sort_by_key(true, 3);
+  auto right = sorted_l.map_values([](int v) { return std::to_string(v); });
+  auto g = sorted_l.cogroup(right);
+  CHECK(g.node()->shuffle_dependencies().empty());
+  std::vector<Right> r;
+  for (auto& [k, v] : l) r.emplace_back(k, std::to_string(v));
+  check_all_joins(sorted_l, right, reference_joins(l, r), 0);
+}
+
+TEST_CASE("union and join of datasets from two contexts give the right records or throw spate::error") {
+  // Each context numbers its shuffles from 0. Running a job of one context over a node of the
+  // other must not read the first context's shuffle outputs in place of the second's. (The two
+  // sides have the same record types here, so a mix-up shows as wrong records, not a crash.)
+  auto one = make_context(SPATE_TEST_MASTER());
+  auto two = make_context(SPATE_TEST_MASTER());
+  std::vector<Left> l{{1, 1}, {1, 2}, {2, 5}};
+  std::vector<Left> r{{7, 1}, {7, 1}, {8, 1}, {1, 10}};
+  auto a = one.parallelize(l, 2).reduce_by_key(std::plus<>{});
+  auto b = two.parallelize(r, 2).reduce_by_key(std::plus<>{});
+  REQUIRE(same(sorted(a.collect()), std::vector<Left>{{1, 3}, {2, 5}}));
+  REQUIRE(same(sorted(b.collect()), std::vector<Left>{{1, 10}, {7, 2}, {8, 1}}));
+  try {
+    auto u = a.union_with(b).collect();
+    CHECK(same(sorted(u), std::vector<Left>{{1, 3}, {1, 10}, {2, 5}, {7, 2}, {8, 1}}));
+  } catch (const spate::error& e) {
+    SUCCEED("refused: " << e.what());
+  }
+  try {
+    auto j = a.join(b).collect();
+    CHECK(same(sorted(j), std::vector<std::pair<int, std::pair<int, int>>>{{1, {3, 10}}}));
+  } catch (const spate::error& e) {
+    SUCCEED("refused: " << e.what());
+  }
 }

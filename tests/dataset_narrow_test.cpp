@@ -179,6 +179,24 @@ TEST_CASE("key_by pairs each record with its key; keys and values split pairs, i
       }
 }
 
+TEST_CASE("key_by keeps a key that is a view into a std::string record") {
+  // The key is computed from the record and the record is then moved into the pair: a key that
+  // views the record's characters must still read them (short strings live inside the object).
+  auto ctx = make_context(SPATE_TEST_MASTER());
+  for (auto seed : kSeeds)
+    for (auto parts : {std::size_t{1}, std::size_t{4}}) {
+      CAPTURE(seed, parts);
+      auto words = random_words(seed, 60);
+      words.push_back("a-word-long-enough-to-live-on-the-heap");
+      std::vector<std::pair<std::string, std::string>> expected;
+      for (auto& w : words) expected.emplace_back(w.substr(0, 2), w);
+      auto kd = ctx.parallelize(words, parts).key_by([](const std::string& w) {
+        return std::string_view(w).substr(0, 2);
+      });
+      REQUIRE(same(kd.collect(), expected));
+    }
+}
+
 TEST_CASE("map_partitions hands each partition whole with its index") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   for (auto seed : kSeeds)

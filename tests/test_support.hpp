@@ -139,7 +139,17 @@ void show_to(std::ostringstream& os, const T& x) {
   } else if constexpr (std::is_arithmetic_v<T>) {
     os << +x;
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    os << '"' << std::string_view(x) << '"';
+    os << '"';
+    for (char ch : std::string_view(x)) {
+      auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u == 0x7f) {
+        const char* hex = "0123456789abcdef";
+        os << "\\x" << hex[u >> 4] << hex[u & 15];
+      } else {
+        os << ch;
+      }
+    }
+    os << '"';
   } else if constexpr (is_std_optional<T>::value) {
     if (x) show_to(os, *x);
     else os << "nullopt";

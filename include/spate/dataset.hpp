@@ -84,34 +84,40 @@ class Dataset {
   /// f(T) -> U for each record.
   template <class F>
   auto map(F f) const {
+    detail::require_shippable<F>();
     return wrap(core_.then(detail::MapOp<F>{std::move(f)}));
   }
   /// Keeps the records for which f(const T&) is true; keeps the partitioner.
   template <class F>
   auto filter(F f) const {
+    detail::require_shippable<F>();
     return wrap(core_.then(detail::FilterOp<F>{std::move(f)}));
   }
   /// f(T) returns a range (or std::optional) of records; each becomes a record. With an explicit
   /// U, f is called as f(T, emit) and calls emit(U) for each output record (no allocation).
   template <class U = void, class F>
   auto flat_map(F f) const {
+    detail::require_shippable<F>();
     return wrap(core_.then(detail::FlatMapOp<F, U>{std::move(f)}));
   }
   /// (k, v) -> (k, f(v)); keeps the partitioner.
   template <class F>
     requires KeyValue<T>
   auto map_values(F f) const {
+    detail::require_shippable<F>();
     return wrap(core_.then(detail::MapValuesOp<F>{std::move(f)}));
   }
   /// (k, v) -> (k, w) for each w in the range f(v); keeps the partitioner.
   template <class F>
     requires KeyValue<T>
   auto flat_map_values(F f) const {
+    detail::require_shippable<F>();
     return wrap(core_.then(detail::FlatMapValuesOp<F>{std::move(f)}));
   }
   /// x -> (f(x), x).
   template <class F>
   auto key_by(F f) const {
+    detail::require_shippable<F>();
     return wrap(core_.then(detail::KeyByOp<F>{std::move(f)}));
   }
   /// The keys of (key, value) records.
@@ -166,7 +172,8 @@ class Dataset {
   /// aggregate_by_key with the same function for both steps.
   template <class F, class V = value_of_t<T>>
     requires KeyValue<T>
-  Dataset<std::pair<key_of_t<T>, V>> fold_by_key(V zero, F f, std::size_t partitions = 0) const;
+  Dataset<std::pair<key_of_t<T>, V>> fold_by_key(std::type_identity_t<V> zero, F f,
+                                                 std::size_t partitions = 0) const;
   /// All values of each key, in arrival order (no map-side combine: prefer reduce_by_key).
   Dataset<std::pair<key_of_t<T>, std::vector<value_of_t<T>>>> group_by_key(
       std::size_t partitions = 0) const

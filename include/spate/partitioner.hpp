@@ -8,11 +8,15 @@
 #include <typeinfo>
 #include <vector>
 
+#include "spate/detail/state_codec.hpp"
 #include "spate/hash.hpp"
 
 namespace spate {
 
 /// Type-erased view of a partitioner, enough to decide whether two datasets are co-partitioned.
+/// A partitioner of your own derives from it, is callable as `std::size_t operator()(const K&)`,
+/// and travels to executors through `void save_state(Writer&) const` and
+/// `static P load_state(Reader&)` (see HashPartitioner).
 class PartitionerBase {
  public:
   virtual ~PartitionerBase() = default;
@@ -37,6 +41,10 @@ class HashPartitioner final : public PartitionerBase {
   std::size_t operator()(const K& k) const noexcept {
     return static_cast<std::size_t>(stable_hash<K>{}(k) % n_);
   }
+  /// Writes the partitioner into a task.
+  void save_state(Writer& w) const { w.write_varint(n_); }
+  /// Rebuilds a partitioner written by save_state.
+  static HashPartitioner load_state(Reader& r) { return HashPartitioner(r.read_varint()); }
 
  private:
   std::size_t n_;
@@ -63,6 +71,18 @@ class RangePartitioner final : public PartitionerBase {
     std::size_t i = static_cast<std::size_t>(
         std::lower_bound(bounds_.begin(), bounds_.end(), k, less_) - bounds_.begin());
     return ascending_ ? i : bounds_.size() - i;
+  }
+  /// Writes the partitioner into a task.
+  void save_state(Writer& w) const {
+    serialize_to(w, bounds_);
+    serialize_to(w, ascending_);
+    detail::save_state(w, less_);
+  }
+  /// Rebuilds a partitioner written by save_state.
+  static RangePartitioner load_state(Reader& r) {
+    auto bounds = deserialize_from<std::vector<K>>(r);
+    bool ascending = deserialize_from<bool>(r);
+    return RangePartitioner(std::move(bounds), ascending, detail::load_state<Compare>(r));
   }
 
  private:

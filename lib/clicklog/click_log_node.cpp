@@ -6,19 +6,34 @@
 #include "io/input_files.hpp"
 #include "io/input_split.hpp"
 #include "io/line_reader.hpp"
+#include "io/split_codec.hpp"
 #include "spate/clicklog_reader.hpp"
 
 namespace spate {
 
 namespace {
 
-class ClickLogNode final : public detail::Node<ClickView> {
+class ClickLogNode final : public detail::Node<ClickView>,
+                           private detail::Registered<ClickLogNode, detail::TypeKind::node> {
  public:
   ClickLogNode(std::uint64_t id, std::vector<detail::InputSplit> splits, bool strict, std::string counter)
       : detail::Node<ClickView>(id, "read_click_log", splits.size()),
         splits_(std::move(splits)),
         strict_(strict),
         counter_(std::move(counter)) {}
+
+  const char* type_key() const noexcept override { return registered_key(); }
+  void save(detail::GraphWriter& w) const override {
+    detail::save_splits(w.out(), splits_);
+    serialize_to(w.out(), strict_);
+    serialize_to(w.out(), counter_);
+  }
+  static std::shared_ptr<ClickLogNode> load(detail::GraphReader& r, const detail::NodeHeader& h) {
+    auto splits = detail::load_splits(r.in());
+    bool strict = deserialize_from<bool>(r.in());
+    return std::make_shared<ClickLogNode>(h.id, std::move(splits), strict,
+                                          deserialize_from<std::string>(r.in()));
+  }
 
  protected:
   void compute(detail::TaskContext& tc, std::size_t p, detail::Emit<ClickView> out) override {

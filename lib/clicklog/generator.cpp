@@ -214,8 +214,8 @@ CampaignPlan plan_campaigns(std::uint64_t seed) {
 
   for (std::size_t id = 1; id <= kCampaigns + kExtraCampaigns; ++id) {
     const std::string& advertiser = names[rng.below(kAdvertisers)];
-    // 10 to 1000 currency units: roughly what 10M rows spend on the busier campaigns.
-    const auto budget = static_cast<std::int64_t>(10'000 * (1'000 + rng.below(100'000)));
+    // 1 to 100 currency units: 10M rows spend from a few % to several times an advertiser's.
+    const auto budget = static_cast<std::int64_t>(1'000 * (1'000 + rng.below(100'000)));
     if (id <= kCampaigns && missing[id]) continue;
     plan.rows.push_back(CampaignRow{static_cast<std::int64_t>(id), advertiser, budget});
   }

@@ -1,5 +1,6 @@
 // Internal byte scanners behind parse_click: tab finding with a non-ASCII flag (SSE2, or 8 bytes
 // at a time elsewhere), 1-18 digit decoding and UTF-8 validation with an ASCII fast path.
+// The hot helpers are always_inline: left out of line by g++, parse_click ran ~1.8x slower.
 #pragma once
 
 #include <bit>

@@ -7,15 +7,23 @@
 #include "io/input_files.hpp"
 #include "io/input_split.hpp"
 #include "io/line_reader.hpp"
+#include "io/split_codec.hpp"
 
 namespace spate::detail {
 
 namespace {
 
-class TextFileNode final : public Node<std::string_view> {
+class TextFileNode final : public Node<std::string_view>,
+                           private Registered<TextFileNode, TypeKind::node> {
  public:
   TextFileNode(std::uint64_t id, std::vector<InputSplit> splits)
       : Node<std::string_view>(id, "text_file", splits.size()), splits_(std::move(splits)) {}
+
+  const char* type_key() const noexcept override { return registered_key(); }
+  void save(GraphWriter& w) const override { save_splits(w.out(), splits_); }
+  static std::shared_ptr<TextFileNode> load(GraphReader& r, const NodeHeader& h) {
+    return std::make_shared<TextFileNode>(h.id, load_splits(r.in()));
+  }
 
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::string_view> out) override {

@@ -17,11 +17,16 @@ class CommitterPart final : public TextOutputSink::Part {
 }  // namespace
 
 struct TextOutputSink::Impl {
-  explicit Impl(const std::string& dir) : committer(dir) { committer.prepare(); }
+  Impl(const std::string& dir, bool prepare) : committer(dir) {
+    if (prepare) committer.prepare();
+  }
   OutputCommitter committer;
 };
 
-TextOutputSink::TextOutputSink(const std::string& dir) : impl_(std::make_unique<Impl>(dir)) {}
+TextOutputSink::TextOutputSink(const std::string& dir, bool prepare)
+    : impl_(std::make_unique<Impl>(dir, prepare)) {}
+
+const std::string& TextOutputSink::dir() const noexcept { return impl_->committer.dir(); }
 TextOutputSink::~TextOutputSink() = default;
 
 std::unique_ptr<TextOutputSink::Part> TextOutputSink::open_part(std::size_t partition, int attempt) {

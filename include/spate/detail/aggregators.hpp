@@ -6,12 +6,16 @@
 #include <utility>
 #include <vector>
 
+#include "spate/detail/state_codec.hpp"
+
 namespace spate::detail {
 
 /// reduce_by_key's aggregation: the combiner is a value, merged with f.
 template <class F>
 struct ReduceAgg {
   F f;
+  void save_state(Writer& w) const { detail::save_state(w, f); }
+  static ReduceAgg load_state(Reader& r) { return {detail::load_state<F>(r)}; }
   template <class V>
   std::remove_cvref_t<V> create(V&& v) {
     return std::forward<V>(v);
@@ -32,6 +36,16 @@ struct AggregateAgg {
   C zero;
   Seq seq;
   Comb comb;
+  void save_state(Writer& w) const {
+    serialize_to(w, zero);
+    detail::save_state(w, seq);
+    detail::save_state(w, comb);
+  }
+  static AggregateAgg load_state(Reader& r) {
+    C z = deserialize_from<C>(r);
+    Seq s = detail::load_state<Seq>(r);
+    return {std::move(z), std::move(s), detail::load_state<Comb>(r)};
+  }
   template <class V>
   C create(V&& v) {
     return seq(C(zero), std::forward<V>(v));

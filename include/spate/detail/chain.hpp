@@ -43,6 +43,13 @@ struct Chain {
     step<0>(x, out);
   }
 
+  /// Writes every op's state, in order.
+  void save_state(Writer& w) const {
+    std::apply([&w](const Ops&... op) { (detail::save_state(w, op), ...); }, ops);
+  }
+  /// Rebuilds a chain written by save_state (braced initialisation reads the ops in order).
+  static Chain load_state(Reader& r) { return Chain{std::tuple<Ops...>{detail::load_state<Ops>(r)...}}; }
+
   /// "map.filter.map": the ops' names, for messages.
   static std::string names() {
     std::string s;
@@ -64,7 +71,10 @@ struct Chain {
 
 /// A node that runs a Chain over each partition of its parent.
 template <class In, class... Ops>
-class FusedNode final : public Node<typename Chain<In, Ops...>::output_type> {
+class FusedNode final : public Node<typename Chain<In, Ops...>::output_type>,
+                        private Registered<FusedNode<In, Ops...>, TypeKind::node> {
+  using Reg = Registered<FusedNode, TypeKind::node>;
+
  public:
   using Out = typename Chain<In, Ops...>::output_type;
 
@@ -75,6 +85,17 @@ class FusedNode final : public Node<typename Chain<In, Ops...>::output_type> {
     this->add_narrow_parent(parent_);
     if constexpr (Chain<In, Ops...>::preserves_partitioning)
       this->set_partitioner(parent_->partitioner());
+  }
+
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    chain_.save_state(w.out());
+  }
+  static std::shared_ptr<FusedNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<In>();
+    return std::make_shared<FusedNode>(h.id, std::move(parent),
+                                       Chain<In, Ops...>::load_state(r.in()));
   }
 
  protected:

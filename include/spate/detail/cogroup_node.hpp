@@ -20,19 +20,32 @@ struct CoGroupInput {
   template <class F>
   void read(TaskContext& tc, std::size_t p, F&& f) const {
     if (shuffle) {
-      read_buckets<std::pair<K, V>>(tc, shuffle->shuffle_id(), shuffle->parent()->num_partitions(),
-                                    p, f);
+      read_buckets<std::pair<K, V>>(tc, *shuffle, p, f);
     } else {
       auto body = [&f](std::pair<K, V>&& r) { f(std::as_const(r)); };
       narrow->iterate(tc, p, Emit<std::pair<K, V>>(body));
     }
+  }
+  void save(GraphWriter& w) const {
+    serialize_to(w.out(), shuffle != nullptr);
+    if (shuffle) w.shuffle_ref(*shuffle);
+    else w.node(narrow);
+  }
+  static CoGroupInput load(GraphReader& r) {
+    CoGroupInput in;
+    if (deserialize_from<bool>(r.in())) in.shuffle = r.shuffle_ref();
+    else in.narrow = r.node_of<std::pair<K, V>>();
+    return in;
   }
 };
 
 /// For each key of a partition: (key, (values from the left, values from the right)), keys in
 /// order of first appearance (left input first), values in arrival order.
 template <class K, class V, class W>
-class CoGroupNode final : public Node<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>> {
+class CoGroupNode final : public Node<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>>,
+                          private Registered<CoGroupNode<K, V, W>, TypeKind::node> {
+  using Reg = Registered<CoGroupNode, TypeKind::node>;
+
  public:
   using Out = std::pair<K, std::pair<std::vector<V>, std::vector<W>>>;
 
@@ -44,6 +57,18 @@ class CoGroupNode final : public Node<std::pair<K, std::pair<std::vector<V>, std
     if (right_.shuffle) this->add_shuffle_dependency(right_.shuffle);
     else this->add_narrow_parent(right_.narrow);
     this->set_partitioner(std::move(partitioner));
+  }
+
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    left_.save(w);
+    right_.save(w);
+  }
+  static std::shared_ptr<CoGroupNode> load(GraphReader& r, const NodeHeader& h) {
+    auto left = CoGroupInput<K, V>::load(r);
+    auto right = CoGroupInput<K, W>::load(r);
+    return std::make_shared<CoGroupNode>(h.id, h.partitions, std::move(left), std::move(right),
+                                         nullptr);
   }
 
  protected:

@@ -6,6 +6,7 @@
 
 #include "spate/dataset.hpp"
 #include "spate/detail/aggregators.hpp"
+#include "spate/detail/bound_task.hpp"
 #include "spate/detail/cogroup_node.hpp"
 #include "spate/detail/join_expand.hpp"
 #include "spate/detail/partition_nodes.hpp"
@@ -23,7 +24,9 @@ std::shared_ptr<detail::Node<owned_t<T>>> Dataset<T, Stack>::owned_node() const 
   if constexpr (std::is_same_v<T, owned_t<T>>) {
     return node();
   } else {
-    return core_.then(detail::OwnOp{}).node();
+    // One owning node per handle (shared by its copies), so cache() and unpersist() on a view
+    // dataset refer to the same node.
+    return core_.owned_node([this] { return core_.then(detail::OwnOp{}).node(); });
   }
 }
 
@@ -32,11 +35,22 @@ std::shared_ptr<const PartitionerBase> Dataset<T, Stack>::known_partitioner() co
   return core_.partitioner();
 }
 
+namespace detail {
+/// Throws unless both datasets run on the same Context: shuffle and cache ids are per Context,
+/// so a job cannot read another Context's blocks (Spark refuses the same way).
+inline void require_same_context(const Engine* a, const Engine* b, const char* op) {
+  if (a != b)
+    throw error(std::string(op) + ": the two datasets belong to different Contexts; create both "
+                                  "from the same spate::Context");
+}
+}  // namespace detail
+
 // ---- narrow operators that need a node of their own ----
 
 template <class T, class Stack>
 template <class F>
 auto Dataset<T, Stack>::map_partitions(F f, bool keeps_partitioner) const {
+  detail::require_shippable<F>();
   using In = owned_t<T>;
   using R = std::invoke_result_t<F&, std::size_t, std::vector<In>&&>;
   using U = std::remove_cvref_t<std::ranges::range_value_t<R>>;
@@ -47,6 +61,7 @@ auto Dataset<T, Stack>::map_partitions(F f, bool keeps_partitioner) const {
 template <class T, class Stack>
 template <class S>
 Dataset<T> Dataset<T, Stack>::union_with(const Dataset<T, S>& other) const {
+  detail::require_same_context(engine().get(), other.engine().get(), "union_with");
   std::vector<std::shared_ptr<detail::Node<T>>> parents{node(), other.node()};
   return from_node<T>(
       std::make_shared<detail::UnionNode<T>>(engine()->next_node_id(), std::move(parents)));
@@ -111,6 +126,7 @@ template <class F>
   requires KeyValue<T>
 Dataset<std::pair<key_of_t<T>, value_of_t<T>>> Dataset<T, Stack>::reduce_by_key(
     F f, std::size_t partitions) const {
+  detail::require_shippable<F>();
   using K = key_of_t<T>;
   using V = value_of_t<T>;
   using Agg = detail::ReduceAgg<F>;
@@ -128,6 +144,8 @@ template <class C, class Seq, class Comb>
   requires KeyValue<T>
 Dataset<std::pair<key_of_t<T>, C>> Dataset<T, Stack>::aggregate_by_key(
     C zero, Seq seq, Comb comb, std::size_t partitions) const {
+  detail::require_shippable<Seq>();
+  detail::require_shippable<Comb>();
   using K = key_of_t<T>;
   using Agg = detail::AggregateAgg<C, Seq, Comb>;
   auto parent = node();
@@ -143,8 +161,8 @@ Dataset<std::pair<key_of_t<T>, C>> Dataset<T, Stack>::aggregate_by_key(
 template <class T, class Stack>
 template <class F, class V>
   requires KeyValue<T>
-Dataset<std::pair<key_of_t<T>, V>> Dataset<T, Stack>::fold_by_key(V zero, F f,
-                                                                  std::size_t partitions) const {
+Dataset<std::pair<key_of_t<T>, V>> Dataset<T, Stack>::fold_by_key(std::type_identity_t<V> zero,
+                                                                  F f, std::size_t partitions) const {
   return aggregate_by_key(std::move(zero), f, f, partitions);
 }
 
@@ -181,6 +199,7 @@ auto Dataset<T, Stack>::cogroup(const Dataset<U, S>& other, std::size_t partitio
   using W = value_of_t<U>;
   static_assert(std::is_same_v<K, key_of_t<U>>,
                 "cogroup/join: both datasets must have the same key type");
+  detail::require_same_context(engine().get(), other.engine().get(), "cogroup/join");
   auto& eng = *engine();
   auto lp = known_partitioner();
   auto rp = other.known_partitioner();
@@ -265,6 +284,7 @@ template <class Less>
   requires KeyValue<T>
 Dataset<owned_t<T>> Dataset<T, Stack>::sort_by_key(bool ascending, std::size_t partitions,
                                                    Less less) const {
+  detail::require_shippable<Less>();
   using K = key_of_t<T>;
   using V = value_of_t<T>;
   using R = std::pair<K, V>;
@@ -389,17 +409,20 @@ std::size_t Dataset<T, Stack>::count() const {
 template <class T, class Stack>
 template <class F>
 owned_t<T> Dataset<T, Stack>::reduce(F f) const {
+  detail::require_shippable<F>();
   using O = owned_t<T>;
   auto parts = detail::run_partitions(
-      *engine(), node(), [f](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
-        F g = f;
-        std::optional<O> acc;
-        detail::for_each_record(tc, p, n, [&](T&& x) {
-          if (acc) acc = g(std::move(*acc), to_owned_move(std::move(x)));
-          else acc.emplace(to_owned_move(std::move(x)));
-        });
-        return acc;
-      });
+      *engine(), node(),
+      detail::bind_task(
+          [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n, F& g) {
+            std::optional<O> acc;
+            detail::for_each_record(tc, p, n, [&](T&& x) {
+              if (acc) acc = g(std::move(*acc), to_owned_move(std::move(x)));
+              else acc.emplace(to_owned_move(std::move(x)));
+            });
+            return acc;
+          },
+          f));
   std::optional<O> acc;
   for (auto& r : parts) {
     if (!r) continue;
@@ -419,13 +442,16 @@ owned_t<T> Dataset<T, Stack>::fold(owned_t<T> zero, F f) const {
 template <class T, class Stack>
 template <class Z, class Seq, class Comb>
 Z Dataset<T, Stack>::aggregate(Z zero, Seq seq, Comb comb) const {
+  detail::require_shippable<Seq>();
   auto parts = detail::run_partitions(
-      *engine(), node(), [zero, seq](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
-        Seq s = seq;
-        Z acc = zero;
-        detail::for_each_record(tc, p, n, [&](T&& x) { acc = s(std::move(acc), std::move(x)); });
-        return acc;
-      });
+      *engine(), node(),
+      detail::bind_task(
+          [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n, const Z& z, Seq& s) {
+            Z acc = z;
+            detail::for_each_record(tc, p, n, [&](T&& x) { acc = s(std::move(acc), std::move(x)); });
+            return acc;
+          },
+          zero, seq));
   Z acc = zero;
   for (auto& r : parts) acc = comb(std::move(acc), std::move(r));
   return acc;
@@ -468,27 +494,29 @@ owned_t<T> Dataset<T, Stack>::first() const {
 template <class T, class Stack>
 template <class Less>
 std::vector<owned_t<T>> Dataset<T, Stack>::top(std::size_t n, Less less) const {
+  detail::require_shippable<Less>();
   using O = owned_t<T>;
-  // A min-heap (by less) of the n largest records seen so far.
-  auto keep_largest = [less, n](std::vector<O>& heap, O x) {
-    auto greater = [&less](const O& a, const O& b) { return less(b, a); };
-    if (heap.size() < n) {
-      heap.push_back(std::move(x));
-      std::push_heap(heap.begin(), heap.end(), greater);
-    } else if (n > 0 && less(heap.front(), x)) {
-      std::pop_heap(heap.begin(), heap.end(), greater);
-      heap.back() = std::move(x);
-      std::push_heap(heap.begin(), heap.end(), greater);
-    }
-  };
   auto parts = detail::run_partitions(
       *engine(), node(),
-      [keep_largest](detail::TaskContext& tc, std::size_t p, detail::Node<T>& nd) {
-        std::vector<O> heap;
-        detail::for_each_record(tc, p, nd,
-                                [&](T&& x) { keep_largest(heap, to_owned_move(std::move(x))); });
-        return heap;
-      });
+      detail::bind_task(
+          [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& nd, std::size_t k, Less& lt) {
+            // A min-heap (by lt) of the k largest records seen so far.
+            auto greater = [&lt](const O& a, const O& b) { return lt(b, a); };
+            std::vector<O> heap;
+            detail::for_each_record(tc, p, nd, [&](T&& rec) {
+              O x = to_owned_move(std::move(rec));
+              if (heap.size() < k) {
+                heap.push_back(std::move(x));
+                std::push_heap(heap.begin(), heap.end(), greater);
+              } else if (k > 0 && lt(heap.front(), x)) {
+                std::pop_heap(heap.begin(), heap.end(), greater);
+                heap.back() = std::move(x);
+                std::push_heap(heap.begin(), heap.end(), greater);
+              }
+            });
+            return heap;
+          },
+          n, less));
   std::vector<O> all;
   for (auto& v : parts)
     for (auto& x : v) all.push_back(std::move(x));
@@ -500,7 +528,10 @@ std::vector<owned_t<T>> Dataset<T, Stack>::top(std::size_t n, Less less) const {
 template <class T, class Stack>
 template <class Less>
 std::vector<owned_t<T>> Dataset<T, Stack>::take_ordered(std::size_t n, Less less) const {
-  return top(n, [less](const owned_t<T>& a, const owned_t<T>& b) { return less(b, a); });
+  detail::require_shippable<Less>();
+  auto reversed = [less](const owned_t<T>& a, const owned_t<T>& b) { return less(b, a); };
+  detail::require_shippable<decltype(reversed)>();
+  return top(n, reversed);
 }
 
 template <class T, class Stack>
@@ -524,26 +555,31 @@ std::map<owned_t<T>, std::size_t> Dataset<T, Stack>::count_by_value() const {
 template <class T, class Stack>
 template <class F>
 void Dataset<T, Stack>::foreach(F f) const {
-  detail::run_partitions(*engine(), node(),
-                         [f](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
-                           F g = f;
-                           detail::for_each_record(tc, p, n, [&g](T&& x) { g(std::move(x)); });
-                           return true;
-                         });
+  detail::require_shippable<F>();
+  detail::run_partitions(
+      *engine(), node(),
+      detail::bind_task(
+          [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n, F& g) {
+            detail::for_each_record(tc, p, n, [&g](T&& x) { g(std::move(x)); });
+            return true;
+          },
+          f));
 }
 
 template <class T, class Stack>
 template <class F>
 void Dataset<T, Stack>::foreach_partition(F f) const {
-  detail::run_partitions(*engine(), owned_node(),
-                         [f](detail::TaskContext& tc, std::size_t p, detail::Node<owned_t<T>>& n) {
-                           F g = f;
-                           std::vector<owned_t<T>> v;
-                           detail::for_each_record(tc, p, n,
-                                                   [&v](owned_t<T>&& x) { v.push_back(std::move(x)); });
-                           g(p, std::move(v));
-                           return true;
-                         });
+  detail::require_shippable<F>();
+  detail::run_partitions(
+      *engine(), owned_node(),
+      detail::bind_task(
+          [](detail::TaskContext& tc, std::size_t p, detail::Node<owned_t<T>>& n, F& g) {
+            std::vector<owned_t<T>> v;
+            detail::for_each_record(tc, p, n, [&v](owned_t<T>&& x) { v.push_back(std::move(x)); });
+            g(p, std::move(v));
+            return true;
+          },
+          f));
 }
 
 template <class T, class Stack>
@@ -554,6 +590,7 @@ void Dataset<T, Stack>::save_as_text_file(const std::string& dir) const {
 template <class T, class Stack>
 template <class F>
 void Dataset<T, Stack>::save_as_text_file(const std::string& dir, F format) const {
+  detail::require_shippable<F>();
   auto nd = node();
   detail::TextOutputHandler<T, F> handler(dir, nd, std::move(format));
   engine()->run_job(nd, handler);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spate/detail/task_context.hpp"
+#include "spate/serialization.hpp"
 
 namespace spate::detail {
 
@@ -24,10 +25,22 @@ struct EngineConfig {
   int max_task_attempts = 4;
 };
 
+class GraphWriter;
+
 /// The per-partition work of an action; its results stay in the handler, indexed by partition.
+/// A handler ships to executors like a node (registered type, save/load), and its per-partition
+/// results travel back through save_result / load_result.
 class ResultHandler {
  public:
   virtual ~ResultHandler() = default;
+  /// The registry key of the concrete handler type.
+  virtual const char* type_key() const noexcept = 0;
+  /// Writes the handler's state (its node and functions) into a task.
+  virtual void save(GraphWriter& w) const = 0;
+  /// Writes the result that run_task kept for partition p.
+  virtual void save_result(std::size_t p, Writer& w) const = 0;
+  /// Keeps a result for partition p that save_result wrote in another process.
+  virtual void load_result(std::size_t p, Reader& r) = 0;
   /// Computes partition p of the job's node and keeps its result; may run concurrently for
   /// different partitions, and again for the same partition on a retry.
   virtual void run_task(TaskContext& tc, std::size_t p) = 0;

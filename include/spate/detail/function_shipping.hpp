@@ -32,22 +32,36 @@
 
 namespace spate::detail {
 
+/// True when an F can be rebuilt by copying its bytes: a trivial copy constructor and
+/// destructor are what memcpy-construction needs. (std::is_trivially_copyable also asks about
+/// assignment, and g++ 12 answers it wrongly, false, for a capturing closure when the question
+/// is asked from a function template instantiated at the end of the translation unit.)
+template <class F>
+inline constexpr bool bitwise_copyable_v =
+    std::is_trivially_copy_constructible_v<F> && std::is_trivially_destructible_v<F>;
+
 /// How write_function() sends a function object of type F.
 enum class ShipMethod { bytes, serialize, code_address, none };
 
-// serialize() wins when F has one (the user asked for it); then function pointers; then the
-// bytes of a trivially copyable class (a closure) or data member pointer (an offset, the same in
-// every process). A reference_wrapper is trivially copyable but holds an address: none.
+// A serialize() member wins when F has one (the user asked for it); then function pointers; then
+// the bytes of a trivially copyable class (a closure) or data member pointer (an offset, the same
+// in every process); a free serialize() found by ADL only after that: whether ADL finds one for
+// a closure depends on which Boost headers the translation unit has seen by then, and g++ 12
+// memoises the answer, so it must not decide how closures travel. A reference_wrapper is
+// trivially copyable but holds an address: none.
 template <class F>
 constexpr ShipMethod choose_ship_method() {
-  if constexpr (uses_boost_v<F>) {
+  if constexpr (std::is_class_v<F> && !std::is_const_v<F> &&
+                (has_member_serialize<F> || use_boost_serialization<F>)) {
     return ShipMethod::serialize;
   } else if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) {
     return ShipMethod::code_address;
-  } else if constexpr (std::is_trivially_copyable_v<F> &&
+  } else if constexpr (bitwise_copyable_v<F> &&
                        (std::is_class_v<F> || std::is_member_object_pointer_v<F>) &&
                        !is_specialization_of_v<F, std::reference_wrapper>) {
     return ShipMethod::bytes;
+  } else if constexpr (uses_boost_v<F>) {
+    return ShipMethod::serialize;
   } else {
     return ShipMethod::none;
   }

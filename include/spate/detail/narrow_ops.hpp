@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "spate/detail/state_codec.hpp"
 #include "spate/record_traits.hpp"
 
 namespace spate::detail {
@@ -54,6 +55,8 @@ struct SecondOf {
 template <class F>
 struct MapOp {
   F f;
+  void save_state(Writer& w) const { detail::save_state(w, f); }
+  static MapOp load_state(Reader& r) { return {detail::load_state<F>(r)}; }
   static constexpr bool preserves_partitioning = false;
   static constexpr const char* name = "map";
   template <class X>
@@ -69,6 +72,8 @@ struct MapOp {
 template <class F>
 struct FilterOp {
   F f;
+  void save_state(Writer& w) const { detail::save_state(w, f); }
+  static FilterOp load_state(Reader& r) { return {detail::load_state<F>(r)}; }
   static constexpr bool preserves_partitioning = true;
   static constexpr const char* name = "filter";
   template <class X>
@@ -84,6 +89,8 @@ struct FilterOp {
 template <class F, class U>
 struct FlatMapOp {
   F f;
+  void save_state(Writer& w) const { detail::save_state(w, f); }
+  static FlatMapOp load_state(Reader& r) { return {detail::load_state<F>(r)}; }
   static constexpr bool preserves_partitioning = false;
   static constexpr const char* name = "flat_map";
 
@@ -133,6 +140,8 @@ struct FlatMapOp {
 template <class F>
 struct MapValuesOp {
   F f;
+  void save_state(Writer& w) const { detail::save_state(w, f); }
+  static MapValuesOp load_state(Reader& r) { return {detail::load_state<F>(r)}; }
   static constexpr bool preserves_partitioning = true;
   static constexpr const char* name = "map_values";
   template <class X>
@@ -149,6 +158,8 @@ struct MapValuesOp {
 template <class F>
 struct FlatMapValuesOp {
   F f;
+  void save_state(Writer& w) const { detail::save_state(w, f); }
+  static FlatMapValuesOp load_state(Reader& r) { return {detail::load_state<F>(r)}; }
   static constexpr bool preserves_partitioning = true;
   static constexpr const char* name = "flat_map_values";
   template <class X>
@@ -169,15 +180,25 @@ struct FlatMapValuesOp {
 template <class F>
 struct KeyByOp {
   F f;
+  void save_state(Writer& w) const { detail::save_state(w, f); }
+  static KeyByOp load_state(Reader& r) { return {detail::load_state<F>(r)}; }
   static constexpr bool preserves_partitioning = false;
   static constexpr const char* name = "key_by";
   template <class X>
   using out_t = std::pair<std::remove_cvref_t<std::invoke_result_t<F&, const X&>>, X>;
   template <class X, class Next>
   void operator()(X& x, Next& next) {
-    auto k = std::invoke(f, std::as_const(x));
-    out_t<X> y(std::move(k), std::move(x));
-    next(y);
+    using K = typename out_t<X>::first_type;
+    if constexpr (std::is_default_constructible_v<K>) {
+      // The key is computed from the record in its final place: a key that views into the
+      // record (a string_view of a std::string field) would dangle if the record moved after.
+      out_t<X> y(K{}, std::move(x));
+      y.first = std::invoke(f, std::as_const(y.second));
+      next(y);
+    } else {
+      out_t<X> y(std::invoke(f, std::as_const(x)), x);
+      next(y);
+    }
   }
 };
 

@@ -18,7 +18,9 @@
 
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/emit.hpp"
+#include "spate/detail/graph_codec.hpp"
 #include "spate/detail/task_context.hpp"
+#include "spate/error.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"
 
@@ -56,6 +58,11 @@ class NodeBase {
   /// True when computed partitions are kept in the block store (see Dataset::cache).
   bool cached() const noexcept { return cached_.load(std::memory_order_acquire); }
   void set_cached(bool on) noexcept { cached_.store(on, std::memory_order_release); }
+
+  /// The registry key of the concrete node type (see graph_codec.hpp).
+  virtual const char* type_key() const noexcept = 0;
+  /// Writes the type-specific state: parents (through w.node), functions, parameters.
+  virtual void save(GraphWriter& w) const = 0;
 
  protected:
   void add_narrow_parent(std::shared_ptr<NodeBase> p) { narrow_parents_.push_back(std::move(p)); }
@@ -115,5 +122,15 @@ class Node : public NodeBase {
     }
   }
 };
+
+template <class T>
+std::shared_ptr<Node<T>> GraphReader::node_of() {
+  auto any = node();
+  auto typed = std::dynamic_pointer_cast<Node<T>>(any);
+  if (!typed)
+    throw serialization_error("node " + std::to_string(any->id()) + " (" + any->name() +
+                              ") does not have the record type its reader expects");
+  return typed;
+}
 
 }  // namespace spate::detail

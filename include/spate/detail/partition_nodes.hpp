@@ -8,20 +8,32 @@
 #include <memory>
 #include <ranges>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "spate/detail/node.hpp"
+#include "spate/detail/state_codec.hpp"
 #include "spate/hash.hpp"
 
 namespace spate::detail {
 
 /// Records held by the driver, split into `partitions` contiguous slices of near-equal size.
 template <class T>
-class ParallelizeNode final : public Node<T> {
+class ParallelizeNode final : public Node<T>,
+    private Registered<ParallelizeNode<T>, TypeKind::node> {
+  using Reg = Registered<ParallelizeNode, TypeKind::node>;
+
  public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
   ParallelizeNode(std::uint64_t id, std::shared_ptr<const std::vector<T>> data, std::size_t partitions)
       : Node<T>(id, "parallelize", partitions), data_(std::move(data)) {}
+  void save(GraphWriter& w) const override { serialize_to(w.out(), *data_); }
+  static std::shared_ptr<ParallelizeNode> load(GraphReader& r, const NodeHeader& h) {
+    auto data = std::make_shared<const std::vector<T>>(deserialize_from<std::vector<T>>(r.in()));
+    return std::make_shared<ParallelizeNode>(h.id, std::move(data), h.partitions);
+  }
 
  protected:
   void compute(TaskContext&, std::size_t p, Emit<T> out) override {
@@ -39,11 +51,25 @@ class ParallelizeNode final : public Node<T> {
 
 /// The partitions of several parents, one after another.
 template <class T>
-class UnionNode final : public Node<T> {
+class UnionNode final : public Node<T>,
+    private Registered<UnionNode<T>, TypeKind::node> {
+  using Reg = Registered<UnionNode, TypeKind::node>;
+
  public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
   UnionNode(std::uint64_t id, std::vector<std::shared_ptr<Node<T>>> parents)
       : Node<T>(id, "union", total(parents)), parents_(std::move(parents)) {
     for (const auto& p : parents_) this->add_narrow_parent(p);
+  }
+  void save(GraphWriter& w) const override {
+    w.out().write_varint(parents_.size());
+    for (const auto& p : parents_) w.node(p);
+  }
+  static std::shared_ptr<UnionNode> load(GraphReader& r, const NodeHeader& h) {
+    std::vector<std::shared_ptr<Node<T>>> parents(r.in().read_count(1));
+    for (auto& p : parents) p = r.node_of<T>();
+    return std::make_shared<UnionNode>(h.id, std::move(parents));
   }
 
  protected:
@@ -68,11 +94,20 @@ class UnionNode final : public Node<T> {
 
 /// Fewer partitions without a shuffle: partition i reads a contiguous range of the parent's.
 template <class T>
-class CoalesceNode final : public Node<T> {
+class CoalesceNode final : public Node<T>,
+    private Registered<CoalesceNode<T>, TypeKind::node> {
+  using Reg = Registered<CoalesceNode, TypeKind::node>;
+
  public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
   CoalesceNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, std::size_t partitions)
       : Node<T>(id, "coalesce", partitions), parent_(std::move(parent)) {
     this->add_narrow_parent(parent_);
+  }
+  void save(GraphWriter& w) const override { w.node(parent_); }
+  static std::shared_ptr<CoalesceNode> load(GraphReader& r, const NodeHeader& h) {
+    return std::make_shared<CoalesceNode>(h.id, r.node_of<T>(), h.partitions);
   }
 
  protected:
@@ -87,12 +122,26 @@ class CoalesceNode final : public Node<T> {
 
 /// map_partitions: f(partition_index, std::vector<T> records) returns a range of U.
 template <class T, class U, class F>
-class MapPartitionsNode final : public Node<U> {
+class MapPartitionsNode final : public Node<U>,
+    private Registered<MapPartitionsNode<T, U, F>, TypeKind::node> {
+  using Reg = Registered<MapPartitionsNode, TypeKind::node>;
+
  public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
   MapPartitionsNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, F f, bool keeps_partitioner)
       : Node<U>(id, "map_partitions", parent->num_partitions()), parent_(std::move(parent)), f_(f) {
     this->add_narrow_parent(parent_);
     if (keeps_partitioner) this->set_partitioner(parent_->partitioner());
+  }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    save_state(w.out(), f_);
+  }
+  static std::shared_ptr<MapPartitionsNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<T>();
+    return std::make_shared<MapPartitionsNode>(h.id, std::move(parent), load_state<F>(r.in()),
+                                               false);
   }
 
  protected:
@@ -141,8 +190,13 @@ class SplitMix64 {
 
 /// sample: Bernoulli(fraction) per record, or Poisson(fraction) copies with replacement.
 template <class T>
-class SampleNode final : public Node<T> {
+class SampleNode final : public Node<T>,
+    private Registered<SampleNode<T>, TypeKind::node> {
+  using Reg = Registered<SampleNode, TypeKind::node>;
+
  public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
   SampleNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, bool with_replacement,
              double fraction, std::uint64_t seed)
       : Node<T>(id, "sample", parent->num_partitions()),
@@ -152,6 +206,16 @@ class SampleNode final : public Node<T> {
         seed_(seed) {
     this->add_narrow_parent(parent_);
     this->set_partitioner(parent_->partitioner());
+  }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    serialize_to(w.out(), std::tuple<bool, double, std::uint64_t>(with_replacement_, fraction_, seed_));
+  }
+  static std::shared_ptr<SampleNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<T>();
+    auto [with_replacement, fraction, seed] =
+        deserialize_from<std::tuple<bool, double, std::uint64_t>>(r.in());
+    return std::make_shared<SampleNode>(h.id, std::move(parent), with_replacement, fraction, seed);
   }
 
  protected:
@@ -181,13 +245,27 @@ class SampleNode final : public Node<T> {
 
 /// zip_with_index: (record, global index), given each partition's starting index.
 template <class T>
-class ZipWithIndexNode final : public Node<std::pair<T, std::uint64_t>> {
+class ZipWithIndexNode final : public Node<std::pair<T, std::uint64_t>>,
+    private Registered<ZipWithIndexNode<T>, TypeKind::node> {
+  using Reg = Registered<ZipWithIndexNode, TypeKind::node>;
+
  public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
   ZipWithIndexNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, std::vector<std::uint64_t> starts)
       : Node<std::pair<T, std::uint64_t>>(id, "zip_with_index", parent->num_partitions()),
         parent_(std::move(parent)),
         starts_(std::move(starts)) {
     this->add_narrow_parent(parent_);
+  }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    serialize_to(w.out(), starts_);
+  }
+  static std::shared_ptr<ZipWithIndexNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<T>();
+    return std::make_shared<ZipWithIndexNode>(h.id, std::move(parent),
+                                              deserialize_from<std::vector<std::uint64_t>>(r.in()));
   }
 
  protected:

@@ -8,17 +8,38 @@
 
 #include "spate/detail/engine.hpp"
 #include "spate/detail/node.hpp"
+#include "spate/detail/state_codec.hpp"
 
 namespace spate::detail {
 
 /// A ResultHandler that keeps fn's result for each partition; a retried task overwrites its slot.
 template <class T, class R, class Fn>
-class PartitionResults final : public ResultHandler {
+class PartitionResults final : public ResultHandler,
+                               private Registered<PartitionResults<T, R, Fn>, TypeKind::handler> {
+  using Reg = Registered<PartitionResults, TypeKind::handler>;
+
  public:
   PartitionResults(std::shared_ptr<Node<T>> node, Fn fn)
       : node_(std::move(node)), fn_(std::move(fn)), results_(node_->num_partitions()) {}
-  void run_task(TaskContext& tc, std::size_t p) override { results_[p].emplace(fn_(tc, p, *node_)); }
+  void run_task(TaskContext& tc, std::size_t p) override {
+    Fn fn = fn_;  // a task's own copy of the function
+    results_[p].emplace(fn(tc, p, *node_));
+  }
   std::optional<R>& at(std::size_t p) { return results_[p]; }
+
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    w.node(node_);
+    save_state(w.out(), fn_);
+  }
+  static std::shared_ptr<PartitionResults> load(GraphReader& r, const NodeHeader&) {
+    auto node = r.node_of<T>();
+    return std::make_shared<PartitionResults>(std::move(node), load_state<Fn>(r.in()));
+  }
+  void save_result(std::size_t p, Writer& w) const override { serialize_to(w, *results_.at(p)); }
+  void load_result(std::size_t p, Reader& r) override {
+    results_.at(p).emplace(deserialize_from<R>(r));
+  }
 
  private:
   std::shared_ptr<Node<T>> node_;

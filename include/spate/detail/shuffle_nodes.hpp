@@ -15,6 +15,7 @@
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
+#include "spate/detail/state_codec.hpp"
 #include "spate/error.hpp"
 #include "spate/hash.hpp"
 #include "spate/record_traits.hpp"
@@ -59,29 +60,23 @@ using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq>;
 /// Calls f(const R&) for every record that map tasks 0..num_maps-1 wrote for reduce partition p,
 /// in map-partition order (so the order is the same on every run).
 template <class R, class F>
-void read_buckets(TaskContext& tc, int shuffle_id, std::size_t num_maps, std::size_t p, F&& f) {
-  for (std::size_t m = 0; m < num_maps; ++m) {
-    auto out = tc.blocks().map_output(shuffle_id, m);
+void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t p, F&& f) {
+  for (std::size_t m = 0; m < dep.num_maps(); ++m) {
+    auto out = tc.blocks().map_output(dep.shuffle_id(), m);
     if (!out)
-      throw error("shuffle " + std::to_string(shuffle_id) + ": output of map partition " +
+      throw error("shuffle " + std::to_string(dep.shuffle_id()) + ": output of map partition " +
                   std::to_string(m) + " is missing");
     for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) f(r);
   }
 }
 
-/// How values of one key are combined: create a combiner from the first value, merge further
-/// values into it, and merge two combiners (map-side results meeting at the reducer).
-template <class V, class C, class Create, class MergeValue, class MergeCombiners>
-struct Aggregator {
-  Create create;
-  MergeValue merge_value;
-  MergeCombiners merge_combiners;
-};
-
 /// Map side of reduce_by_key / aggregate_by_key: combines values per key in a hash table over the
 /// whole partition, then writes one (key, combiner) per key into its bucket.
 template <class In, class Agg, class Part>
-class CombiningShuffle final : public ShuffleDependencyBase {
+class CombiningShuffle final : public ShuffleDependencyBase,
+                               private Registered<CombiningShuffle<In, Agg, Part>, TypeKind::shuffle> {
+  using Reg = Registered<CombiningShuffle, TypeKind::shuffle>;
+
  public:
   using K = owned_t<typename In::first_type>;
   using C = std::remove_cvref_t<decltype(std::declval<Agg&>().create(
@@ -89,7 +84,7 @@ class CombiningShuffle final : public ShuffleDependencyBase {
   using Record = std::pair<K, C>;
 
   CombiningShuffle(int id, std::shared_ptr<Node<In>> parent, Agg agg, Part part)
-      : ShuffleDependencyBase(id, parent, part.num_partitions()),
+      : ShuffleDependencyBase(id, parent, parent->num_partitions(), part.num_partitions()),
         parent_(std::move(parent)),
         agg_(std::move(agg)),
         part_(std::move(part)) {}
@@ -100,8 +95,9 @@ class CombiningShuffle final : public ShuffleDependencyBase {
     auto body = [&](In&& x) {
       auto it = table.find(x.first);
       if (it == table.end()) {
-        table.emplace(to_owned_move(std::move(x.first)),
-                      agg.create(to_owned_move(std::move(x.second))));
+        // The key first: it may view into the value, which create() may move from.
+        K key = to_owned_move(std::move(x.first));
+        table.emplace(std::move(key), agg.create(to_owned_move(std::move(x.second))));
       } else {
         agg.merge_value(it->second, to_owned_move(std::move(x.second)));
       }
@@ -110,6 +106,20 @@ class CombiningShuffle final : public ShuffleDependencyBase {
     auto out = std::make_shared<TypedMapOutput<Record>>(num_reducers());
     for (auto& [k, c] : table) out->bucket(part_(k)).emplace_back(k, std::move(c));
     tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
+  }
+
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    save_state(w.out(), agg_);
+    save_state(w.out(), part_);
+  }
+  static std::shared_ptr<CombiningShuffle> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<In>();
+    Agg agg = load_state<Agg>(r.in());
+    Part part = load_state<Part>(r.in());
+    return std::make_shared<CombiningShuffle>(static_cast<int>(h.id), std::move(parent),
+                                              std::move(agg), std::move(part));
   }
 
  private:
@@ -121,12 +131,15 @@ class CombiningShuffle final : public ShuffleDependencyBase {
 /// Map side without combining: each record, in its owning form, goes to bucket
 /// `bucket(record, map_partition, sequence_number)`.
 template <class In, class Bucket>
-class PlainShuffle final : public ShuffleDependencyBase {
+class PlainShuffle final : public ShuffleDependencyBase,
+                           private Registered<PlainShuffle<In, Bucket>, TypeKind::shuffle> {
+  using Reg = Registered<PlainShuffle, TypeKind::shuffle>;
+
  public:
   using Record = owned_t<In>;
 
   PlainShuffle(int id, std::shared_ptr<Node<In>> parent, std::size_t num_reducers, Bucket bucket)
-      : ShuffleDependencyBase(id, parent, num_reducers),
+      : ShuffleDependencyBase(id, parent, parent->num_partitions(), num_reducers),
         parent_(std::move(parent)),
         bucket_(std::move(bucket)) {}
 
@@ -142,6 +155,17 @@ class PlainShuffle final : public ShuffleDependencyBase {
     tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
   }
 
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    save_state(w.out(), bucket_);
+  }
+  static std::shared_ptr<PlainShuffle> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<In>();
+    return std::make_shared<PlainShuffle>(static_cast<int>(h.id), std::move(parent), h.partitions,
+                                          load_state<Bucket>(r.in()));
+  }
+
  private:
   std::shared_ptr<Node<In>> parent_;
   Bucket bucket_;
@@ -149,7 +173,10 @@ class PlainShuffle final : public ShuffleDependencyBase {
 
 /// Reduce side of a plain shuffle: a partition is its buckets from every map task, in order.
 template <class R>
-class ShuffleReadNode final : public Node<R> {
+class ShuffleReadNode final : public Node<R>,
+                              private Registered<ShuffleReadNode<R>, TypeKind::node> {
+  using Reg = Registered<ShuffleReadNode, TypeKind::node>;
+
  public:
   ShuffleReadNode(std::uint64_t id, std::string name, std::shared_ptr<ShuffleDependencyBase> dep,
                   std::shared_ptr<const PartitionerBase> partitioner)
@@ -158,9 +185,15 @@ class ShuffleReadNode final : public Node<R> {
     this->set_partitioner(std::move(partitioner));
   }
 
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override { w.shuffle_ref(*dep_); }
+  static std::shared_ptr<ShuffleReadNode> load(GraphReader& r, const NodeHeader& h) {
+    return std::make_shared<ShuffleReadNode>(h.id, h.name, r.shuffle_ref(), nullptr);
+  }
+
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<R> out) override {
-    read_buckets<R>(tc, dep_->shuffle_id(), dep_->parent()->num_partitions(), p, [&](const R& r) {
+    read_buckets<R>(tc, *dep_, p, [&](const R& r) {
       R copy(r);
       out(std::move(copy));
     });
@@ -173,7 +206,10 @@ class ShuffleReadNode final : public Node<R> {
 /// Reduce side of an aggregation: merges the (key, X) records of every bucket per key, where X
 /// is a combiner (map side combined) or a raw value, and emits one (key, combiner) per key.
 template <class K, class C, class X, class Agg>
-class AggregatedNode final : public Node<std::pair<K, C>> {
+class AggregatedNode final : public Node<std::pair<K, C>>,
+                             private Registered<AggregatedNode<K, C, X, Agg>, TypeKind::node> {
+  using Reg = Registered<AggregatedNode, TypeKind::node>;
+
  public:
   AggregatedNode(std::uint64_t id, std::string name, std::shared_ptr<ShuffleDependencyBase> dep,
                  Agg agg, std::shared_ptr<const PartitionerBase> partitioner)
@@ -184,22 +220,31 @@ class AggregatedNode final : public Node<std::pair<K, C>> {
     this->set_partitioner(std::move(partitioner));
   }
 
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    w.shuffle_ref(*dep_);
+    save_state(w.out(), agg_);
+  }
+  static std::shared_ptr<AggregatedNode> load(GraphReader& r, const NodeHeader& h) {
+    auto dep = r.shuffle_ref();
+    return std::make_shared<AggregatedNode>(h.id, h.name, std::move(dep), load_state<Agg>(r.in()),
+                                            nullptr);
+  }
+
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::pair<K, C>> out) override {
     Agg agg = agg_;  // a task's own copy of the user's functions
     HashTable<K, C> table;
-    read_buckets<std::pair<K, X>>(
-        tc, dep_->shuffle_id(), dep_->parent()->num_partitions(), p,
-        [&](const std::pair<K, X>& r) {
-          auto it = table.find(r.first);
-          if constexpr (std::is_same_v<X, C>) {
-            if (it == table.end()) table.emplace(r.first, r.second);
-            else agg.merge_combiners(it->second, r.second);
-          } else {
-            if (it == table.end()) table.emplace(r.first, agg.create(X(r.second)));
-            else agg.merge_value(it->second, X(r.second));
-          }
-        });
+    read_buckets<std::pair<K, X>>(tc, *dep_, p, [&](const std::pair<K, X>& r) {
+      auto it = table.find(r.first);
+      if constexpr (std::is_same_v<X, C>) {
+        if (it == table.end()) table.emplace(r.first, r.second);
+        else agg.merge_combiners(it->second, r.second);
+      } else {
+        if (it == table.end()) table.emplace(r.first, agg.create(X(r.second)));
+        else agg.merge_value(it->second, X(r.second));
+      }
+    });
     for (auto& kv : table) {
       std::pair<K, C> rec(kv.first, std::move(kv.second));
       out(std::move(rec));
@@ -214,7 +259,10 @@ class AggregatedNode final : public Node<std::pair<K, C>> {
 /// Reduce side of sort_by_key: a range-partitioned bucket sorted by key (stable, so records
 /// with equal keys keep their map-partition order).
 template <class K, class V, class Less>
-class SortedNode final : public Node<std::pair<K, V>> {
+class SortedNode final : public Node<std::pair<K, V>>,
+                         private Registered<SortedNode<K, V, Less>, TypeKind::node> {
+  using Reg = Registered<SortedNode, TypeKind::node>;
+
  public:
   SortedNode(std::uint64_t id, std::shared_ptr<ShuffleDependencyBase> dep, bool ascending,
              Less less, std::shared_ptr<const PartitionerBase> partitioner)
@@ -226,17 +274,30 @@ class SortedNode final : public Node<std::pair<K, V>> {
     this->set_partitioner(std::move(partitioner));
   }
 
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    w.shuffle_ref(*dep_);
+    serialize_to(w.out(), ascending_);
+    save_state(w.out(), less_);
+  }
+  static std::shared_ptr<SortedNode> load(GraphReader& r, const NodeHeader& h) {
+    auto dep = r.shuffle_ref();
+    bool ascending = deserialize_from<bool>(r.in());
+    return std::make_shared<SortedNode>(h.id, std::move(dep), ascending, load_state<Less>(r.in()),
+                                        nullptr);
+  }
+
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::pair<K, V>> out) override {
     std::vector<std::pair<K, V>> all;
-    read_buckets<std::pair<K, V>>(tc, dep_->shuffle_id(), dep_->parent()->num_partitions(), p,
-                                  [&](const std::pair<K, V>& r) { all.push_back(r); });
+    read_buckets<std::pair<K, V>>(tc, *dep_, p, [&](const std::pair<K, V>& r) { all.push_back(r); });
+    Less less = less_;
     if (ascending_) {
       std::stable_sort(all.begin(), all.end(),
-                       [this](const auto& a, const auto& b) { return less_(a.first, b.first); });
+                       [&less](const auto& a, const auto& b) { return less(a.first, b.first); });
     } else {
       std::stable_sort(all.begin(), all.end(),
-                       [this](const auto& a, const auto& b) { return less_(b.first, a.first); });
+                       [&less](const auto& a, const auto& b) { return less(b.first, a.first); });
     }
     for (auto& r : all) out(std::move(r));
   }
@@ -247,10 +308,6 @@ class SortedNode final : public Node<std::pair<K, V>> {
   Less less_;
 };
 
-}  // namespace spate::detail
-
-namespace spate::detail {
-
 /// Bucket of a (key, value) record: the partitioner applied to its key.
 template <class Part>
 struct KeyBucket {
@@ -259,6 +316,8 @@ struct KeyBucket {
   std::size_t operator()(const R& r, std::size_t, std::uint64_t) const {
     return part(r.first);
   }
+  void save_state(Writer& w) const { detail::save_state(w, part); }
+  static KeyBucket load_state(Reader& r) { return {detail::load_state<Part>(r)}; }
 };
 
 /// Bucket for repartition: records of a map task dealt round-robin, from a start that depends

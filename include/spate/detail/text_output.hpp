@@ -15,6 +15,7 @@
 #include "spate/detail/engine.hpp"
 #include "spate/detail/narrow_ops.hpp"
 #include "spate/detail/node.hpp"
+#include "spate/detail/state_codec.hpp"
 
 namespace spate::detail {
 
@@ -66,8 +67,11 @@ class TextOutputSink {
     virtual void commit() = 0;
   };
 
-  /// Creates `dir`; throws io_error if it exists and is not empty.
-  explicit TextOutputSink(const std::string& dir);
+  /// On the driver (`prepare`), creates `dir` and throws io_error if it exists and is not empty;
+  /// in a task's process, writes into the directory the driver prepared.
+  explicit TextOutputSink(const std::string& dir, bool prepare = true);
+  /// The output directory.
+  const std::string& dir() const noexcept;
   ~TextOutputSink();
   /// Starts the part of `partition` for one attempt.
   std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
@@ -83,10 +87,29 @@ class TextOutputSink {
 
 /// The job handler of save_as_text_file: each task writes and commits its partition's part.
 template <class T, class F>
-class TextOutputHandler final : public ResultHandler {
+class TextOutputHandler final : public ResultHandler,
+                                private Registered<TextOutputHandler<T, F>, TypeKind::handler> {
+  using Reg = Registered<TextOutputHandler, TypeKind::handler>;
+
  public:
-  TextOutputHandler(const std::string& dir, std::shared_ptr<Node<T>> node, F format)
-      : sink_(dir), node_(std::move(node)), format_(std::move(format)) {}
+  TextOutputHandler(const std::string& dir, std::shared_ptr<Node<T>> node, F format,
+                    bool prepare = true)
+      : sink_(dir, prepare), node_(std::move(node)), format_(std::move(format)) {}
+
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    serialize_to(w.out(), sink_.dir());
+    w.node(node_);
+    save_state(w.out(), format_);
+  }
+  static std::shared_ptr<TextOutputHandler> load(GraphReader& r, const NodeHeader&) {
+    auto dir = deserialize_from<std::string>(r.in());
+    auto node = r.node_of<T>();
+    return std::make_shared<TextOutputHandler>(dir, std::move(node), load_state<F>(r.in()), false);
+  }
+  // The part file is the result; nothing travels back.
+  void save_result(std::size_t, Writer&) const override {}
+  void load_result(std::size_t, Reader&) override {}
 
   void run_task(TaskContext& tc, std::size_t p) override {
     F format = format_;

@@ -1,0 +1,450 @@
+// spate-bench-clicks: runs click-log jobs (CLICKLOG.md) with the hand-written baseline and with
+// spate under each master in one run, checks that every output is byte-identical to the
+// baseline's, and prints rows/s, wall time, peak RSS and the ratios to the baseline.
+#include <spate/clicklog.hpp>
+#include <spate/clicklog_generator.hpp>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kUsage =
+    "usage: spate-bench-clicks [--rows N] [--data-dir DIR | --input FILE] [--jobs LIST]\n"
+    "                          [--masters LIST] [--repeat R] [--bin-dir DIR]\n"
+    "  --rows N        rows of the generated click log (default 10000000)\n"
+    "  --data-dir DIR  where clicks-N.tsv is made if missing (default <bin-dir>/../bench-data)\n"
+    "  --input FILE    use this click log instead (campaigns.tsv beside it)\n"
+    "  --jobs LIST     any of ctr,uniques,join,sessions,wordcount (default ctr,wordcount)\n"
+    "  --masters LIST  comma-separated spate masters (default local[1],local[<hardware threads>])\n"
+    "  --repeat R      runs of each program; the table shows the median wall time (default 3)\n"
+    "  --bin-dir DIR   holds spate-clicks and spate-handwritten-clicks (default: this program's)\n";
+
+constexpr std::uint64_t kSeed = 1;  // the seed scripts/example uses; any fixed seed would do
+
+// Issue 2 and issue 5's targets, for the modes they name.
+constexpr double kLocal1MaxRatio = 1.5;  // local[1] within 1.5x of the hand-written loop
+constexpr double kLocal2MaxRatio = 1.0;  // local[2] faster than it
+constexpr double kLocal2MaxRssMb = 400;  // local[2] peak memory under 400 MB
+
+struct UsageError {
+  std::string message;
+};
+
+// Something the benchmark cannot go on without: a missing program, a failing child.
+struct BenchError {
+  std::string message;
+};
+
+struct Options {
+  std::int64_t rows = 10'000'000;
+  fs::path data_dir;  // empty: <bin-dir>/../bench-data, i.e. build/bench-data
+  fs::path input;     // empty: <data-dir>/clicks-<rows>.tsv
+  std::vector<std::string> jobs{"ctr", "wordcount"};
+  std::vector<std::string> masters;  // empty: local[1] and local[<hardware threads>]
+  int repeat = 3;
+  fs::path bin_dir;  // empty: the directory of this executable
+};
+
+// One program that computes a job: the baseline (no master) or spate under one master.
+struct Contender {
+  std::string master;  // empty: the hand-written baseline
+  std::string label() const { return master.empty() ? "hand-written" : "spate " + master; }
+};
+
+struct Measurement {
+  double wall_s = 0;
+  double peak_rss_mb = 0;
+};
+
+// The figures of one table row: the median wall time over the repeats, the largest peak RSS.
+struct Row {
+  std::string job;
+  Contender contender;
+  double wall_s = 0;
+  double peak_rss_mb = 0;
+  bool output_matches = true;  // every run's output equal to the baseline's
+};
+
+// A fresh directory for the children's outputs and logs, removed at the end unless keep() was
+// called (a mismatch keeps the differing files for inspection).
+class TempDir {
+ public:
+  TempDir() {
+    std::string name = (fs::temp_directory_path() / "spate-bench-XXXXXX").string();
+    if (::mkdtemp(name.data()) == nullptr) {
+      throw BenchError{fmt::format("cannot create a directory in /tmp: {}", std::strerror(errno))};
+    }
+    path_ = name;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;  // best effort: a leftover directory in /tmp is harmless
+    if (!keep_) fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+  void keep() { keep_ = true; }
+
+ private:
+  fs::path path_;
+  bool keep_ = false;
+};
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) items.emplace_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
+std::int64_t parse_positive(std::string_view flag, std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value <= 0) {
+    throw UsageError{fmt::format("{} expects a positive integer, got '{}'", flag, text)};
+  }
+  return value;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (i + 1 >= argc) throw UsageError{fmt::format("'{}' needs a value (or is unknown)", flag)};
+    const std::string_view value = argv[++i];
+    if (flag == "--rows") o.rows = parse_positive(flag, value);
+    else if (flag == "--data-dir") o.data_dir = value;
+    else if (flag == "--input") o.input = value;
+    else if (flag == "--jobs") o.jobs = split_list(value);
+    else if (flag == "--masters") o.masters = split_list(value);
+    else if (flag == "--repeat") o.repeat = static_cast<int>(parse_positive(flag, value));
+    else if (flag == "--bin-dir") o.bin_dir = value;
+    else throw UsageError{fmt::format("unknown argument '{}'", flag)};
+  }
+  for (const auto& job : o.jobs) {
+    if (!spate::click_job_from_name(job)) throw UsageError{fmt::format("unknown job '{}'", job)};
+  }
+  if (o.jobs.empty()) throw UsageError{"--jobs names no job"};
+  return o;
+}
+
+std::vector<std::string> default_masters() {
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 1) return {"local[1]"};
+  return {"local[1]", fmt::format("local[{}]", threads)};
+}
+
+fs::path own_directory() { return fs::read_symlink("/proc/self/exe").parent_path(); }
+
+void require_executable(const fs::path& program) {
+  if (::access(program.c_str(), X_OK) != 0) {
+    throw BenchError{fmt::format(
+        "cannot run {}: {}. Build it (cmake --build BUILD --target spate-clicks "
+        "spate-handwritten-clicks) or point --bin-dir at the directory that holds it",
+        program.string(), std::strerror(errno))};
+  }
+}
+
+// Generates in a forked child: exec keeps the parent's peak RSS as a floor of every later child's
+// ru_maxrss, so the generator's buffers must never count in this process.
+void generate_in_child(const spate::ClickGenOptions& options) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw BenchError{fmt::format("fork failed: {}", std::strerror(errno))};
+  if (pid == 0) {
+    try {
+      spate::generate_clicks(options);
+      std::_Exit(0);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "spate-bench-clicks: generating {} failed: {}\n", options.out, e.what());
+      std::_Exit(1);
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw BenchError{fmt::format("could not generate the click log {}", options.out)};
+  }
+}
+
+// Generates under a temporary name and renames, so an interrupted run never leaves a short log
+// that a later run would take for a complete one.
+fs::path ensure_click_log(const Options& o) {
+  if (!o.input.empty()) return o.input;
+  const fs::path log = o.data_dir / fmt::format("clicks-{}.tsv", o.rows);
+  if (fs::exists(log)) return log;
+  fs::create_directories(o.data_dir);
+  fmt::print("generating {} rows into {} (once; later runs reuse it)\n", o.rows, log.string());
+  std::fflush(stdout);
+  const fs::path partial = log.string() + ".partial";
+  generate_in_child({.rows = o.rows,
+                     .seed = kSeed,
+                     .out = partial.string(),
+                     .campaigns_out = (o.data_dir / "campaigns.tsv").string()});
+  fs::rename(partial, log);
+  return log;
+}
+
+// Reads the whole file once, so that every contender finds it in the page cache (the issues'
+// targets are for a warm cache), and returns its data lines (all lines after the header).
+std::int64_t warm_page_cache(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BenchError{fmt::format("cannot open the click log {}", path.string())};
+  std::vector<char> buffer(1 << 20);
+  std::int64_t newlines = 0;
+  char last = '\n';
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+    const auto n = static_cast<std::size_t>(in.gcount());
+    newlines += std::count(buffer.data(), buffer.data() + n, '\n');
+    last = buffer[n - 1];
+  }
+  const std::int64_t lines = newlines + (last == '\n' ? 0 : 1);
+  return std::max<std::int64_t>(0, lines - 1);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string tail(const std::string& text, std::size_t max_bytes) {
+  return text.size() <= max_bytes ? text : "..." + text.substr(text.size() - max_bytes);
+}
+
+std::string join_command(const std::vector<std::string>& args) {
+  std::string command;
+  for (const auto& a : args) command += (command.empty() ? "" : " ") + a;
+  return command;
+}
+
+// Runs a program to completion with stdout and stderr going to `log`. wait4 gives the child's peak
+// RSS (floored at this process's few MB, which exec carries over); timing spawn-to-reap counts
+// start-up and exit, as a user of the program would see them.
+Measurement run_child(const std::vector<std::string>& args, const fs::path& log) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = 0;
+  const int spawn_error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawn_error != 0) {
+    throw BenchError{fmt::format("cannot start {}: {}", args[0], std::strerror(spawn_error))};
+  }
+  int status = 0;
+  rusage usage{};
+  while (::wait4(pid, &status, 0, &usage) < 0) {
+    if (errno != EINTR) throw BenchError{fmt::format("wait4 failed: {}", std::strerror(errno))};
+  }
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const std::string how = WIFEXITED(status)
+                                ? fmt::format("exited with code {}", WEXITSTATUS(status))
+                                : fmt::format("was killed by signal {}", WTERMSIG(status));
+    throw BenchError{fmt::format("this command {}:\n  {}\nits output:\n{}", how,
+                                 join_command(args), tail(read_file(log), 4000))};
+  }
+  return {wall.count(), static_cast<double>(usage.ru_maxrss) / 1024.0};  // ru_maxrss is in KiB
+}
+
+std::vector<std::string> command_for(const fs::path& bin_dir, const Contender& c,
+                                     const std::string& job, const fs::path& input,
+                                     const fs::path& out) {
+  if (c.master.empty()) {
+    return {(bin_dir / "spate-handwritten-clicks").string(), job, "--input", input.string(),
+            "--out", out.string()};
+  }
+  return {(bin_dir / "spate-clicks").string(), job, "--input", input.string(), "--master",
+          c.master, "--out", out.string()};
+}
+
+// Where two outputs first differ, for the mismatch report.
+std::string first_difference(const std::string& expected, const std::string& actual) {
+  const auto [e, a] = std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
+  const auto line = 1 + std::count(expected.begin(), e, '\n');
+  return fmt::format("sizes {} and {} bytes; first difference at byte {} (line {})",
+                     expected.size(), actual.size(), e - expected.begin(), line);
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+// Runs every contender `repeat` times, interleaved so that drift in machine load touches all of
+// them alike; every output is compared with the first baseline output. Returns one row per
+// contender, the baseline first.
+std::vector<Row> bench_job(const Options& o, const std::string& job, const fs::path& input,
+                           const std::vector<Contender>& contenders, const fs::path& tmp) {
+  std::vector<std::vector<Measurement>> runs(contenders.size());
+  std::vector<bool> matches(contenders.size(), true);
+  std::string expected;
+  for (int r = 0; r < o.repeat; ++r) {
+    for (std::size_t c = 0; c < contenders.size(); ++c) {
+      const fs::path out = tmp / fmt::format("{}-{}-{}.tsv", job, c, r);
+      const auto args = command_for(o.bin_dir, contenders[c], job, input, out);
+      runs[c].push_back(run_child(args, tmp / "child.log"));
+      const std::string actual = read_file(out);
+      if (r == 0 && c == 0) expected = actual;
+      if (actual != expected) {
+        matches[c] = false;
+        std::fflush(stdout);
+        fmt::print(stderr, "\n*** OUTPUT MISMATCH: {} {} differs from the hand-written baseline: "
+                           "{}\n*** kept {} and {}\n\n",
+                   job, contenders[c].label(), first_difference(expected, actual), out.string(),
+                   (tmp / fmt::format("{}-0-0.tsv", job)).string());
+      } else if (r > 0 || c > 0) {
+        fs::remove(out);
+      }
+    }
+  }
+  std::vector<Row> rows;
+  for (std::size_t c = 0; c < contenders.size(); ++c) {
+    std::vector<double> walls;
+    double rss = 0;
+    for (const auto& m : runs[c]) {
+      walls.push_back(m.wall_s);
+      rss = std::max(rss, m.peak_rss_mb);
+    }
+    rows.push_back({job, contenders[c], median(walls), rss, matches[c]});
+  }
+  return rows;
+}
+
+// The issues' target for a row and whether it is met; "-" for modes the issues do not name.
+std::string target_verdict(const Row& row, double ratio) {
+  auto verdict = [](bool met) { return met ? "met" : "MISSED"; };
+  if (row.contender.master == "local[1]") {
+    return fmt::format("<= {:.1f}x: {}", kLocal1MaxRatio, verdict(ratio <= kLocal1MaxRatio));
+  }
+  if (row.contender.master == "local[2]") {
+    const bool met = ratio < kLocal2MaxRatio && row.peak_rss_mb < kLocal2MaxRssMb;
+    return fmt::format("< {:.1f}x, < {:.0f} MB: {}", kLocal2MaxRatio, kLocal2MaxRssMb,
+                       verdict(met));
+  }
+  return "-";
+}
+
+void print_table(const std::vector<Row>& rows, std::int64_t data_lines) {
+  fmt::print("\n{:<10} {:<18} {:>12} {:>9} {:>12} {:>10} {:>12}  {}\n", "job", "engine/mode",
+             "rows/s", "wall s", "peak RSS MB", "vs hand", "vs local[1]", "target (issues 2, 5)");
+  std::map<std::string, double> baseline, local1;  // wall time by job
+  for (const auto& row : rows) {
+    if (row.contender.master.empty()) baseline[row.job] = row.wall_s;
+    if (row.contender.master == "local[1]") local1[row.job] = row.wall_s;
+  }
+  for (const auto& row : rows) {
+    const double ratio = row.wall_s / baseline[row.job];
+    const bool is_spate = !row.contender.master.empty();
+    const bool has_speedup =
+        is_spate && row.contender.master != "local[1]" && local1.contains(row.job);
+    fmt::print("{:<10} {:<18} {:>11.2f}M {:>9.3f} {:>12.1f} {:>9.2f}x {:>12}  {}{}\n", row.job,
+               row.contender.label(), static_cast<double>(data_lines) / row.wall_s / 1e6,
+               row.wall_s, row.peak_rss_mb, ratio,
+               has_speedup ? fmt::format("{:.2f}x", local1[row.job] / row.wall_s) : "-",
+               is_spate ? target_verdict(row, ratio) : "-",
+               row.output_matches ? "" : "   *** OUTPUT DIFFERS ***");
+  }
+  fmt::print("\nwall s: median of the runs; peak RSS: the largest over the runs; vs hand: wall\n"
+             "time over the hand-written baseline's (lower is better); vs local[1]: speedup.\n"
+             "Targets are informational; the exit code reports only failures and mismatches.\n");
+}
+
+int run(Options o) {
+  if (o.bin_dir.empty()) o.bin_dir = own_directory();
+  if (o.data_dir.empty()) o.data_dir = o.bin_dir.parent_path() / "bench-data";
+  if (o.masters.empty()) o.masters = default_masters();
+  require_executable(o.bin_dir / "spate-handwritten-clicks");
+  require_executable(o.bin_dir / "spate-clicks");
+
+  const fs::path input = ensure_click_log(o);
+  const std::int64_t data_lines = warm_page_cache(input);
+  fmt::print("input {} ({:.0f} MB, {} data lines, page cache warmed); {} hardware threads; "
+             "{} run(s) each\n",
+             input.string(), static_cast<double>(fs::file_size(input)) / 1e6, data_lines,
+             std::thread::hardware_concurrency(), o.repeat);
+  std::fflush(stdout);
+
+  std::vector<Contender> contenders{{""}};
+  for (const auto& m : o.masters) contenders.push_back({m});
+  TempDir tmp;
+  std::vector<Row> rows;
+  for (const auto& job : o.jobs) {
+    const auto job_rows = bench_job(o, job, input, contenders, tmp.path());
+    rows.insert(rows.end(), job_rows.begin(), job_rows.end());
+  }
+  print_table(rows, data_lines);
+  if (!std::all_of(rows.begin(), rows.end(), [](const Row& r) { return r.output_matches; })) {
+    tmp.keep();
+    std::fflush(stdout);
+    fmt::print(stderr, "\nspate-bench-clicks: OUTPUTS DIFFER from the hand-written baseline (see "
+                       "above); kept {}\n", tmp.path().string());
+    return 1;
+  }
+  fmt::print("all spate outputs are byte-identical to the hand-written baseline's\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      fmt::print("{}", kUsage);
+      return 0;
+    }
+  }
+  try {
+    return run(parse_options(argc, argv));
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "spate-bench-clicks: {}\n{}", e.message, kUsage);
+    return 2;
+  } catch (const BenchError& e) {
+    fmt::print(stderr, "spate-bench-clicks: {}\n", e.message);
+    return 1;
+  } catch (const std::exception& e) {  // spate::error from the generator, filesystem_error
+    fmt::print(stderr, "spate-bench-clicks: {}\n", e.what());
+    return 1;
+  }
+}

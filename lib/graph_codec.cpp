@@ -1,0 +1,147 @@
+// The operator registry and the graph reader/writer.
+#include "spate/detail/graph_codec.hpp"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <mutex>
+#include <unordered_map>
+
+#include "spate/detail/node.hpp"
+#include "spate/detail/shuffle_dependency.hpp"
+#include "spate/error.hpp"
+
+namespace spate::detail {
+
+namespace {
+
+struct Entry {
+  TypeKind kind;
+  TypeLoader load;
+};
+
+// The operator registry: filled during static initialisation, read-only afterwards. A function
+// static, so registration works whatever order translation units initialise in.
+struct Registry {
+  std::mutex mutex;
+  std::unordered_map<std::string, Entry> entries;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+const char* kind_name(TypeKind k) {
+  switch (k) {
+    case TypeKind::node: return "node";
+    case TypeKind::shuffle: return "shuffle";
+    case TypeKind::handler: return "job handler";
+  }
+  return "?";
+}
+
+// Record tags of GraphWriter::node: 0 starts a new node, n > 0 refers to node n - 1.
+constexpr std::uint64_t kNewNode = 0;
+
+}  // namespace
+
+void register_type(const char* key, TypeKind kind, TypeLoader load) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.entries.try_emplace(key, Entry{kind, load});
+}
+
+TypeLoader find_type(std::string_view key, TypeKind kind) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.entries.find(std::string(key));
+  if (it == r.entries.end())
+    throw serialization_error(fmt::format(
+        "unknown operator type '{}' ({}): this process runs a different build than the one that "
+        "sent it",
+        key, kind_name(kind)));
+  if (it->second.kind != kind)
+    throw serialization_error(fmt::format("operator type '{}' is a {}, not a {}", key,
+                                          kind_name(it->second.kind), kind_name(kind)));
+  return it->second.load;
+}
+
+void GraphWriter::node(const std::shared_ptr<NodeBase>& n) {
+  auto it = written_.find(n.get());
+  if (it != written_.end()) {
+    out_.write_varint(it->second + 1);
+    return;
+  }
+  out_.write_varint(kNewNode);
+  serialize_to(out_, std::string_view(n->type_key()));
+  out_.write_varint(n->id());
+  serialize_to(out_, n->name());
+  out_.write_varint(n->num_partitions());
+  serialize_to(out_, n->cached());
+  n->save(*this);
+  // Numbered after its parents were written, as the reader appends in the same order.
+  written_.emplace(n.get(), written_.size());
+}
+
+void GraphWriter::shuffle(const ShuffleDependencyBase& d) {
+  serialize_to(out_, std::string_view(d.type_key()));
+  shuffle_ref(d);
+  d.save(*this);
+}
+
+void GraphWriter::shuffle_ref(const ShuffleDependencyBase& d) {
+  out_.write_varint(static_cast<std::uint64_t>(d.shuffle_id()));
+  out_.write_varint(d.num_maps());
+  out_.write_varint(d.num_reducers());
+}
+
+std::shared_ptr<NodeBase> GraphReader::node() {
+  std::uint64_t tag = in_.read_varint();
+  if (tag != kNewNode) {
+    if (tag > loaded_.size())
+      throw serialization_error(fmt::format("node reference {} points past the {} nodes read",
+                                            tag - 1, loaded_.size()));
+    return loaded_[tag - 1];
+  }
+  std::string key = deserialize_from<std::string>(in_);
+  NodeHeader h;
+  h.id = in_.read_varint();
+  h.name = deserialize_from<std::string>(in_);
+  h.partitions = in_.read_varint();
+  h.cached = deserialize_from<bool>(in_);
+  auto n = std::static_pointer_cast<NodeBase>(find_type(key, TypeKind::node)(*this, h));
+  if (n->num_partitions() != h.partitions)
+    throw serialization_error(fmt::format("node {} ({}) was sent with {} partitions but has {}",
+                                          h.id, h.name, h.partitions, n->num_partitions()));
+  n->set_cached(h.cached);
+  loaded_.push_back(n);
+  return n;
+}
+
+namespace {
+NodeHeader read_shuffle_header(Reader& in) {
+  NodeHeader h;
+  h.id = in.read_varint();
+  h.maps = in.read_varint();
+  h.partitions = in.read_varint();
+  if (h.id > static_cast<std::uint64_t>(std::numeric_limits<int>::max()) || h.partitions == 0)
+    throw serialization_error(fmt::format("malformed shuffle header (id {}, {} reducers)", h.id,
+                                          h.partitions));
+  return h;
+}
+}  // namespace
+
+std::shared_ptr<ShuffleDependencyBase> GraphReader::shuffle() {
+  std::string key = deserialize_from<std::string>(in_);
+  TypeLoader load = find_type(key, TypeKind::shuffle);
+  NodeHeader h = read_shuffle_header(in_);
+  return std::static_pointer_cast<ShuffleDependencyBase>(load(*this, h));
+}
+
+std::shared_ptr<ShuffleDependencyBase> GraphReader::shuffle_ref() {
+  NodeHeader h = read_shuffle_header(in_);
+  return std::make_shared<ShuffleRef>(static_cast<int>(h.id), h.maps, h.partitions);
+}
+
+}  // namespace spate::detail

@@ -1,0 +1,175 @@
+// HMAC-SHA256 proofs, handshake payloads and the secret loader (see auth.hpp).
+#include "net/auth.hpp"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "net/net_error.hpp"
+#include "spate/error.hpp"
+#include "spate/serialization.hpp"
+
+namespace spate::detail::net {
+namespace {
+
+bool is_known_role(std::uint8_t value) {
+  return peer_role_name(static_cast<PeerRole>(value)) != "unknown";
+}
+
+}  // namespace
+
+std::string_view peer_role_name(PeerRole role) noexcept {
+  switch (role) {
+    case PeerRole::executor:
+      return "executor";
+    case PeerRole::fetcher:
+      return "fetcher";
+    case PeerRole::driver:
+      return "driver";
+  }
+  return "unknown";
+}
+
+Nonce fresh_nonce() {
+  Nonce nonce;
+  if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1) {
+    throw net_error("spate: OpenSSL's RAND_bytes could not provide a handshake nonce");
+  }
+  return nonce;
+}
+
+Proof compute_proof(std::string_view secret, HandshakeSide side, const Nonce& own,
+                    const Nonce& peer) {
+  std::array<unsigned char, 1 + 2 * kNonceBytes> message;
+  message[0] = static_cast<unsigned char>(side);
+  std::memcpy(message.data() + 1, own.data(), kNonceBytes);
+  std::memcpy(message.data() + 1 + kNonceBytes, peer.data(), kNonceBytes);
+  // HMAC() wants a non-null key pointer even for an empty key (no secret configured).
+  static constexpr unsigned char kNoKey = 0;
+  const void* key = secret.empty() ? &kNoKey : static_cast<const void*>(secret.data());
+  Proof proof;
+  unsigned int length = 0;
+  if (HMAC(EVP_sha256(), key, static_cast<int>(secret.size()), message.data(), message.size(),
+           proof.data(), &length) == nullptr ||
+      length != kProofBytes) {
+    throw net_error("spate: OpenSSL's HMAC-SHA256 failed while computing a handshake proof");
+  }
+  return proof;
+}
+
+bool verify_proof(std::string_view secret, HandshakeSide prover, const Nonce& prover_nonce,
+                  const Nonce& verifier_nonce, std::string_view proof) {
+  if (proof.size() != kProofBytes) return false;
+  const Proof expected = compute_proof(secret, prover, prover_nonce, verifier_nonce);
+  return CRYPTO_memcmp(expected.data(), proof.data(), kProofBytes) == 0;
+}
+
+std::string encode_hello(const Hello& hello) {
+  Writer w;
+  const auto role = static_cast<std::uint8_t>(hello.role);
+  w.write_bytes(&role, 1);
+  w.write_bytes(hello.nonce.data(), hello.nonce.size());
+  return std::move(w).take();
+}
+
+Hello decode_hello(std::string_view payload) {
+  if (payload.size() != 1 + kNonceBytes) {
+    throw net_error(fmt::format("spate: malformed hello: {} payload bytes, expected {}",
+                                payload.size(), 1 + kNonceBytes));
+  }
+  Reader r(payload);
+  std::uint8_t role = 0;
+  r.read_bytes(&role, 1);
+  if (!is_known_role(role)) {
+    throw net_error(fmt::format("spate: malformed hello: unknown peer role {}", role));
+  }
+  Hello hello;
+  hello.role = static_cast<PeerRole>(role);
+  r.read_bytes(hello.nonce.data(), kNonceBytes);
+  return hello;
+}
+
+std::string encode_challenge(const Nonce& nonce) {
+  return std::string(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+}
+
+Nonce decode_challenge(std::string_view payload) {
+  if (payload.size() != kNonceBytes) {
+    throw net_error(fmt::format("spate: malformed challenge: {} payload bytes, expected {}",
+                                payload.size(), kNonceBytes));
+  }
+  Nonce nonce;
+  std::memcpy(nonce.data(), payload.data(), kNonceBytes);
+  return nonce;
+}
+
+std::string encode_proof(const Proof& proof) {
+  return std::string(reinterpret_cast<const char*>(proof.data()), proof.size());
+}
+
+std::string encode_refusal(std::string_view reason) {
+  Writer w;
+  const std::string_view cut = reason.substr(0, kMaxRefusalBytes);
+  w.write_varint(cut.size());
+  w.write_bytes(cut.data(), cut.size());
+  return std::move(w).take();
+}
+
+std::string decode_refusal(std::string_view payload) {
+  try {
+    Reader r(payload);
+    const std::uint64_t n = r.read_varint();
+    if (n > kMaxRefusalBytes || n != r.remaining()) {
+      throw net_error(
+          fmt::format("spate: malformed auth_refused: reason of {} bytes in a payload of {} bytes",
+                      n, payload.size()));
+    }
+    return std::string(r.read_view(static_cast<std::size_t>(n)));
+  } catch (const serialization_error& e) {
+    throw net_error(fmt::format("spate: malformed auth_refused: {}", e.what()));
+  }
+}
+
+std::string load_secret() {
+  return load_secret_from(std::getenv("SPATE_SECRET"), std::getenv("SPATE_SECRET_FILE"));
+}
+
+std::string load_secret_from(const char* secret_value, const char* secret_file) {
+  const bool has_value = secret_value != nullptr && *secret_value != '\0';
+  const bool has_file = secret_file != nullptr && *secret_file != '\0';
+  if (has_value && has_file) {
+    throw config_error(fmt::format(
+        "spate: both SPATE_SECRET and SPATE_SECRET_FILE ({}) are set; set only one", secret_file));
+  }
+  if (has_value) return secret_value;
+  if (!has_file) return {};
+  std::FILE* file = std::fopen(secret_file, "rb");
+  if (file == nullptr) {
+    throw config_error(fmt::format("spate: SPATE_SECRET_FILE {}: cannot open: {}", secret_file,
+                                   std::strerror(errno)));
+  }
+  std::string secret;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) secret.append(buf, n);
+  const int read_errno = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (read_errno != 0) {
+    throw config_error(fmt::format("spate: SPATE_SECRET_FILE {}: cannot read: {}", secret_file,
+                                   std::strerror(read_errno)));
+  }
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) {
+    throw config_error(fmt::format("spate: SPATE_SECRET_FILE {} is empty", secret_file));
+  }
+  return secret;
+}
+
+}  // namespace spate::detail::net

@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "cluster/executor.hpp"
 #include "spate/error.hpp"
 
 namespace spate {
@@ -34,13 +35,15 @@ std::size_t threads_for(const std::string& master) {
     if (n == "*") return hardware_threads();
     if (auto v = parse_count(n)) return *v;
   }
-  if (master.starts_with("local-cluster[") || master.starts_with("spate://"))
-    throw config_error(fmt::format(
-        "--master {}: executor processes are not available in this build yet; use local, "
-        "local[N] or local[*]",
-        master));
+  if (master.starts_with("local-cluster[") && master.ends_with("]")) return 1;  // checked later
+  if (master.starts_with("spate://")) {
+    detail::parse_spate_url(master);
+    return 1;
+  }
   throw config_error(fmt::format(
-      "--master {}: not a master URL; use local, local[N] (N >= 1) or local[*]", master));
+      "--master {}: not a master URL; use local, local[N] (N >= 1), local[*], local-cluster[N], "
+      "local-cluster[N,CORES] or spate://HOST:PORT",
+      master));
 }
 
 detail::EngineConfig engine_config(const Options& o) {
@@ -50,24 +53,55 @@ detail::EngineConfig engine_config(const Options& o) {
   c.master = o.master;
   c.threads = threads_for(o.master);
   c.max_task_attempts = o.task_attempts;
+  c.min_executors = o.min_executors;
+  c.executor_wait = o.executor_wait;
   return c;
+}
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : nullptr;
 }
 
 Options options_from_environment() {
   Options o;
-  if (const char* m = std::getenv("SPATE_MASTER"); m != nullptr && *m != '\0') o.master = m;
+  if (const char* m = env("SPATE_MASTER")) o.master = m;
   return o;
 }
 
+// An executor started by a local-cluster driver learns its role from the environment, so a
+// program that builds its Context without argv still becomes an executor there.
+[[noreturn]] void become_executor(detail::ExecutorOptions e) { detail::run_executor(e); }
+
+}  // namespace
+
+void serve_if_executor() {
+  const char* url = env("SPATE_EXECUTOR");
+  if (url == nullptr) return;
+  detail::ExecutorOptions e;
+  e.driver_url = url;
+  if (const char* id = env("SPATE_EXECUTOR_ID")) e.id = id;
+  if (const char* c = env("SPATE_EXECUTOR_CORES")) e.cores = parse_count(c).value_or(1);
+  if (const char* h = env("SPATE_EXECUTOR_HOST")) e.host = h;
+  become_executor(e);
+}
+
+namespace {
+// Every constructor starts here: an executor process must not build a driver's engine.
+std::shared_ptr<detail::Engine> make_engine(const Options& o) {
+  serve_if_executor();
+  return std::make_shared<detail::Engine>(engine_config(o));
+}
 }  // namespace
 
 Context::Context() : Context(options_from_environment()) {}
 
-Context::Context(Options options)
-    : engine_(std::make_shared<detail::Engine>(engine_config(options))), args_{"spate"} {}
+Context::Context(Options options) : engine_(make_engine(options)), args_{"spate"} {}
 
 Context::Context(int argc, const char* const* argv) {
+  serve_if_executor();
   Options o = options_from_environment();
+  detail::ExecutorOptions executor;
   std::vector<std::string> rest;
   if (argc > 0 && argv != nullptr) rest.emplace_back(argv[0]);
   // Recognises "--name value" and "--name=value"; returns the value when argv[i] is that flag.
@@ -89,11 +123,34 @@ Context::Context(int argc, const char* const* argv) {
       if (!n || *n > 1000)
         throw config_error(fmt::format("--task-attempts {}: must be a number from 1 to 1000", *t));
       o.task_attempts = static_cast<int>(*n);
+    } else if (auto m = flag(i, "--min-executors")) {
+      auto n = parse_count(*m);
+      if (!n) throw config_error(fmt::format("--min-executors {}: must be a number >= 1", *m));
+      o.min_executors = *n;
+    } else if (auto w = flag(i, "--executor-wait")) {
+      auto n = parse_count(*w);
+      if (!n) throw config_error(fmt::format("--executor-wait {}: must be seconds >= 1", *w));
+      o.executor_wait = std::chrono::seconds(*n);
+    } else if (auto x = flag(i, "--executor")) {
+      executor.driver_url = *x;
+    } else if (auto id = flag(i, "--executor-id")) {
+      executor.id = *id;
+    } else if (auto c = flag(i, "--executor-cores")) {
+      auto n = parse_count(*c);
+      if (!n || *n > 256)
+        throw config_error(fmt::format("--executor-cores {}: must be a number from 1 to 256", *c));
+      executor.cores = *n;
+    } else if (auto h = flag(i, "--executor-host")) {
+      executor.host = *h;
     } else {
       rest.emplace_back(argv[i]);
     }
   }
-  engine_ = std::make_shared<detail::Engine>(engine_config(o));
+  if (!executor.driver_url.empty()) {
+    detail::parse_spate_url(executor.driver_url);
+    become_executor(executor);
+  }
+  engine_ = make_engine(o);
   args_ = std::move(rest);
 }
 

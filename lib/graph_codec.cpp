@@ -46,10 +46,15 @@ constexpr std::uint64_t kNewNode = 0;
 
 }  // namespace
 
-void register_type(const char* key, TypeKind kind, TypeLoader load) {
+std::string register_type(const char* name, TypeKind kind, TypeLoader load) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  r.entries.try_emplace(key, Entry{kind, load});
+  std::string key = name;
+  for (int n = 2;; ++n) {
+    auto [it, inserted] = r.entries.try_emplace(key, Entry{kind, load});
+    if (inserted || it->second.load == load) return key;
+    key = fmt::format("{}#{}", name, n);
+  }
 }
 
 TypeLoader find_type(std::string_view key, TypeKind kind) {

@@ -1,2 +1,11 @@
-#define CATCH_CONFIG_MAIN
+// The test runner's main: an executor started by a local-cluster test serves tasks instead of
+// running the tests again.
+#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+
+#include <spate/context.hpp>
+
+int main(int argc, char** argv) {
+  spate::serve_if_executor();
+  return Catch::Session().run(argc, argv);
+}

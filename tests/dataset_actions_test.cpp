@@ -263,7 +263,7 @@ TEST_CASE("foreach calls f once for every record") {
     std::mutex mutex;
     std::vector<int> records;
   };
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   for (auto seed : kSeeds)
     for (auto n : kSizes)
       for (auto parts : partition_counts(n)) {
@@ -287,7 +287,7 @@ TEST_CASE("foreach_partition hands each partition's records, in order, with the 
     std::mutex mutex;
     std::vector<std::pair<std::size_t, std::vector<int>>> parts;
   };
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   for (auto seed : kSeeds)
     for (auto n : kSizes)
       for (auto parts : partition_counts(n)) {

@@ -19,7 +19,7 @@ using namespace spate_test;
 }  // namespace
 
 TEST_CASE("a cached dataset is computed once across actions") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   for (auto n : kSizes)
     for (auto parts : partition_counts(n)) {
       CAPTURE(n, parts);
@@ -54,7 +54,7 @@ TEST_CASE("a cached dataset is computed once across actions") {
 TEST_CASE("datasets derived from a cached chain handle read its cached partitions") {
   // cache() marks the handle's own (fused) node, so later actions on that handle reuse it; a
   // dataset derived from the same handle must reuse it too, as in Spark's rdd.cache().
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   for (auto parts : {std::size_t{1}, std::size_t{4}}) {
     CAPTURE(parts);
     auto input = random_ints(parts, 100, -50, 50);
@@ -81,7 +81,7 @@ TEST_CASE("datasets derived from a cached chain handle read its cached partition
 }
 
 TEST_CASE("persist keeps partitions like cache") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   std::atomic<int> calls{0};
   auto* c = &calls;
   auto input = random_ints(4, 100, 0, 9);
@@ -97,7 +97,7 @@ TEST_CASE("persist keeps partitions like cache") {
 }
 
 TEST_CASE("after unpersist a cached dataset is recomputed, and can be cached again") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   for (auto parts : partition_counts(50)) {
     CAPTURE(parts);
     auto input = random_ints(parts, 50, 0, 1000);
@@ -129,7 +129,7 @@ TEST_CASE("after unpersist a cached dataset is recomputed, and can be cached aga
 }
 
 TEST_CASE("a cache filled partly by take is completed by a later action, each partition once") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   std::atomic<int> calls{0};
   auto* c = &calls;
   auto input = random_ints(9, 90, 0, 100);
@@ -147,7 +147,7 @@ TEST_CASE("a cache filled partly by take is completed by a later action, each pa
 
 TEST_CASE("a cached view-typed dataset holds owned records and unpersist on it frees them") {
   // Records are std::string_view into the parallelized strings; cache() stores std::string.
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   auto words = random_words(3, 80);
   std::atomic<int> calls{0};
   auto* c = &calls;
@@ -167,7 +167,7 @@ TEST_CASE("a cached view-typed dataset holds owned records and unpersist on it f
 }
 
 TEST_CASE("unpersist on the cached handle of a view-typed dataset frees its partitions") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   auto words = random_words(4, 60);
   std::atomic<int> calls{0};
   auto* c = &calls;
@@ -186,7 +186,7 @@ TEST_CASE("unpersist on the cached handle of a view-typed dataset frees its part
 }
 
 TEST_CASE("shuffle outputs are reused by later actions instead of recomputed") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   for (auto parts : partition_counts(120)) {
     CAPTURE(parts);
     auto input = random_pairs(parts, 120, 10, 0.5);
@@ -208,7 +208,7 @@ TEST_CASE("shuffle outputs are reused by later actions instead of recomputed") {
 }
 
 TEST_CASE("a cached dataset feeds several wide operators with one computation") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   std::atomic<int> calls{0};
   auto* c = &calls;
   auto input = random_pairs(77, 200, 12, 0.3);

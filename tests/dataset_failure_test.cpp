@@ -26,7 +26,7 @@ std::vector<int> forty() {
 }  // namespace
 
 TEST_CASE("a function that always throws fails the job with job_error after every attempt") {
-  auto master = SPATE_TEST_MASTER();
+  auto master = SPATE_LOCAL_TEST_MASTER();
   auto ctx = make_context(master, 3);
   std::atomic<int> calls{0};
   auto* c = &calls;
@@ -85,7 +85,7 @@ TEST_CASE("a reduce_by_key function that throws fails the job with its message")
 }
 
 TEST_CASE("a function that throws only on its first attempt is retried and the job succeeds") {
-  auto ctx = make_context(SPATE_TEST_MASTER(), 3);
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER(), 3);
   for (auto parts : partition_counts(60)) {
     CAPTURE(parts);
     auto input = random_pairs(parts, 60, 7, 0.4);
@@ -117,7 +117,7 @@ TEST_CASE("a function that throws only on its first attempt is retried and the j
 }
 
 TEST_CASE("with task_attempts = 1 the first failure fails the job") {
-  auto ctx = make_context(SPATE_TEST_MASTER(), 1);
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER(), 1);
   std::atomic<int> calls{0};
   auto* c = &calls;
   auto ds = ctx.parallelize(forty(), 4).map([c](int x) {
@@ -134,7 +134,7 @@ TEST_CASE("with task_attempts = 1 the first failure fails the job") {
 }
 
 TEST_CASE("a failed job leaves the context usable and its datasets recomputable") {
-  auto ctx = make_context(SPATE_TEST_MASTER(), 2);
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER(), 2);
   std::atomic<bool> broken{true};
   auto* b = &broken;
   auto ds = ctx.parallelize(forty(), 4).map([b](int x) {
@@ -186,7 +186,7 @@ TEST_CASE("a function that throws something not derived from std::exception stil
 }
 
 TEST_CASE("a save_as_text_file whose task fails once is retried and commits each part once") {
-  auto ctx = make_context(SPATE_TEST_MASTER(), 3);
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER(), 3);
   TempDir tmp;
   std::string dir = tmp.file("out");
   std::atomic<int> calls{0};

@@ -231,7 +231,7 @@ TEST_CASE("map_partitions gives each task its own copy of the function, so rerun
   // task starts from the function as it was passed, as FusedNode and the aggregators do.
   auto ctx = make_context(SPATE_TEST_MASTER());
   auto ds = ctx.parallelize(random_ints(5, 40, 0, 9), 4)
-                .map_partitions([calls = 0](std::size_t p, std::vector<int> v) mutable {
+                .map_partitions([calls = 0](std::size_t p, std::vector<int>) mutable {
                   ++calls;
                   return std::vector<std::pair<std::size_t, int>>{{p, calls}};
                 });

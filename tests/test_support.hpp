@@ -26,8 +26,14 @@
 
 #include "spate/spate.hpp"
 
-/// Every operator test runs once per master: one task thread, and several.
-#define SPATE_TEST_MASTER() GENERATE(as<std::string>{}, "local[1]", "local[3]")
+/// Every operator test runs once per master: one task thread, several, and three executor
+/// processes over loopback TCP (tasks, shuffles and results all cross process boundaries).
+#define SPATE_TEST_MASTER() GENERATE(as<std::string>{}, "local[1]", "local[3]", "local-cluster[3]")
+
+/// For tests that observe tasks through a pointer into the test's own memory (a counter of
+/// calls, records seen by foreach): that works only while tasks share the driver's address
+/// space, as the documentation says of captured pointers.
+#define SPATE_LOCAL_TEST_MASTER() GENERATE(as<std::string>{}, "local[1]", "local[3]")
 
 namespace spate_test {
 

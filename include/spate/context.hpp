@@ -1,6 +1,7 @@
 // Context: the entry point of a spate program; it reads spate's flags and creates datasets.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -17,11 +18,24 @@ namespace spate {
 /// Settings a Context runs with. Flags and environment variables fill it in; a program may also
 /// build one directly.
 struct Options {
-  /// "local" (one thread), "local[N]" or "local[*]" (one thread per core, the default).
+  /// "local" (one thread), "local[N]" or "local[*]" (one thread per core, the default);
+  /// "local-cluster[N]" or "local-cluster[N,CORES]" (N executor processes of this program,
+  /// started here, over loopback TCP); "spate://HOST:PORT" (listen there for executors started
+  /// anywhere with `PROGRAM --executor spate://HOST:PORT`).
   std::string master = "local[*]";
   /// Attempts per task before the job fails (at least 1).
   int task_attempts = 4;
+  /// spate://: executors to wait for before the first job runs.
+  std::size_t min_executors = 1;
+  /// spate://: how long to wait for them (and for a free task slot) before failing.
+  std::chrono::milliseconds executor_wait{60'000};
 };
+
+/// When a local-cluster driver started this process as one of its executors, serves that
+/// driver's tasks and ends the process; otherwise returns at once. Context's constructors call
+/// it first; call it yourself at the top of a main that does other work before building a
+/// Context (a test runner, for instance).
+void serve_if_executor();
 
 /// Owns the engine of one program: its scheduler, task threads and stored blocks. Datasets hold
 /// a share of it, so they stay usable as long as any of them lives. Thread-safe: jobs may be
@@ -30,9 +44,16 @@ class Context {
  public:
   /// Settings from the environment (SPATE_MASTER) and defaults.
   Context();
-  /// Reads spate's flags from the command line: `--master M` (or `--master=M`) and
-  /// `--task-attempts N`; then SPATE_MASTER when no --master is given. argv is not modified;
-  /// args() holds the program's own arguments. Throws config_error for a malformed value.
+  /// Reads spate's flags from the command line: `--master M` (or `--master=M`),
+  /// `--task-attempts N`, `--min-executors N`, `--executor-wait SECONDS`; then SPATE_MASTER when
+  /// no --master is given. argv is not modified; args() holds the program's own arguments.
+  /// Throws config_error for a malformed value.
+  ///
+  /// With `--executor spate://HOST:PORT` (and optionally `--executor-cores N`, `--executor-id
+  /// ID`, `--executor-host ADDRESS`) the process becomes an executor of that driver: the
+  /// constructor serves tasks until the driver goes away and then ends the process; it never
+  /// returns. Executors run the program from its start, so build the Context before doing
+  /// anything else.
   Context(int argc, const char* const* argv);
   /// Runs with the given settings.
   explicit Context(Options options);

@@ -15,8 +15,10 @@
 #include <mutex>
 #include <set>
 
+#include "scheduler/backend.hpp"
 #include "scheduler/task_runner.hpp"
 #include "spate/detail/block_store.hpp"
+#include "spate/detail/graph_codec.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 
@@ -58,11 +60,15 @@ std::string stage_name(const NodeBase& node) {
 }  // namespace
 
 struct Engine::Impl {
-  explicit Impl(EngineConfig c) : config(std::move(c)), runner(config.threads, config.max_task_attempts) {}
+  explicit Impl(EngineConfig c) : config(std::move(c)) {
+    backend = config.master.starts_with("local-cluster[") || config.master.starts_with("spate://")
+                  ? make_cluster_backend(config)
+                  : make_local_backend(blocks, config.threads);
+  }
 
   EngineConfig config;
-  TaskRunner runner;
   BlockStore blocks;
+  std::unique_ptr<Backend> backend;
   std::atomic<std::uint64_t> next_node{1};
   std::atomic<int> next_shuffle{0};
   std::atomic<int> next_stage{0};
@@ -72,10 +78,10 @@ struct Engine::Impl {
   std::map<int, int> stage_of_shuffle;  // shuffle id -> stable stage id
 
   // Called after an attempt succeeded; a failed attempt's counts are dropped with it.
-  void keep_counters(const TaskContext& tc) {
-    if (tc.counters().empty()) return;
+  void keep_counters(const Counters& c) {
+    if (c.empty()) return;
     std::lock_guard lock(counters_mutex);
-    for (const auto& [name, n] : tc.counters()) counters[name] += n;
+    for (const auto& [name, n] : c) counters[name] += n;
   }
 
   int stage_id_for(int shuffle_id) {
@@ -85,21 +91,36 @@ struct Engine::Impl {
     return it->second;
   }
 
+  TaskRunner runner() { return TaskRunner(std::max<std::size_t>(1, backend->slots()), config.max_task_attempts); }
+
+  static std::vector<std::pair<int, std::size_t>> reads(const NodeBase& node) {
+    std::vector<std::pair<int, std::size_t>> out;
+    for (const auto& d : stage_shuffles(node)) out.emplace_back(d->shuffle_id(), d->num_maps());
+    return out;
+  }
+
   // Makes every map output of `dep` exist, computing parent stages first.
   void ensure_shuffle(const ShuffleDependencyBase& dep) {
     const NodeBase& parent = *dep.parent();
     std::vector<std::size_t> missing;
     for (std::size_t p = 0; p < parent.num_partitions(); ++p)
-      if (!blocks.map_output(dep.shuffle_id(), p)) missing.push_back(p);
+      if (!backend->has_map_output(dep.shuffle_id(), p)) missing.push_back(p);
     if (missing.empty()) return;
     for (const auto& d : stage_shuffles(parent)) ensure_shuffle(*d);
     int stage = stage_id_for(dep.shuffle_id());
-    runner.run(
+    std::string bytes;
+    if (backend->ships_tasks()) {
+      Writer w;
+      GraphWriter g(w);
+      g.shuffle(dep);
+      bytes = std::move(w).take();
+    }
+    auto read = reads(parent);
+    runner().run(
         missing.size(),
         [&](std::size_t i, int attempt) {
-          TaskContext tc(blocks, stage, missing[i], attempt);
-          dep.run_map_task(tc, missing[i]);
-          keep_counters(tc);
+          TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr, read};
+          keep_counters(backend->run_map(dep, spec));
         },
         stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
         [&](std::size_t i) { return missing[i]; });
@@ -110,7 +131,9 @@ Engine::Engine(EngineConfig config) : impl_(std::make_unique<Impl>(std::move(con
 Engine::~Engine() = default;
 
 const EngineConfig& Engine::config() const noexcept { return impl_->config; }
-std::size_t Engine::default_parallelism() const noexcept { return impl_->config.threads; }
+std::size_t Engine::default_parallelism() const noexcept {
+  return std::max<std::size_t>(1, impl_->backend->slots());
+}
 std::uint64_t Engine::next_node_id() noexcept { return impl_->next_node++; }
 int Engine::next_shuffle_id() noexcept { return impl_->next_shuffle++; }
 BlockStore& Engine::block_store() noexcept { return impl_->blocks; }
@@ -131,12 +154,20 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
   try {
     for (const auto& d : stage_shuffles(*node)) impl_->ensure_shuffle(*d);
     int stage = impl_->next_stage++;
-    impl_->runner.run(
+    std::string bytes;
+    if (impl_->backend->ships_tasks()) {
+      Writer w;
+      GraphWriter g(w);
+      write_registered(g, handler);
+      bytes = std::move(w).take();
+    }
+    auto read = Impl::reads(*node);
+    impl_->runner().run(
         parts.size(),
         [&](std::size_t i, int attempt) {
-          TaskContext tc(impl_->blocks, stage, parts[i], attempt);
-          handler.run_task(tc, parts[i]);
-          impl_->keep_counters(tc);
+          TaskSpec spec{stage, parts[i], attempt, impl_->backend->ships_tasks() ? &bytes : nullptr,
+                        read};
+          impl_->keep_counters(impl_->backend->run_result(handler, spec));
         },
         stage, stage_name(*node), [&](std::size_t i) { return parts[i]; });
     handler.job_succeeded();

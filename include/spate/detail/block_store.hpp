@@ -7,7 +7,10 @@
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <string>
 #include <vector>
+
+#include "spate/serialization.hpp"
 
 namespace spate::detail {
 
@@ -17,6 +20,8 @@ class MapOutput {
   virtual ~MapOutput() = default;
   /// Number of records written to all buckets.
   virtual std::uint64_t records() const noexcept = 0;
+  /// Bucket r as bytes (records one after another), for a reducer in another process.
+  virtual std::string bucket_bytes(std::size_t r) const = 0;
 };
 
 /// A map output whose buckets are typed vectors, kept in this process's memory.
@@ -28,6 +33,11 @@ class TypedMapOutput final : public MapOutput {
     std::uint64_t n = 0;
     for (const auto& b : buckets_) n += b.size();
     return n;
+  }
+  std::string bucket_bytes(std::size_t r) const override {
+    Writer w;
+    for (const R& rec : buckets_.at(r)) serialize_to(w, rec);
+    return std::move(w).take();
   }
   /// Bucket for reduce partition r.
   std::vector<R>& bucket(std::size_t r) { return buckets_[r]; }

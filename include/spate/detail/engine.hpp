@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,10 @@ struct EngineConfig {
   std::size_t threads = 1;
   /// Attempts per task before the job fails.
   int max_task_attempts = 4;
+  /// spate:// masters: executors to wait for before the first job, and how long to wait (also
+  /// the longest a task waits for a free slot).
+  std::size_t min_executors = 1;
+  std::chrono::milliseconds executor_wait{60'000};
 };
 
 class GraphWriter;

@@ -43,8 +43,11 @@ struct NodeHeader {
 using TypeLoader = std::shared_ptr<void> (*)(GraphReader&, const NodeHeader&);
 
 /// Adds a type to the operator registry (the one process-wide table spate keeps); called during
-/// static initialisation. Registering the same key twice keeps the first.
-void register_type(const char* key, TypeKind kind, TypeLoader load);
+/// static initialisation; returns the key the type is known by. That is its mangled name, except
+/// that types of the same name from different translation units (lambdas in functions with
+/// internal linkage, say) get "#2", "#3"... in registration order, which is the same in every
+/// process of the same executable.
+std::string register_type(const char* name, TypeKind kind, TypeLoader load);
 
 /// The loader of `key`; throws serialization_error when the key is unknown or of another kind
 /// (a driver and executor built from different sources).
@@ -56,17 +59,17 @@ template <class Self, TypeKind Kind>
 class Registered {
  public:
   /// The key Self is registered under.
-  static const char* registered_key() noexcept { return typeid(Self).name(); }
+  static const char* registered_key() noexcept { return key_.c_str(); }
 
  protected:
-  Registered() noexcept { (void)registered_; }  // the odr-use that instantiates the registrar
+  Registered() noexcept { (void)key_; }  // the odr-use that instantiates the registrar
 
  private:
   static std::shared_ptr<void> load_erased(GraphReader& r, const NodeHeader& h) {
     return Self::load(r, h);
   }
-  static inline const bool registered_ =
-      (register_type(typeid(Self).name(), Kind, &Registered::load_erased), true);
+  static inline const std::string key_ =
+      register_type(typeid(Self).name(), Kind, &Registered::load_erased);
 };
 
 /// Writes objects of registered types; a node reached twice is written once and referenced.

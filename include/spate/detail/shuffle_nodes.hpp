@@ -62,11 +62,19 @@ using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq>;
 template <class R, class F>
 void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t p, F&& f) {
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
-    auto out = tc.blocks().map_output(dep.shuffle_id(), m);
-    if (!out)
+    if (auto out = tc.blocks().map_output(dep.shuffle_id(), m)) {
+      for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) f(r);
+      continue;
+    }
+    if (tc.fetcher() == nullptr)
       throw error("shuffle " + std::to_string(dep.shuffle_id()) + ": output of map partition " +
                   std::to_string(m) + " is missing");
-    for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) f(r);
+    std::string bytes = tc.fetcher()->fetch(dep.shuffle_id(), m, p);
+    Reader in(bytes);
+    while (!in.at_end()) {
+      R r = deserialize_from<R>(in);
+      f(std::as_const(r));
+    }
   }
 }
 

@@ -11,6 +11,15 @@ namespace spate::detail {
 
 class BlockStore;
 
+/// Fetches shuffle buckets written in other processes (by the executor that holds them).
+class BucketFetcher {
+ public:
+  virtual ~BucketFetcher() = default;
+  /// The bytes of bucket `reduce` of map output `map` of shuffle `shuffle`; throws when the
+  /// bucket cannot be fetched.
+  virtual std::string fetch(int shuffle, std::size_t map, std::size_t reduce) = 0;
+};
+
 /// Identity of one task attempt and its access to the block store; owned by the scheduler,
 /// lent to node code for the duration of one task.
 class TaskContext {
@@ -20,6 +29,9 @@ class TaskContext {
 
   /// The block store holding shuffle outputs and cached partitions.
   BlockStore& blocks() const noexcept { return blocks_; }
+  /// Where buckets missing from blocks() come from; nullptr when every bucket is local.
+  BucketFetcher* fetcher() const noexcept { return fetcher_; }
+  void set_fetcher(BucketFetcher* f) noexcept { fetcher_ = f; }
   /// The stage this task belongs to.
   int stage() const noexcept { return stage_; }
   /// The partition this task computes.
@@ -52,6 +64,7 @@ class TaskContext {
   std::size_t partition_;
   int attempt_;
   std::vector<std::pair<std::string, std::uint64_t>> counters_;
+  BucketFetcher* fetcher_ = nullptr;
 };
 
 }  // namespace spate::detail

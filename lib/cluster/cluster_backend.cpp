@@ -1,0 +1,398 @@
+// The cluster backend: the driver's side of executor processes.
+//
+// The driver listens for executors (net::Server). An executor registers with its id, cores,
+// block server address and executable fingerprint; a different build is refused, naming both.
+// A task attempt takes a free slot on a live executor (waiting while none is free), is sent as a
+// launch_task frame carrying its stage's bytes and the addresses of the map outputs it reads,
+// and blocks its scheduler thread until the executor answers. The driver remembers which
+// executor holds each map output; an executor whose connection closes takes its running tasks
+// (they fail and are retried elsewhere) and its map outputs with it.
+// With local-cluster[N] the driver starts N executors, copies of its own executable, that die
+// with it (PR_SET_PDEATHSIG, and their connection's end).
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "cluster/executor.hpp"
+#include "cluster/fingerprint.hpp"
+#include "cluster/protocol.hpp"
+#include "net/auth.hpp"
+#include "net/connection.hpp"
+#include "net/net_error.hpp"
+#include "scheduler/backend.hpp"
+#include "spate/detail/shuffle_dependency.hpp"
+#include "spate/error.hpp"
+
+extern char** environ;
+
+namespace spate::detail {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string hex_secret() {
+  auto nonce = net::fresh_nonce();
+  std::string out;
+  for (auto b : nonce) out += fmt::format("{:02x}", static_cast<unsigned>(static_cast<unsigned char>(b)));
+  return out;
+}
+
+// local-cluster[N] or local-cluster[N,C]: N executors of C cores.
+std::pair<std::size_t, std::size_t> parse_local_cluster(const std::string& master) {
+  std::string_view inside(master);
+  inside.remove_prefix(std::string_view("local-cluster[").size());
+  inside.remove_suffix(1);
+  std::size_t n = 0, c = 1;
+  auto comma = inside.find(',');
+  std::string_view ns = inside.substr(0, comma);
+  auto r1 = std::from_chars(ns.data(), ns.data() + ns.size(), n);
+  bool ok = r1.ec == std::errc{} && r1.ptr == ns.data() + ns.size() && n > 0 && n <= 64;
+  if (comma != std::string_view::npos) {
+    std::string_view cs = inside.substr(comma + 1);
+    auto r2 = std::from_chars(cs.data(), cs.data() + cs.size(), c);
+    ok = ok && r2.ec == std::errc{} && r2.ptr == cs.data() + cs.size() && c > 0 && c <= 256;
+  }
+  if (!ok)
+    throw config_error(fmt::format(
+        "--master {}: expected local-cluster[N] or local-cluster[N,CORES] (N from 1 to 64)", master));
+  return {n, c};
+}
+
+class ClusterBackend final : public Backend {
+ public:
+  explicit ClusterBackend(const EngineConfig& config) : config_(config) {
+    bool local_cluster = config.master.starts_with("local-cluster[");
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;
+    if (local_cluster) {
+      secret_ = hex_secret();  // known to this driver and the executors it starts, nobody else
+    } else {
+      std::tie(host, port) = parse_spate_url(config.master);
+      secret_ = net::load_secret();
+      if (secret_.empty() && !net::is_loopback_host(host)) {
+        std::fprintf(stderr,
+                     "spate: no cluster secret (SPATE_SECRET or SPATE_SECRET_FILE) is set, so the "
+                     "driver listens on 127.0.0.1 only, not on %s\n",
+                     host.c_str());
+        host = "127.0.0.1";
+      }
+    }
+    net::ServerOptions so;
+    so.host = host;
+    so.port = port;
+    so.secret = secret_;
+    net::ServerHandlers h;
+    h.on_frame = [this](const std::shared_ptr<net::Connection>& c, net::Frame&& f) { on_frame(c, std::move(f)); };
+    h.on_closed = [this](const std::shared_ptr<net::Connection>& c, const std::string& why) { on_closed(c, why); };
+    server_ = std::make_unique<net::Server>(so, h);
+    url_ = fmt::format("spate://{}:{}", host, server_->port());
+    if (local_cluster) {
+      auto [n, cores] = parse_local_cluster(config.master);
+      for (std::size_t i = 0; i < n; ++i) spawn(fmt::format("executor-{}", i), cores);
+      wait_for_executors(n, 60s);
+    } else {
+      wait_for_executors(std::max<std::size_t>(1, config.min_executors), config.executor_wait);
+    }
+  }
+
+  ~ClusterBackend() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      for (auto& [id, e] : executors_)
+        if (e.alive) {
+          try {
+            e.conn->send(net::FrameType::shutdown, "driver finished");
+          } catch (...) {
+          }
+        }
+    }
+    server_->stop();
+    reap_children();
+  }
+
+  bool ships_tasks() const noexcept override { return true; }
+
+  std::size_t slots() override {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& [id, e] : executors_)
+      if (e.alive) n += e.cores;
+    return n;
+  }
+
+  bool has_map_output(int shuffle, std::size_t m) override {
+    std::lock_guard lock(mutex_);
+    return map_outputs_.count({shuffle, m}) > 0;
+  }
+
+  Counters run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
+    auto [executor, result] = execute(true, spec);
+    std::lock_guard lock(mutex_);
+    map_outputs_[{dep.shuffle_id(), spec.partition}] = executor;
+    return std::move(result.counters);
+  }
+
+  Counters run_result(ResultHandler& handler, const TaskSpec& spec) override {
+    auto [executor, result] = execute(false, spec);
+    Reader in(result.result);
+    handler.load_result(spec.partition, in);
+    return std::move(result.counters);
+  }
+
+ private:
+  struct Executor {
+    std::string id;
+    std::shared_ptr<net::Connection> conn;
+    std::string block_address;
+    std::size_t cores = 1;
+    std::size_t busy = 0;
+    bool alive = true;
+  };
+  struct Pending {
+    std::string executor;
+    bool done = false;
+    bool ok = false;
+    bool input_error = false;
+    std::string error;
+    protocol::Result result;
+  };
+
+  // Sends one attempt to a free executor slot and waits for its outcome.
+  std::pair<std::string, protocol::Result> execute(bool is_map, const TaskSpec& spec) {
+    protocol::Launch l;
+    l.is_map = is_map;
+    l.stage = spec.stage;
+    l.partition = spec.partition;
+    l.attempt = spec.attempt;
+    std::unique_lock lock(mutex_);
+    for (const auto& [shuffle, maps] : spec.shuffles_read) {
+      protocol::ShuffleLocations where{shuffle, {}};
+      for (std::size_t m = 0; m < maps; ++m) {
+        auto it = map_outputs_.find({shuffle, m});
+        if (it == map_outputs_.end() || !executors_.at(it->second).alive)
+          throw error(fmt::format("shuffle {} map partition {} has no live output", shuffle, m));
+        where.addresses.push_back(executors_.at(it->second).block_address);
+      }
+      l.shuffles.push_back(std::move(where));
+    }
+    Executor* e = nullptr;
+    auto none_alive = [&] {
+      for (const auto& [id, x] : executors_)
+        if (x.alive) return false;
+      return true;
+    };
+    if (!cv_.wait_for(lock, config_.executor_wait,
+                      [&] { return (e = free_executor()) != nullptr || stopping_ || none_alive(); }) ||
+        e == nullptr)
+      throw error(none_alive() ? std::string("every executor has been lost")
+                               : fmt::format("no executor had a free task slot within {} s",
+                                             config_.executor_wait.count() / 1000));
+    l.task_id = next_task_++;
+    l.stage_bytes = *spec.stage_bytes;
+    Pending& p = pending_[l.task_id];
+    p.executor = e->id;
+    e->busy++;
+    auto conn = e->conn;
+    std::string payload = protocol::encode(l);
+    lock.unlock();
+    try {
+      conn->send(net::FrameType::launch_task, payload);
+    } catch (const std::exception& x) {
+      lock.lock();
+      finish(l.task_id, false, fmt::format("sending the task to executor {} failed: {}", p.executor, x.what()));
+      lock.unlock();
+    }
+    lock.lock();
+    cv_.wait(lock, [&] { return pending_.at(l.task_id).done; });
+    Pending done = std::move(pending_.at(l.task_id));
+    pending_.erase(l.task_id);
+    if (auto it = executors_.find(done.executor); it != executors_.end()) it->second.busy--;
+    cv_.notify_all();
+    lock.unlock();
+    if (!done.ok) {
+      if (done.input_error) throw input_error(done.error);
+      throw error(done.error);
+    }
+    return {done.executor, std::move(done.result)};
+  }
+
+  // The live executor with the most free slots, or nullptr. Caller holds mutex_.
+  Executor* free_executor() {
+    Executor* best = nullptr;
+    for (auto& [id, e] : executors_)
+      if (e.alive && e.busy < e.cores && (!best || e.cores - e.busy > best->cores - best->busy)) best = &e;
+    return best;
+  }
+
+  // Marks a pending task done. Caller holds mutex_.
+  void finish(std::uint64_t task, bool ok, std::string error, bool input = false) {
+    auto it = pending_.find(task);
+    if (it == pending_.end()) return;  // a late answer for a task already given up
+    it->second.done = true;
+    it->second.ok = ok;
+    it->second.error = std::move(error);
+    it->second.input_error = input;
+    cv_.notify_all();
+  }
+
+  void on_frame(const std::shared_ptr<net::Connection>& c, net::Frame&& f) {
+    switch (f.type) {
+      case net::FrameType::register_executor:
+        register_executor(c, protocol::decode_registration(f.payload));
+        break;
+      case net::FrameType::task_result: {
+        auto r = protocol::decode_result(f.payload);
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(r.task_id);
+        if (it == pending_.end()) return;
+        it->second.result = std::move(r);
+        finish(it->first, true, "");
+        break;
+      }
+      case net::FrameType::task_failed: {
+        auto r = protocol::decode_failure(f.payload);
+        std::lock_guard lock(mutex_);
+        finish(r.task_id, false, std::move(r.message), r.input_error);
+        break;
+      }
+      default:
+        break;  // heartbeat
+    }
+  }
+
+  void register_executor(const std::shared_ptr<net::Connection>& c, protocol::Registration r) {
+    const std::string& mine = executable_fingerprint();
+    if (r.fingerprint != mine) {
+      std::string why = fmt::format(
+          "executor {} runs a different build: {} (sha256 {}) but the driver runs {} (sha256 {})",
+          r.executor_id, r.executable, r.fingerprint.substr(0, 16), executable_path(), mine.substr(0, 16));
+      std::fprintf(stderr, "spate: refused %s\n", why.c_str());
+      c->send(net::FrameType::registration_refused, why);
+      c->close(why);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    Executor e;
+    e.id = r.executor_id;
+    while (executors_.count(e.id)) e.id += "'";
+    e.conn = c;
+    e.block_address = fmt::format("{}:{}", r.block_host, r.block_port);
+    e.cores = r.cores;
+    by_conn_[c.get()] = e.id;
+    executors_[e.id] = e;
+    c->send(net::FrameType::executor_registered, "");
+    cv_.notify_all();
+  }
+
+  void on_closed(const std::shared_ptr<net::Connection>& c, const std::string& why) {
+    std::lock_guard lock(mutex_);
+    auto it = by_conn_.find(c.get());
+    if (it == by_conn_.end()) return;
+    std::string id = it->second;
+    by_conn_.erase(it);
+    Executor& e = executors_.at(id);
+    e.alive = false;
+    for (auto& [task, p] : pending_)
+      if (p.executor == id && !p.done) finish(task, false, fmt::format("executor {} lost: {}", id, why));
+    for (auto m = map_outputs_.begin(); m != map_outputs_.end();)
+      m = m->second == id ? map_outputs_.erase(m) : std::next(m);
+    cv_.notify_all();
+  }
+
+  void wait_for_executors(std::size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    auto live = [&] {
+      std::size_t k = 0;
+      for (const auto& [id, e] : executors_) k += e.alive;
+      return k;
+    };
+    if (!cv_.wait_for(lock, timeout, [&] { return live() >= n; }))
+      throw error(fmt::format(
+          "{} of {} executors registered within {} s. Start one with: {} --executor {} (with the "
+          "same SPATE_SECRET)",
+          live(), n, timeout.count() / 1000, executable_path(), url_));
+  }
+
+  // Starts an executor: this executable with --executor. Everything the child needs is built
+  // before fork, since only async-signal-safe calls are allowed between fork and exec.
+  void spawn(const std::string& id, std::size_t cores) {
+    std::string exe = executable_path();
+    // The role travels in the environment, not in argv, so the program's own argument parsing
+    // (a test runner's, say) never sees spate's executor flags.
+    std::vector<std::string> args{exe};
+    std::vector<std::string> env{"SPATE_SECRET=" + secret_, "SPATE_EXECUTOR=" + url_,
+                                 "SPATE_EXECUTOR_ID=" + id,
+                                 "SPATE_EXECUTOR_CORES=" + std::to_string(cores),
+                                 "SPATE_EXECUTOR_HOST=127.0.0.1"};
+    for (char** e = environ; *e; ++e)
+      if (!std::string_view(*e).starts_with("SPATE_SECRET") && !std::string_view(*e).starts_with("SPATE_MASTER") &&
+          !std::string_view(*e).starts_with("SPATE_EXECUTOR"))
+        env.emplace_back(*e);
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) throw error(fmt::format("cannot start executor {}: fork: {}", id, std::strerror(errno)));
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the driver, whatever kills it
+      if (::getppid() != parent) ::_exit(1);
+      ::execve("/proc/self/exe", argv.data(), envp.data());
+      ::_exit(127);
+    }
+    children_.push_back(pid);
+  }
+
+  void reap_children() {
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    for (pid_t pid : children_) {
+      for (;;) {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid || r < 0) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+          ::kill(pid, SIGKILL);
+          ::waitpid(pid, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+  }
+
+  EngineConfig config_;
+  std::string secret_;
+  std::string url_;
+  std::unique_ptr<net::Server> server_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::map<std::string, Executor> executors_;
+  std::map<const net::Connection*, std::string> by_conn_;
+  std::map<std::uint64_t, Pending> pending_;
+  std::uint64_t next_task_ = 1;
+  std::map<std::pair<int, std::size_t>, std::string> map_outputs_;
+  std::vector<pid_t> children_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config) {
+  return std::make_unique<ClusterBackend>(config);
+}
+
+}  // namespace spate::detail

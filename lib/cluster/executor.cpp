@@ -1,0 +1,289 @@
+// The executor process: a task server for one driver.
+//
+// It connects to the driver and registers (id, cores, block server address, executable
+// fingerprint). Tasks arrive as launch_task frames and run on `cores` worker threads: each is
+// decoded through the operator registry, run against this process's block store, and answered
+// with task_result or task_failed. Map outputs stay here; reducers on other executors fetch their
+// buckets from this process's block server. When the driver's connection closes (or it says
+// shutdown), the process ends: an executor never outlives its driver.
+#include "cluster/executor.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "cluster/fingerprint.hpp"
+#include "cluster/protocol.hpp"
+#include "net/auth.hpp"
+#include "net/connection.hpp"
+#include "net/net_error.hpp"
+#include "spate/detail/block_store.hpp"
+#include "spate/detail/engine.hpp"
+#include "spate/detail/graph_codec.hpp"
+#include "spate/detail/shuffle_dependency.hpp"
+#include "spate/error.hpp"
+
+namespace spate::detail {
+
+using namespace std::chrono_literals;
+
+std::pair<std::string, std::uint16_t> parse_spate_url(const std::string& url) {
+  constexpr std::string_view scheme = "spate://";
+  auto bad = [&] {
+    return config_error(fmt::format("'{}' is not a driver URL; expected spate://HOST:PORT", url));
+  };
+  if (!url.starts_with(scheme)) throw bad();
+  std::string rest = url.substr(scheme.size());
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw bad();
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(rest.data() + colon + 1, rest.data() + rest.size(), port);
+  if (ec != std::errc{} || p != rest.data() + rest.size() || port > 65535) throw bad();
+  std::string host = rest.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+namespace {
+
+// The local address this host uses to reach `host`: a UDP socket "connected" there sends nothing
+// but makes the kernel pick the route, and so the interface other hosts can reach us on.
+std::string address_facing(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res)
+    return "127.0.0.1";
+  std::string out = "127.0.0.1";
+  int fd = ::socket(res->ai_family, SOCK_DGRAM, 0);
+  if (fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+      char buf[INET6_ADDRSTRLEN] = {};
+      const void* addr = local.ss_family == AF_INET6
+                             ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
+                             : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
+      if (inet_ntop(local.ss_family, addr, buf, sizeof buf)) out = buf;
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  freeaddrinfo(res);
+  return out;
+}
+
+std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
+  auto colon = a.rfind(':');
+  return {a.substr(0, colon), static_cast<std::uint16_t>(std::stoul(a.substr(colon + 1)))};
+}
+
+// Fetches buckets from other executors' block servers, reusing authenticated connections.
+class PeerFetcher final : public BucketFetcher {
+ public:
+  PeerFetcher(std::string secret, const std::vector<protocol::ShuffleLocations>& where)
+      : secret_(std::move(secret)) {
+    for (const auto& s : where) where_[s.shuffle] = &s.addresses;
+  }
+
+  std::string fetch(int shuffle, std::size_t map, std::size_t reduce) override {
+    auto it = where_.find(shuffle);
+    if (it == where_.end() || map >= it->second->size())
+      throw error(fmt::format("shuffle {} map partition {}: no location was sent with the task",
+                              shuffle, map));
+    const std::string& address = (*it->second)[map];
+    auto conn = checkout(address);
+    conn->send(net::FrameType::fetch_block, protocol::encode(protocol::Fetch{shuffle, map, reduce}));
+    for (;;) {
+      auto frame = conn->receive(60s);
+      if (!frame)
+        throw error(fmt::format("fetching shuffle {} map {} bucket {} from {}: no answer in 60 s",
+                                shuffle, map, reduce, address));
+      if (frame->type == net::FrameType::block_data) {
+        idle_[address].push_back(conn);
+        return std::move(frame->payload);
+      }
+      if (frame->type == net::FrameType::block_missing)
+        throw error(fmt::format("fetch failure: shuffle {} map partition {} is not on executor {}: {}",
+                                shuffle, map, address, frame->payload));
+    }
+  }
+
+ private:
+  std::shared_ptr<net::Connection> checkout(const std::string& address) {
+    auto& idle = idle_[address];
+    if (!idle.empty()) {
+      auto c = idle.back();
+      idle.pop_back();
+      if (c->is_open()) return c;
+    }
+    auto [host, port] = split_address(address);
+    return net::Connection::connect(host, port, secret_, net::PeerRole::fetcher, 30s);
+  }
+
+  std::string secret_;
+  std::map<int, const std::vector<std::string>*> where_;
+  std::map<std::string, std::vector<std::shared_ptr<net::Connection>>> idle_;
+};
+
+class Executor {
+ public:
+  explicit Executor(const ExecutorOptions& o) : options_(o), secret_(net::load_secret()) {}
+
+  [[noreturn]] void run() {
+    auto [driver_host, driver_port] = parse_spate_url(options_.driver_url);
+    std::string host = options_.host.empty() ? address_facing(driver_host, driver_port) : options_.host;
+    start_block_server(host);
+    driver_ = net::Connection::connect(driver_host, driver_port, secret_, net::PeerRole::executor, 30s);
+    protocol::Registration reg;
+    reg.executor_id = options_.id.empty() ? fmt::format("{}:{}", host, ::getpid()) : options_.id;
+    reg.block_host = host;
+    reg.block_port = blocks_server_->port();
+    reg.cores = options_.cores;
+    reg.fingerprint = executable_fingerprint();
+    reg.executable = executable_path();
+    reg.pid = static_cast<std::uint64_t>(::getpid());
+    driver_->send(net::FrameType::register_executor, protocol::encode(reg));
+    for (std::size_t i = 0; i < options_.cores; ++i) workers_.emplace_back([this] { work(); });
+    serve_driver();
+  }
+
+ private:
+  void start_block_server(const std::string& host) {
+    net::ServerOptions so;
+    so.host = host;
+    so.port = 0;
+    so.secret = secret_;
+    net::ServerHandlers h;
+    h.on_frame = [this](const std::shared_ptr<net::Connection>& c, net::Frame&& f) {
+      if (f.type != net::FrameType::fetch_block) return;
+      auto req = protocol::decode_fetch(f.payload);
+      auto out = blocks_.map_output(req.shuffle, req.map);
+      if (!out || req.reduce >= out_buckets(*out, req)) {
+        c->send(net::FrameType::block_missing, "no such map output here");
+        return;
+      }
+      c->send(net::FrameType::block_data, out->bucket_bytes(req.reduce));
+    };
+    h.on_log = [](const std::string&) {};  // refused peers are the driver's to report
+    blocks_server_ = std::make_unique<net::Server>(so, h);
+  }
+
+  static std::size_t out_buckets(const MapOutput&, const protocol::Fetch& f) {
+    return f.reduce + 1;  // bucket_bytes checks the index (vector::at)
+  }
+
+  [[noreturn]] void serve_driver() {
+    for (;;) {
+      std::optional<net::Frame> frame;
+      try {
+        frame = driver_->receive(5s);
+      } catch (const std::exception& e) {
+        quit(0, "");  // the driver went away: nothing left to do
+      }
+      if (!frame) continue;
+      switch (frame->type) {
+        case net::FrameType::launch_task: {
+          std::lock_guard lock(mutex_);
+          queue_.push_back(std::move(frame->payload));
+          cv_.notify_one();
+          break;
+        }
+        case net::FrameType::registration_refused:
+          quit(3, "spate executor: the driver refused this executor: " + frame->payload);
+        case net::FrameType::shutdown:
+          quit(0, "");
+        default:
+          break;  // executor_registered, heartbeat
+      }
+    }
+  }
+
+  void work() {
+    for (;;) {
+      std::string payload;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        payload = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      run_task(payload);
+    }
+  }
+
+  void run_task(const std::string& payload) {
+    std::uint64_t task_id = 0;
+    try {
+      protocol::Launch l = protocol::decode_launch(payload);
+      task_id = l.task_id;
+      PeerFetcher fetcher(secret_, l.shuffles);
+      TaskContext tc(blocks_, l.stage, l.partition, l.attempt);
+      tc.set_fetcher(&fetcher);
+      Reader in(l.stage_bytes);
+      GraphReader g(in);
+      protocol::Result r;
+      r.task_id = task_id;
+      if (l.is_map) {
+        auto dep = g.shuffle();
+        dep->run_map_task(tc, l.partition);
+      } else {
+        auto handler = read_registered<ResultHandler>(g, TypeKind::handler);
+        handler->run_task(tc, l.partition);
+        Writer w;
+        handler->save_result(l.partition, w);
+        r.result = std::move(w).take();
+      }
+      r.counters = tc.counters();
+      driver_->send(net::FrameType::task_result, protocol::encode(r));
+    } catch (const std::exception& e) {
+      protocol::Failure f{task_id, dynamic_cast<const input_error*>(&e) != nullptr, e.what()};
+      try {
+        driver_->send(net::FrameType::task_failed, protocol::encode(f));
+      } catch (...) {
+        quit(0, "");
+      }
+    }
+  }
+
+  [[noreturn]] static void quit(int code, const std::string& message) {
+    if (!message.empty()) std::fprintf(stderr, "%s\n", message.c_str());
+    std::fflush(stderr);
+    std::fflush(stdout);
+    // Worker threads may be mid-task; the process ends without unwinding them.
+    std::_Exit(code);
+  }
+
+  ExecutorOptions options_;
+  std::string secret_;
+  BlockStore blocks_;
+  std::unique_ptr<net::Server> blocks_server_;
+  std::shared_ptr<net::Connection> driver_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
+
+void run_executor(const ExecutorOptions& options) {
+  try {
+    Executor(options).run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "spate executor: %s\n", e.what());
+    std::fflush(stderr);
+    std::_Exit(2);
+  }
+}
+
+}  // namespace spate::detail

@@ -1,0 +1,75 @@
+// The messages between driver and executors, and between executors (block fetches): payload
+// layouts on top of net/frame.hpp. Each encode has its decode; decoders check every length.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "scheduler/backend.hpp"
+#include "spate/serialization.hpp"
+
+namespace spate::detail::protocol {
+
+/// An executor introducing itself to the driver.
+struct Registration {
+  std::string executor_id;
+  std::string block_host;  // where its block server listens, as reachable from other hosts
+  std::uint16_t block_port = 0;
+  std::uint64_t cores = 1;
+  std::string fingerprint;  // executable_fingerprint()
+  std::string executable;   // its path, for messages
+  std::uint64_t pid = 0;
+};
+
+/// Where the map outputs of one shuffle live: one block address ("host:port") per map partition.
+struct ShuffleLocations {
+  int shuffle = 0;
+  std::vector<std::string> addresses;
+};
+
+/// A task the driver sends.
+struct Launch {
+  std::uint64_t task_id = 0;
+  bool is_map = false;
+  int stage = 0;
+  std::uint64_t partition = 0;
+  int attempt = 1;
+  std::vector<ShuffleLocations> shuffles;
+  std::string stage_bytes;
+};
+
+/// A task's successful end; `result` is the handler's saved result (empty for map tasks).
+struct Result {
+  std::uint64_t task_id = 0;
+  Counters counters;
+  std::string result;
+};
+
+/// A task's failure.
+struct Failure {
+  std::uint64_t task_id = 0;
+  bool input_error = false;  // bad input: retrying cannot help
+  std::string message;
+};
+
+/// A reducer asking an executor for one bucket.
+struct Fetch {
+  int shuffle = 0;
+  std::uint64_t map = 0;
+  std::uint64_t reduce = 0;
+};
+
+std::string encode(const Registration& r);
+Registration decode_registration(std::string_view payload);
+std::string encode(const Launch& l);
+Launch decode_launch(std::string_view payload);
+std::string encode(const Result& r);
+Result decode_result(std::string_view payload);
+std::string encode(const Failure& f);
+Failure decode_failure(std::string_view payload);
+std::string encode(const Fetch& f);
+Fetch decode_fetch(std::string_view payload);
+
+}  // namespace spate::detail::protocol

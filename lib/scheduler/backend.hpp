@@ -1,0 +1,56 @@
+// Backend: where the scheduler's tasks run: threads of this process, or executor processes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "spate/detail/engine.hpp"
+
+namespace spate::detail {
+
+class BlockStore;
+class ShuffleDependencyBase;
+
+/// Counters a task attempt added to (see TaskContext::add_counter).
+using Counters = std::vector<std::pair<std::string, std::uint64_t>>;
+
+/// One task attempt, as the scheduler hands it to a backend.
+struct TaskSpec {
+  int stage = 0;
+  std::size_t partition = 0;
+  int attempt = 1;
+  /// The stage in shipped form (map side of the shuffle, or the job handler); empty when the
+  /// backend runs tasks in this process.
+  const std::string* stage_bytes = nullptr;
+  /// The shuffles the stage reads, as (shuffle id, number of map partitions).
+  std::vector<std::pair<int, std::size_t>> shuffles_read;
+};
+
+/// Runs task attempts. Thread-safe: the scheduler calls it from one thread per task slot.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  /// True when tasks run in other processes, so stages must be shipped as bytes.
+  virtual bool ships_tasks() const noexcept = 0;
+  /// Tasks that can run at once.
+  virtual std::size_t slots() = 0;
+  /// True when map partition m of the shuffle has an output somewhere it can be fetched from.
+  virtual bool has_map_output(int shuffle, std::size_t m) = 0;
+  /// Runs map task `spec.partition` of `dep`; throws the task's error.
+  virtual Counters run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) = 0;
+  /// Runs the job handler on `spec.partition`, leaving the result in the handler; throws the
+  /// task's error.
+  virtual Counters run_result(ResultHandler& handler, const TaskSpec& spec) = 0;
+};
+
+/// Tasks on threads of this process, blocks in its own block store: local and local[N].
+std::unique_ptr<Backend> make_local_backend(BlockStore& blocks, std::size_t threads);
+
+/// Executor processes: local-cluster[N] (started here) or spate://HOST:PORT (joining).
+std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config);
+
+}  // namespace spate::detail

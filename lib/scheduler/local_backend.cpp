@@ -1,0 +1,41 @@
+// The local backend: a task is a call on the scheduler's thread, blocks stay in this process.
+#include "scheduler/backend.hpp"
+#include "spate/detail/block_store.hpp"
+#include "spate/detail/shuffle_dependency.hpp"
+
+namespace spate::detail {
+
+namespace {
+
+class LocalBackend final : public Backend {
+ public:
+  LocalBackend(BlockStore& blocks, std::size_t threads) : blocks_(blocks), threads_(threads) {}
+
+  bool ships_tasks() const noexcept override { return false; }
+  std::size_t slots() override { return threads_; }
+  bool has_map_output(int shuffle, std::size_t m) override {
+    return blocks_.map_output(shuffle, m) != nullptr;
+  }
+  Counters run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
+    TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
+    dep.run_map_task(tc, spec.partition);
+    return tc.counters();
+  }
+  Counters run_result(ResultHandler& handler, const TaskSpec& spec) override {
+    TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
+    handler.run_task(tc, spec.partition);
+    return tc.counters();
+  }
+
+ private:
+  BlockStore& blocks_;
+  std::size_t threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_local_backend(BlockStore& blocks, std::size_t threads) {
+  return std::make_unique<LocalBackend>(blocks, threads);
+}
+
+}  // namespace spate::detail

@@ -75,6 +75,14 @@ Options options_from_environment() {
 
 }  // namespace
 
+void serve_if_executor(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--executor" || std::string_view(argv[i]).starts_with("--executor=")) {
+      Context ctx(argc, argv);  // becomes the executor; never returns
+    }
+  serve_if_executor();
+}
+
 void serve_if_executor() {
   const char* url = env("SPATE_EXECUTOR");
   if (url == nullptr) return;

@@ -6,6 +6,6 @@
 #include <spate/context.hpp>
 
 int main(int argc, char** argv) {
-  spate::serve_if_executor();
+  spate::serve_if_executor(argc, argv);
   return Catch::Session().run(argc, argv);
 }

@@ -85,7 +85,7 @@ TEST_CASE("spate-clicks prints exactly the reference result of every job, skippi
       {.rows = 40000, .seed = 11, .users = 5000, .bad_rate = 0.02, .out = log.string()});
   REQUIRE(summary.malformed_lines > 0);
   fs::path campaigns = dir.path / "campaigns.tsv";
-  for (const char* master : {"local[1]", "local[3]"}) {
+  for (const char* master : {"local[1]", "local[3]", "local-cluster[3]"}) {
     for (const char* job : kJobs) {
       INFO("job " << job << " master " << master);
       Run r = run_clicks(std::string(job) + " --input '" + log.string() + "' --master '" + master + "'",

@@ -304,11 +304,14 @@ TEST_CASE("sample is the same for every master at a given seed and partition cou
   for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<int>(i);
   auto one = make_context("local[1]");
   auto three = make_context("local[3]");
+  auto cluster = make_context("local-cluster[3]");
   for (bool replace : {false, true}) {
     CAPTURE(replace);
     auto a = one.parallelize(input, 5).sample(replace, 0.4, 7).collect();
     auto b = three.parallelize(input, 5).sample(replace, 0.4, 7).collect();
-    REQUIRE(same(sorted(a), sorted(b)));
+    auto c = cluster.parallelize(input, 5).sample(replace, 0.4, 7).collect();
+    REQUIRE(same(a, b));
+    REQUIRE(same(a, c));
   }
 }
 

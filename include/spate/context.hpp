@@ -37,6 +37,9 @@ struct Options {
 /// Context (a test runner, for instance).
 void serve_if_executor();
 
+/// As above, and also when argv holds `--executor spate://HOST:PORT` (see Context's flags).
+void serve_if_executor(int argc, const char* const* argv);
+
 /// Owns the engine of one program: its scheduler, task threads and stored blocks. Datasets hold
 /// a share of it, so they stay usable as long as any of them lives. Thread-safe: jobs may be
 /// started from several threads.

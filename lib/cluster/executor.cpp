@@ -143,7 +143,7 @@ class Executor {
     auto [driver_host, driver_port] = parse_spate_url(options_.driver_url);
     std::string host = options_.host.empty() ? address_facing(driver_host, driver_port) : options_.host;
     start_block_server(host);
-    driver_ = net::Connection::connect(driver_host, driver_port, secret_, net::PeerRole::executor, 30s);
+    driver_ = connect_to_driver(driver_host, driver_port);
     protocol::Registration reg;
     reg.executor_id = options_.id.empty() ? fmt::format("{}:{}", host, ::getpid()) : options_.id;
     reg.block_host = host;
@@ -158,6 +158,23 @@ class Executor {
   }
 
  private:
+  // Executors may start before their driver listens (a launcher starts all at once): retry a
+  // refused connection for a while. A refused handshake (wrong secret) is final.
+  std::shared_ptr<net::Connection> connect_to_driver(const std::string& host, std::uint16_t port) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      try {
+        return net::Connection::connect(host, port, secret_, net::PeerRole::executor, 30s);
+      } catch (const net::auth_error&) {
+        throw;
+      } catch (const net::net_error& e) {
+        if (std::chrono::steady_clock::now() > deadline)
+          throw error(fmt::format("cannot reach the driver at {}:{}: {}", host, port, e.what()));
+        std::this_thread::sleep_for(200ms);
+      }
+    }
+  }
+
   void start_block_server(const std::string& host) {
     net::ServerOptions so;
     so.host = host;
@@ -246,12 +263,18 @@ class Executor {
       r.counters = tc.counters();
       driver_->send(net::FrameType::task_result, protocol::encode(r));
     } catch (const std::exception& e) {
-      protocol::Failure f{task_id, dynamic_cast<const input_error*>(&e) != nullptr, e.what()};
-      try {
-        driver_->send(net::FrameType::task_failed, protocol::encode(f));
-      } catch (...) {
-        quit(0, "");
-      }
+      report_failure({task_id, dynamic_cast<const input_error*>(&e) != nullptr, e.what()});
+    } catch (...) {
+      // User code may throw anything; the task fails, the executor stays.
+      report_failure({task_id, false, "unknown exception (not derived from std::exception)"});
+    }
+  }
+
+  void report_failure(const protocol::Failure& f) {
+    try {
+      driver_->send(net::FrameType::task_failed, protocol::encode(f));
+    } catch (...) {
+      quit(0, "");
     }
   }
 

@@ -50,9 +50,9 @@ std::vector<std::string> read_parts(const std::string& dir) {
 
 TEST_CASE("collect returns every record in partition order and count counts them") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -10, 10);
         auto ds = ctx.parallelize(input, parts);
@@ -65,9 +65,9 @@ TEST_CASE("collect returns every record in partition order and count counts them
 
 TEST_CASE("reduce merges all records, and throws spate::error on an empty dataset") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -1000, 1000);
         auto ds = ctx.parallelize(input, parts);
@@ -90,9 +90,9 @@ TEST_CASE("reduce on an empty dataset names the problem in its message") {
 
 TEST_CASE("fold starts each partition and the final merge from a copy of zero") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -100, 100);
         auto ds = ctx.parallelize(input, parts);
@@ -105,9 +105,9 @@ TEST_CASE("fold starts each partition and the final merge from a copy of zero") 
 
 TEST_CASE("aggregate folds records into another type and merges partition results") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -100, 100);
         auto ds = ctx.parallelize(input, parts);
@@ -134,9 +134,9 @@ TEST_CASE("aggregate folds records into another type and merges partition result
 
 TEST_CASE("take returns the first n records in partition order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -50, 50);
         auto ds = ctx.parallelize(input, parts);
@@ -162,9 +162,9 @@ TEST_CASE("take returns the first n records in partition order") {
 
 TEST_CASE("first returns the first record and throws spate::error on an empty dataset") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, 0, 100);
         auto ds = ctx.parallelize(input, parts);
@@ -183,9 +183,9 @@ TEST_CASE("first returns the first record and throws spate::error on an empty da
 
 TEST_CASE("top returns the n largest records, largest first") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -30, 30);
         auto ds = ctx.parallelize(input, parts);
@@ -204,9 +204,9 @@ TEST_CASE("top returns the n largest records, largest first") {
 
 TEST_CASE("take_ordered returns the n smallest records by the comparator, smallest first") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -30, 30);
         auto ds = ctx.parallelize(input, parts);
@@ -235,9 +235,9 @@ TEST_CASE("take_ordered returns the n smallest records by the comparator, smalle
 
 TEST_CASE("count_by_key and count_by_value count records per key and per distinct record") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto pairs = random_pairs(seed, n, 8, 0.5);
         std::map<int, std::size_t> per_key;
@@ -264,9 +264,9 @@ TEST_CASE("foreach calls f once for every record") {
     std::vector<int> records;
   };
   auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -100, 100);
         Seen seen;
@@ -288,9 +288,9 @@ TEST_CASE("foreach_partition hands each partition's records, in order, with the 
     std::vector<std::pair<std::size_t, std::vector<int>>> parts;
   };
   auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -100, 100);
         Seen seen;
@@ -310,9 +310,9 @@ TEST_CASE("foreach_partition hands each partition's records, in order, with the 
 
 TEST_CASE("save_as_text_file writes one part per partition in order, then _SUCCESS") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         TempDir tmp;
         auto input = random_ints(seed, n, -1000, 1000);

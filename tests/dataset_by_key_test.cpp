@@ -24,7 +24,9 @@ std::map<int, std::vector<int>> values_by_key(const std::vector<std::pair<int, i
 }
 
 /// Output partition counts tried for a wide operator: the parent's (0), fewer, and more.
-const std::vector<std::size_t> kOutputPartitions{0, 1, 4, 11};
+std::vector<std::size_t> output_partitions(const spate::Context& ctx) {
+  return pick<std::size_t>(ctx, {0, 1, 4, 11}, {0, 4});
+}
 
 /// Every record of every partition of ds sits where HashPartitioner(n) sends its key.
 template <class D>
@@ -46,9 +48,9 @@ void require_hash_placement(const D& ds, std::size_t n) {
 
 TEST_CASE("reduce_by_key sums values per key for any partition count") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n))
+      for (auto parts : partition_counts(n, ctx))
         for (double skew : {0.0, 0.8}) {
           CAPTURE(seed, n, parts, skew);
           auto input = random_pairs(seed, n, 13, skew);
@@ -56,7 +58,7 @@ TEST_CASE("reduce_by_key sums values per key for any partition count") {
           for (auto [k, v] : input) sums[k] += v;
           std::vector<std::pair<int, long>> expected(sums.begin(), sums.end());
           auto ds = ctx.parallelize(input, parts).map_values([](int v) { return long{v}; });
-          for (auto out : kOutputPartitions) {
+          for (auto out : output_partitions(ctx)) {
             CAPTURE(out);
             auto r = ds.reduce_by_key(std::plus<>{}, out);
             REQUIRE(r.num_partitions() == (out ? out : parts));
@@ -68,7 +70,7 @@ TEST_CASE("reduce_by_key sums values per key for any partition count") {
 TEST_CASE("reduce_by_key places each key where its HashPartitioner says and reports it") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   auto input = random_pairs(4, 400, 50, 0.3);
-  for (auto parts : partition_counts(input.size()))
+  for (auto parts : partition_counts(input.size(), ctx))
     for (std::size_t out : {1, 3, 8}) {
       CAPTURE(parts, out);
       auto r = ctx.parallelize(input, parts).reduce_by_key([](int a, int b) { return std::max(a, b); },
@@ -86,7 +88,7 @@ TEST_CASE("reduce_by_key emits each key once even when one key holds most record
   auto ctx = make_context(SPATE_TEST_MASTER());
   std::vector<std::pair<std::string, int>> input;
   for (int i = 0; i < 1000; ++i) input.emplace_back(i % 50 == 0 ? "rare" + std::to_string(i) : "hot", 1);
-  for (auto parts : partition_counts(input.size())) {
+  for (auto parts : partition_counts(input.size(), ctx)) {
     CAPTURE(parts);
     auto counts = ctx.parallelize(input, parts).reduce_by_key(std::plus<>{}).collect();
     std::map<std::string, int> got;
@@ -99,9 +101,9 @@ TEST_CASE("reduce_by_key emits each key once even when one key holds most record
 
 TEST_CASE("aggregate_by_key folds each key's values into a combiner of another type") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_pairs(seed, n, 9, 0.5);
         auto ds = ctx.parallelize(input, parts);
@@ -140,9 +142,9 @@ TEST_CASE("aggregate_by_key folds each key's values into a combiner of another t
 
 TEST_CASE("fold_by_key starts from zero once per key in each map partition") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_pairs(seed, n, 6, 0.4);
         auto ds = ctx.parallelize(input, parts);
@@ -182,15 +184,15 @@ TEST_CASE("fold_by_key folds into the value type even when zero is a literal of 
 
 TEST_CASE("group_by_key gathers every value of each key exactly once") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n))
+      for (auto parts : partition_counts(n, ctx))
         for (double skew : {0.0, 0.9}) {
           CAPTURE(seed, n, parts, skew);
           auto input = random_pairs(seed, n, 11, skew);
           auto want = values_by_key(input);
           for (auto& [k, vs] : want) vs = sorted(vs);
-          for (auto out : kOutputPartitions) {
+          for (auto out : output_partitions(ctx)) {
             CAPTURE(out);
             auto g = ctx.parallelize(input, parts).group_by_key(out);
             REQUIRE(g.num_partitions() == (out ? out : parts));
@@ -205,8 +207,8 @@ TEST_CASE("group_by_key lists values in arrival order: map partition order, then
   // read_buckets reads map outputs in map-partition order, so for a parallelized source the
   // arrival order is the input order.
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
-    for (auto parts : partition_counts(200)) {
+  for (auto seed : seeds(ctx))
+    for (auto parts : partition_counts(200, ctx)) {
       CAPTURE(seed, parts);
       auto input = random_pairs(seed, 200, 7, 0.3);
       std::map<int, std::vector<int>> got;
@@ -228,13 +230,13 @@ TEST_CASE("group_by_key places each key where its HashPartitioner says") {
 
 TEST_CASE("distinct keeps each distinct record once") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto ints = random_ints(seed, n, 0, 20);
         std::set<int> ref(ints.begin(), ints.end());
-        for (auto out : kOutputPartitions) {
+        for (auto out : output_partitions(ctx)) {
           CAPTURE(out);
           auto d = ctx.parallelize(ints, parts).distinct(out);
           REQUIRE(d.num_partitions() == (out ? out : parts));
@@ -254,10 +256,10 @@ TEST_CASE("distinct keeps each distinct record once") {
 
 TEST_CASE("partition_by moves every record to the partition its HashPartitioner names") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n))
-        for (std::size_t m : {1, 2, 5, 13}) {
+      for (auto parts : partition_counts(n, ctx))
+        for (std::size_t m : pick<std::size_t>(ctx, {1, 2, 5, 13}, {1, 5})) {
           CAPTURE(seed, n, parts, m);
           auto input = random_pairs(seed, n, 30, 0.5);
           auto pb = ctx.parallelize(input, parts).partition_by(spate::HashPartitioner(m));
@@ -314,7 +316,7 @@ class ModPartitioner final : public spate::PartitionerBase {
 TEST_CASE("partition_by accepts a user partitioner and a RangePartitioner") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   auto input = random_pairs(8, 250, 40, 0.2);
-  for (auto parts : partition_counts(input.size())) {
+  for (auto parts : partition_counts(input.size(), ctx)) {
     CAPTURE(parts);
     auto by_mod = partitions_of(ctx.parallelize(input, parts).partition_by(ModPartitioner(6)));
     REQUIRE(by_mod.size() == 6);
@@ -337,10 +339,10 @@ TEST_CASE("partition_by accepts a user partitioner and a RangePartitioner") {
 
 TEST_CASE("repartition gives exactly n partitions of near-equal size holding every record") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n))
-        for (std::size_t m : {1, 2, 3, 10}) {
+      for (auto parts : partition_counts(n, ctx))
+        for (std::size_t m : pick<std::size_t>(ctx, {1, 2, 3, 10}, {2, 10})) {
           CAPTURE(seed, n, parts, m);
           auto input = random_ints(seed, n, 0, 50);
           auto r = ctx.parallelize(input, parts).repartition(m);

@@ -21,7 +21,7 @@ using namespace spate_test;
 TEST_CASE("a cached dataset is computed once across actions") {
   auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
   for (auto n : kSizes)
-    for (auto parts : partition_counts(n)) {
+    for (auto parts : partition_counts(n, ctx)) {
       CAPTURE(n, parts);
       auto input = random_ints(n + parts, n, -100, 100);
       std::atomic<int> calls{0};
@@ -98,7 +98,7 @@ TEST_CASE("persist keeps partitions like cache") {
 
 TEST_CASE("after unpersist a cached dataset is recomputed, and can be cached again") {
   auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
-  for (auto parts : partition_counts(50)) {
+  for (auto parts : partition_counts(50, ctx)) {
     CAPTURE(parts);
     auto input = random_ints(parts, 50, 0, 1000);
     std::atomic<int> calls{0};
@@ -187,7 +187,7 @@ TEST_CASE("unpersist on the cached handle of a view-typed dataset frees its part
 
 TEST_CASE("shuffle outputs are reused by later actions instead of recomputed") {
   auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
-  for (auto parts : partition_counts(120)) {
+  for (auto parts : partition_counts(120, ctx)) {
     CAPTURE(parts);
     auto input = random_pairs(parts, 120, 10, 0.5);
     std::atomic<int> calls{0};

@@ -87,7 +87,7 @@ TEST_CASE("a reduce_by_key function that throws fails the job with its message")
 
 TEST_CASE("a function that throws only on its first attempt is retried and the job succeeds") {
   auto ctx = make_context(SPATE_LOCAL_TEST_MASTER(), 3);
-  for (auto parts : partition_counts(60)) {
+  for (auto parts : partition_counts(60, ctx)) {
     CAPTURE(parts);
     auto input = random_pairs(parts, 60, 7, 0.4);
     std::atomic<int> calls{0};
@@ -178,8 +178,9 @@ TEST_CASE("a function that throws something not derived from std::exception fail
     if (x == 3) throw 42;
     return x;
   };
+  // Contexts of their own: a lost executor must not weaken the contexts other tests share.
   auto failure_of = [&](const std::string& m) -> std::optional<spate::job_error> {
-    auto ctx = make_context(m, 2);
+    spate::Context ctx(spate::Options{.master = m, .task_attempts = 2});
     try {
       ctx.parallelize(forty(), 2).map(thrower).count();
     } catch (const spate::job_error& e) {
@@ -196,7 +197,7 @@ TEST_CASE("a function that throws something not derived from std::exception fail
   CHECK(got->attempt() == 2);
   CHECK(got->user_message() == reference->user_message());
   // The context still runs jobs afterwards.
-  auto ctx = make_context(master, 2);
+  spate::Context ctx(spate::Options{.master = master, .task_attempts = 2});
   REQUIRE_THROWS_AS(ctx.parallelize(forty(), 2).map(thrower).count(), spate::job_error);
   REQUIRE(ctx.parallelize(forty(), 4).count() == 40);
 }

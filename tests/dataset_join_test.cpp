@@ -107,17 +107,17 @@ void check_all_joins(const A& a, const B& b, const References& ref, std::size_t 
 
 TEST_CASE("every join kind and cogroup match nested-loop references for any partition counts") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto lparts : partition_counts(n))
-        for (std::size_t rparts : {1, 3}) {
+      for (auto lparts : partition_counts(n, ctx))
+        for (std::size_t rparts : pick<std::size_t>(ctx, {1, 3}, {3})) {
           CAPTURE(seed, n, lparts, rparts);
           auto l = random_pairs(seed, n, 12);
           auto r = random_right(seed + 50, n / 2 + 3, 12, 0.0);
           auto ref = reference_joins(l, r);
           auto a = ctx.parallelize(l, lparts);
           auto b = ctx.parallelize(r, rparts);
-          for (std::size_t out : {0, 1, 5}) {
+          for (std::size_t out : pick<std::size_t>(ctx, {0, 1, 5}, {0, 5})) {
             CAPTURE(out);
             check_all_joins(a, b, ref, out);
           }
@@ -126,8 +126,8 @@ TEST_CASE("every join kind and cogroup match nested-loop references for any part
 
 TEST_CASE("joins pair every duplicate of a key on one side with every duplicate on the other") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
-    for (auto parts : partition_counts(120)) {
+  for (auto seed : seeds(ctx))
+    for (auto parts : partition_counts(120, ctx)) {
       CAPTURE(seed, parts);
       // Key 0 holds most records on both sides: its inner join is a large cross product.
       auto l = random_pairs(seed, 120, 6, 0.7);
@@ -155,7 +155,7 @@ TEST_CASE("joins with an empty side keep or drop the other side's records as the
 
 TEST_CASE("a join of two datasets with the same partitioner reads both without a shuffle") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds) {
+  for (auto seed : seeds(ctx)) {
     CAPTURE(seed);
     auto l = random_pairs(seed, 200, 15, 0.3);
     auto r = random_right(seed + 1, 150, 15, 0.3);
@@ -290,7 +290,7 @@ TEST_CASE("a self-join of a partitioned dataset pairs each key's values with the
 
 TEST_CASE("cogroup lists every key of either side once, never with both sides empty") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes) {
       CAPTURE(seed, n);
       auto l = random_pairs(seed, n, 9, 0.4);
@@ -321,8 +321,9 @@ TEST_CASE("union and join of datasets from two contexts give the right records o
   // Each context numbers its shuffles from 0. Running a job of one context over a node of the
   // other must not read the first context's shuffle outputs in place of the second's. (The two
   // sides have the same record types here, so a mix-up shows as wrong records, not a crash.)
-  auto one = make_context(SPATE_TEST_MASTER());
-  auto two = make_context(SPATE_TEST_MASTER());
+  auto master = SPATE_TEST_MASTER();
+  auto one = make_context(master);
+  spate::Context two(spate::Options{.master = master});  // a context of its own
   std::vector<Left> l{{1, 1}, {1, 2}, {2, 5}};
   std::vector<Left> r{{7, 1}, {7, 1}, {8, 1}, {1, 10}};
   auto a = one.parallelize(l, 2).reduce_by_key(std::plus<>{});

@@ -23,9 +23,9 @@ using spate::Dataset;
 
 TEST_CASE("map applies f to every record and keeps the order, for any partition count") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -1000, 1000);
         std::vector<long> expected;
@@ -41,7 +41,7 @@ TEST_CASE("map may change the record type and chains of maps compose in order") 
   auto input = random_ints(7, 200, 0, 99);
   std::vector<std::string> expected;
   for (int x : input) expected.push_back(std::to_string(x * 2) + "!");
-  for (auto parts : partition_counts(input.size())) {
+  for (auto parts : partition_counts(input.size(), ctx)) {
     CAPTURE(parts);
     auto ds = ctx.parallelize(input, parts)
                   .map([](int x) { return x * 2; })
@@ -53,9 +53,9 @@ TEST_CASE("map may change the record type and chains of maps compose in order") 
 
 TEST_CASE("filter keeps exactly the records for which f is true, in order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -50, 50);
         std::vector<int> expected;
@@ -69,9 +69,9 @@ TEST_CASE("filter keeps exactly the records for which f is true, in order") {
 
 TEST_CASE("flat_map with a range result emits every element of every range, in order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, 0, 4);
         std::vector<int> expected;
@@ -92,7 +92,7 @@ TEST_CASE("flat_map accepts a view as its range result") {
   std::vector<int> expected;
   for (int x : input)
     for (int i = 0; i < x; ++i) expected.push_back(i);
-  for (auto parts : partition_counts(input.size())) {
+  for (auto parts : partition_counts(input.size(), ctx)) {
     CAPTURE(parts);
     auto ds = ctx.parallelize(input, parts).flat_map([](int x) { return std::views::iota(0, x); });
     REQUIRE(same(ds.collect(), expected));
@@ -101,9 +101,9 @@ TEST_CASE("flat_map accepts a view as its range result") {
 
 TEST_CASE("flat_map with a std::optional result keeps the engaged values, in order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -100, 100);
         std::vector<std::string> expected;
@@ -119,9 +119,9 @@ TEST_CASE("flat_map with a std::optional result keeps the engaged values, in ord
 
 TEST_CASE("flat_map with an emitter emits every record passed to emit, in order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, 0, 3);
         std::vector<std::pair<int, int>> expected;
@@ -136,9 +136,9 @@ TEST_CASE("flat_map with an emitter emits every record passed to emit, in order"
 
 TEST_CASE("map_values and flat_map_values change values and keep keys and order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_pairs(seed, n, 10);
         std::vector<std::pair<int, std::string>> mapped;
@@ -160,9 +160,9 @@ TEST_CASE("map_values and flat_map_values change values and keep keys and order"
 
 TEST_CASE("key_by pairs each record with its key; keys and values split pairs, in order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -500, 500);
         std::vector<std::pair<int, int>> keyed;
@@ -183,7 +183,7 @@ TEST_CASE("key_by keeps a key that is a view into a std::string record") {
   // The key is computed from the record and the record is then moved into the pair: a key that
   // views the record's characters must still read them (short strings live inside the object).
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto parts : {std::size_t{1}, std::size_t{4}}) {
       CAPTURE(seed, parts);
       auto words = random_words(seed, 60);
@@ -199,9 +199,9 @@ TEST_CASE("key_by keeps a key that is a view into a std::string record") {
 
 TEST_CASE("map_partitions hands each partition whole with its index") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, 0, 1000);
         // parallelize promises contiguous slices of near-equal size, in order.
@@ -256,9 +256,9 @@ TEST_CASE("map_partitions may keep the parent's partitioner when asked to") {
 
 TEST_CASE("union_with holds this dataset's partitions first, then the other's") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto a = random_ints(seed, n, 0, 100);
         auto b = random_ints(seed + 100, n / 2 + 1, 0, 100);
@@ -354,9 +354,9 @@ TEST_CASE("sample refuses fractions outside its range") {
 
 TEST_CASE("zip_with_index numbers records 0..count-1 in partition order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -9, 9);
         std::vector<std::pair<int, std::uint64_t>> expected;
@@ -375,9 +375,9 @@ TEST_CASE("zip_with_index numbers records 0..count-1 in partition order") {
 
 TEST_CASE("coalesce merges neighbouring partitions into at most n, keeping every record in order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n))
+      for (auto parts : partition_counts(n, ctx))
         for (std::size_t target : {std::size_t{1}, std::size_t{2}, std::size_t{5}, parts + 3}) {
           CAPTURE(seed, n, parts, target);
           auto input = random_ints(seed, n, 0, 100);
@@ -395,9 +395,9 @@ TEST_CASE("coalesce to zero partitions is refused") {
 
 TEST_CASE("a long chain of narrow operators equals the same steps done with the standard library") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -100, 100);
         std::vector<std::pair<std::string, int>> expected;

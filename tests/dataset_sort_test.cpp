@@ -51,9 +51,9 @@ void require_partitions_ordered(const Parts& parts, Before before) {
 
 TEST_CASE("sort_by_key orders records globally by key and keeps equal keys in input order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n))
+      for (auto parts : partition_counts(n, ctx))
         for (double skew : {0.0, 0.8}) {
           CAPTURE(seed, n, parts, skew);
           auto input = indexed_keys(seed, n, 40, skew);
@@ -70,9 +70,9 @@ TEST_CASE("sort_by_key orders records globally by key and keeps equal keys in in
 
 TEST_CASE("sort_by_key descending puts the largest keys first and keeps equal keys in input order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n))
+      for (auto parts : partition_counts(n, ctx))
         for (double skew : {0.0, 0.8}) {
           CAPTURE(seed, n, parts, skew);
           auto input = indexed_keys(seed, n, 40, skew);
@@ -98,8 +98,8 @@ TEST_CASE("sort_by_key spreads many distinct keys over several partitions") {
 
 TEST_CASE("sort_by_key orders string keys, and by a custom comparator") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
-    for (auto parts : partition_counts(150)) {
+  for (auto seed : seeds(ctx))
+    for (auto parts : partition_counts(150, ctx)) {
       CAPTURE(seed, parts);
       auto words = random_words(seed, 150);
       std::vector<std::pair<std::string, int>> input;
@@ -120,7 +120,7 @@ TEST_CASE("sort_by_key orders string keys, and by a custom comparator") {
 TEST_CASE("sort_by_key with std::greater as the comparator sorts in descending order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   auto input = indexed_keys(5, 300, 50, 0.1);
-  for (auto parts : partition_counts(input.size())) {
+  for (auto parts : partition_counts(input.size(), ctx)) {
     CAPTURE(parts);
     auto s = ctx.parallelize(input, parts).sort_by_key(true, 4, std::greater<int>{});
     REQUIRE(same(s.collect(), stable_by_key(input, true, std::greater<int>{})));
@@ -129,9 +129,9 @@ TEST_CASE("sort_by_key with std::greater as the comparator sorts in descending o
 
 TEST_CASE("sort_by orders records by f(record), ascending and descending") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto n : kSizes)
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto input = random_ints(seed, n, -500, 500);
         auto key = [](int x) { return x < 0 ? -x : x; };  // |x|: -3 and 3 are equal keys

@@ -71,13 +71,13 @@ std::string joined(const std::vector<string>& lines, const std::string& end) {
 
 TEST_CASE("text_file lines mapped to std::string equal the file's lines, for any partition count") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (std::size_t n : {std::size_t{1}, std::size_t{40}, std::size_t{500}}) {
       auto lines = random_lines(seed, n);
       TempDir tmp;
       write_file(tmp.file("in.txt"), joined(lines, "\n"));
       write_file(tmp.file("crlf.txt"), joined(lines, "\r\n"));
-      for (auto parts : partition_counts(n)) {
+      for (auto parts : partition_counts(n, ctx)) {
         CAPTURE(seed, n, parts);
         auto ds = ctx.text_file(tmp.file("in.txt"), parts);
         static_assert(std::is_same_v<decltype(ds)::value_type, string_view>);
@@ -111,7 +111,7 @@ TEST_CASE("text_file over a directory reads every file's lines") {
 
 TEST_CASE("word count over text_file views equals a std::map word count") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds) {
+  for (auto seed : seeds(ctx)) {
     auto lines = random_lines(seed, 300);
     TempDir tmp;
     write_file(tmp.file("in.txt"), joined(lines, "\n"));
@@ -140,8 +140,8 @@ TEST_CASE("word count over text_file views equals a std::map word count") {
 
 TEST_CASE("view keys and values come out of group_by_key, distinct and sort_by_key owned") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
-    for (auto parts : partition_counts(120)) {
+  for (auto seed : seeds(ctx))
+    for (auto parts : partition_counts(120, ctx)) {
       CAPTURE(seed, parts);
       auto lines = random_lines(seed, 120);
       // (first word, rest of the line) as views into the parallelized strings.
@@ -186,7 +186,7 @@ TEST_CASE("view keys and values come out of group_by_key, distinct and sort_by_k
 
 TEST_CASE("a join of view-keyed records with owned-keyed records matches on key contents") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto parts : {std::size_t{1}, std::size_t{3}, std::size_t{8}}) {
       CAPTURE(seed, parts);
       auto words = random_words(seed, 100);
@@ -227,7 +227,7 @@ TEST_CASE("a join of view-keyed records with owned-keyed records matches on key 
 TEST_CASE("actions on view records return owned records equal to the viewed text") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   auto words = random_words(42, 90);
-  for (auto parts : partition_counts(words.size())) {
+  for (auto parts : partition_counts(words.size(), ctx)) {
     CAPTURE(parts);
     auto views = ctx.parallelize(words, parts).map([](const string& w) { return string_view(w); });
     REQUIRE(same(views.collect(), words));
@@ -273,7 +273,7 @@ TEST_CASE("text_file lines saved with save_as_text_file read back as the same li
 
 TEST_CASE("reduce_by_key and group_by_key on view keys into std::string records group by text") {
   auto ctx = make_context(SPATE_TEST_MASTER());
-  for (auto seed : kSeeds)
+  for (auto seed : seeds(ctx))
     for (auto parts : {std::size_t{1}, std::size_t{3}, std::size_t{9}}) {
       CAPTURE(seed, parts);
       auto words = random_words(seed, 150);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -37,9 +38,19 @@
 
 namespace spate_test {
 
-/// A context with the given master and task attempts.
+/// A context with the given master and task attempts. Contexts whose tasks run in executor
+/// processes are made once per (master, attempts) and shared by the tests of this binary:
+/// starting executors (each hashes the test binary to fingerprint it) costs about a second, a
+/// job a few milliseconds. A test that needs a context of its own constructs spate::Context.
 inline spate::Context make_context(const std::string& master, int task_attempts = 4) {
-  return spate::Context(spate::Options{.master = master, .task_attempts = task_attempts});
+  spate::Options options{.master = master, .task_attempts = task_attempts};
+  if (!master.starts_with("local-cluster")) return spate::Context(options);
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, int>, spate::Context> shared;
+  std::lock_guard lock(mutex);
+  auto it = shared.find({master, task_attempts});
+  if (it == shared.end()) it = shared.emplace(std::pair(master, task_attempts), spate::Context(options)).first;
+  return it->second;
 }
 
 /// Seeds for the random inputs: fixed, so a failure reproduces.
@@ -50,6 +61,32 @@ inline const std::vector<std::size_t> kSizes{0, 1, 17, 300};
 
 /// Partition counts tried for n records: 1, 2, 3, 7 and more partitions than records.
 inline std::vector<std::size_t> partition_counts(std::size_t n) { return {1, 2, 3, 7, n + 5}; }
+
+/// True when the context's tasks run in executor processes: there every job costs network
+/// round trips, so tests try fewer seeds and partition counts (the same code paths, and still
+/// more partitions than records for the small inputs).
+inline bool in_processes(const spate::Context& ctx) {
+  return ctx.master().starts_with("local-cluster") || ctx.master().starts_with("spate://");
+}
+
+/// The seeds to try with this context.
+inline std::vector<std::uint64_t> seeds(const spate::Context& ctx) {
+  return in_processes(ctx) ? std::vector<std::uint64_t>{1} : kSeeds;
+}
+
+/// The partition counts to try for n records with this context.
+inline std::vector<std::size_t> partition_counts(std::size_t n, const spate::Context& ctx) {
+  if (!in_processes(ctx)) return partition_counts(n);
+  std::vector<std::size_t> v{1, 3, 7};
+  if (n <= 20) v.push_back(n + 5);
+  return v;
+}
+
+/// `local` with a context whose tasks run in this process, else `in_processes`.
+template <class T>
+std::vector<T> pick(const spate::Context& ctx, std::vector<T> local, std::vector<T> processes) {
+  return in_processes(ctx) ? processes : local;
+}
 
 /// v sorted ascending: the reference form of a result whose order is not defined.
 template <class T>

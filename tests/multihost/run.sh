@@ -210,8 +210,9 @@ run_job() {
     echo "FAIL $job: the driver exited with status $drc"; ok=0
   fi
 
-  # Executors end by themselves once their driver is gone; give them a bounded while.
-  local deadline=$((SECONDS + $(left 20))) alive
+  # Executors end by themselves once their driver is gone; give them a bounded while. (When the
+  # driver failed before they registered, they keep retrying the connection: stop them quietly.)
+  local deadline=$((SECONDS + $(left $((ok ? 20 : 2))))) alive
   while :; do
     alive=()
     for i in 0 1 2; do kill -0 "${epids[i]}" 2>/dev/null && alive+=("e$((i + 1))"); done
@@ -219,13 +220,16 @@ run_job() {
     sleep 0.2
   done
   if ((${#alive[@]})); then
-    echo "FAIL $job: executor(s) ${alive[*]} still running $(left 20) s after the driver ended (killed)"
-    ok=0
+    if ((ok)); then
+      echo "FAIL $job: executor(s) ${alive[*]} still running 20 s after the driver finished (killed)"
+      ok=0
+    fi
     for i in 0 1 2; do kill -KILL "${epids[i]}" 2>/dev/null; done
   fi
+  local erc
   for i in 0 1 2; do
-    wait "${epids[i]}"
-    local erc=$?
+    { wait "${epids[i]}"; } 2>/dev/null
+    erc=$?
     # An executor whose driver finished exits 0; any other status is worth seeing.
     if ((erc != 0 && ok)); then
       echo "FAIL $job: executor e$((i + 1)) exited with status $erc"; ok=0

@@ -21,6 +21,7 @@
 #include "net/connection.hpp"
 #include "net/frame.hpp"
 #include "net/net_error.hpp"
+#include "net_test_peer.hpp"
 #include "spate/serialization.hpp"
 
 namespace {
@@ -30,154 +31,13 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using net::FrameType;
 using namespace std::chrono_literals;
+using net_test::FakeServer;
+using net_test::RawPeer;
 
 constexpr auto kGenerous = 5s;  // every wait in these tests; none should come close
 const std::string kSecret = "s3cret";
 
-/// A test peer speaking raw bytes over loopback, to send what a real Connection never would;
-/// every wait is bounded by kGenerous, and a timeout or error throws std::runtime_error.
-class RawPeer {
- public:
-  /// Connects to 127.0.0.1:port.
-  explicit RawPeer(std::uint16_t port) : socket_(io_) {
-    socket_.connect({asio::ip::make_address("127.0.0.1"), port});
-  }
 
-  void write(std::string_view bytes) {
-    run([&](auto done) { asio::async_write(socket_, asio::buffer(bytes), done); });
-  }
-  void write_frame(FrameType type, std::string_view payload) {
-    write(net::encode_frame(type, payload));
-  }
-  std::string read(std::size_t n) {
-    std::string out(n, '\0');
-    run([&](auto done) { asio::async_read(socket_, asio::buffer(out), done); });
-    return out;
-  }
-  net::Frame read_frame() {
-    const std::string header = read(net::kFrameHeaderBytes);
-    std::array<char, net::kFrameHeaderBytes> h;
-    std::copy(header.begin(), header.end(), h.begin());
-    const auto decoded = net::decode_frame_header(h);
-    return {decoded.type, read(decoded.payload_bytes)};
-  }
-  /// Accepts one connection on `acceptor`, whose handlers run on `acceptor_io`.
-  RawPeer(tcp::acceptor& acceptor, asio::io_context& acceptor_io) : socket_(io_) {
-    run(
-        acceptor_io,
-        [&](auto done) { acceptor.async_accept(socket_, [done](auto ec) { done(ec, 0); }); },
-        [&] { acceptor.cancel(); });
-  }
-
-  /// Runs the listening side of the handshake with `secret`, as a genuine server would.
-  void serve_handshake(const std::string& secret) {
-    const net::Hello hello = net::decode_hello(read_frame().payload);
-    const net::Nonce own = net::fresh_nonce();
-    write_frame(FrameType::challenge, net::encode_challenge(own));
-    read_frame();
-    write_frame(FrameType::auth_ok, net::encode_proof(net::compute_proof(
-                                        secret, net::HandshakeSide::server, own, hello.nonce)));
-  }
-  /// Runs the connecting side of the handshake with `secret`, as a genuine peer would.
-  void authenticate(const std::string& secret) {
-    const net::Nonce own = net::fresh_nonce();
-    write_frame(FrameType::hello, net::encode_hello({net::PeerRole::executor, own}));
-    const net::Nonce theirs = net::decode_challenge(read_frame().payload);
-    write_frame(FrameType::auth_response, net::encode_proof(net::compute_proof(
-                                              secret, net::HandshakeSide::client, own, theirs)));
-    if (read_frame().type != FrameType::auth_ok) throw std::runtime_error("not authenticated");
-  }
-  /// True when the other side closes (EOF or reset) within kGenerous; data before it is skipped.
-  bool closed_by_peer() {
-    const auto deadline = std::chrono::steady_clock::now() + kGenerous;
-    char buf[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-      boost::system::error_code ec;
-      bool done = false;
-      socket_.async_read_some(asio::buffer(buf), [&](auto e, std::size_t) {
-        ec = e;
-        done = true;
-      });
-      io_.restart();
-      io_.run_until(deadline);
-      if (!done) break;
-      if (ec) return true;
-    }
-    boost::system::error_code ignored;
-    socket_.cancel(ignored);
-    io_.restart();
-    io_.run();
-    return false;
-  }
-  /// Closes with a TCP reset rather than an orderly FIN.
-  void reset() {
-    socket_.set_option(asio::socket_base::linger(true, 0));
-    socket_.close();
-  }
-
- private:
-  template <class Start>
-  void run(Start start) {
-    run(io_, start, [this] {
-      boost::system::error_code ignored;
-      socket_.cancel(ignored);
-    });
-  }
-  // Starts an async operation whose handler runs on `io`, and waits for it; on timeout,
-  // `cancel` aborts it and its handler runs before this throws.
-  template <class Start, class Cancel>
-  void run(asio::io_context& io, Start start, Cancel cancel) {
-    boost::system::error_code result;
-    bool done = false;
-    start([&](boost::system::error_code ec, std::size_t) {
-      result = ec;
-      done = true;
-    });
-    io.restart();
-    io.run_for(kGenerous);
-    if (!done) {
-      cancel();
-      io.restart();
-      io.run();
-      throw std::runtime_error("test peer: timed out");
-    }
-    if (result) throw std::runtime_error("test peer: " + result.message());
-  }
-
-  asio::io_context io_;
-  tcp::socket socket_;
-};
-
-/// A fake server on 127.0.0.1: accepts one connection on its own thread and runs `script` on it.
-class FakeServer {
- public:
-  explicit FakeServer(std::function<void(RawPeer&)> script)
-      : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    thread_ = std::thread([this, script = std::move(script)] {
-      try {
-        RawPeer peer(acceptor_, io_);
-        script(peer);
-      } catch (const std::exception& e) {
-        error_ = e.what();
-      }
-    });
-  }
-  ~FakeServer() {
-    if (thread_.joinable()) thread_.join();
-  }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  /// Waits for the script to end; returns what it threw, or "".
-  std::string join() {
-    thread_.join();
-    return error_;
-  }
-
- private:
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::string error_;
-};
 
 /// What a server's handlers saw; a test waits on it. Must outlive the server.
 class Events {

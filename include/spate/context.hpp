@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "spate/accumulator.hpp"
+#include "spate/broadcast.hpp"
 #include "spate/dataset.hpp"
 #include "spate/detail/engine.hpp"
 #include "spate/detail/partition_nodes.hpp"
@@ -84,6 +86,31 @@ class Context {
   /// each), each a partition; a compressed file is one partition. A line is a view, valid while
   /// it is processed: map it to std::string to keep it. Throws io_error when nothing is readable.
   Dataset<std::string_view> text_file(const std::string& path, std::size_t min_partitions = 0) const;
+
+  /// A new accumulator, starting at Merge's zero (T{} for Sum). Tasks add to it; the driver reads
+  /// value(). Each successful task's additions count once, however often it was attempted.
+  template <class T, class Merge = Sum>
+  Accumulator<T, Merge> accumulator(std::string name = {}) const {
+    static_assert(is_serializable_v<T>, "an accumulator's value type must be serializable (see spate/serialization.hpp)");
+    auto state = std::make_shared<detail::AccumulatorState<T, Merge>>(std::move(name));
+    return Accumulator<T, Merge>(engine_->add_accumulator(std::move(state)), engine_.get());
+  }
+
+  /// Broadcasts a read-only value to the tasks: capture the returned handle in functions and
+  /// read it with value(). Each executor fetches the value once, on first use. T must be
+  /// serializable.
+  template <class T>
+  Broadcast<std::decay_t<T>> broadcast(T&& value) const {
+    using V = std::decay_t<T>;
+    static_assert(is_serializable_v<V>, "a broadcast value must be serializable (see spate/serialization.hpp)");
+    auto shared = std::make_shared<const V>(std::forward<T>(value));
+    auto id = engine_->add_broadcast(shared, [shared] {
+      Writer w;
+      serialize_to(w, *shared);
+      return std::move(w).take();
+    });
+    return Broadcast<V>(id, engine_.get());
+  }
 
   /// The engine; for spate's own extensions.
   const std::shared_ptr<detail::Engine>& engine() const noexcept { return engine_; }

@@ -1,9 +1,12 @@
 // The whole public API of spate: include this one header.
 #pragma once
 
+#include "spate/accumulator.hpp"
+#include "spate/broadcast.hpp"
 #include "spate/context.hpp"
 #include "spate/dataset.hpp"
 #include "spate/error.hpp"
 #include "spate/hash.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"
+#include "spate/task_info.hpp"

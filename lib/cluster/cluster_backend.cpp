@@ -71,7 +71,8 @@ std::pair<std::size_t, std::size_t> parse_local_cluster(const std::string& maste
 
 class ClusterBackend final : public Backend {
  public:
-  explicit ClusterBackend(const EngineConfig& config) : config_(config) {
+  ClusterBackend(const EngineConfig& config, BroadcastBytes broadcasts)
+      : config_(config), broadcasts_(std::move(broadcasts)) {
     bool local_cluster = config.master.starts_with("local-cluster[");
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
@@ -137,18 +138,18 @@ class ClusterBackend final : public Backend {
     return map_outputs_.count({shuffle, m}) > 0;
   }
 
-  Counters run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
+  TaskUpdates run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
     auto [executor, result] = execute(true, spec);
     std::lock_guard lock(mutex_);
     map_outputs_[{dep.shuffle_id(), spec.partition}] = executor;
-    return std::move(result.counters);
+    return {std::move(result.counters), std::move(result.accumulators)};
   }
 
-  Counters run_result(ResultHandler& handler, const TaskSpec& spec) override {
+  TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) override {
     auto [executor, result] = execute(false, spec);
     Reader in(result.result);
     handler.load_result(spec.partition, in);
-    return std::move(result.counters);
+    return {std::move(result.counters), std::move(result.accumulators)};
   }
 
  private:
@@ -267,6 +268,14 @@ class ClusterBackend final : public Backend {
         finish(r.task_id, false, std::move(r.message), r.input_error);
         break;
       }
+      case net::FrameType::fetch_broadcast: {
+        auto req = protocol::decode_broadcast_request(f.payload);
+        if (auto bytes = broadcasts_(req.id))
+          c->send(net::FrameType::broadcast_data, protocol::encode(protocol::BroadcastData{req.id, std::move(*bytes)}));
+        else
+          c->send(net::FrameType::broadcast_missing, protocol::encode(req));
+        break;
+      }
       default:
         break;  // heartbeat
     }
@@ -375,6 +384,7 @@ class ClusterBackend final : public Backend {
   }
 
   EngineConfig config_;
+  BroadcastBytes broadcasts_;
   std::string secret_;
   std::string url_;
   std::unique_ptr<net::Server> server_;
@@ -391,8 +401,8 @@ class ClusterBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config) {
-  return std::make_unique<ClusterBackend>(config);
+std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config, BroadcastBytes broadcasts) {
+  return std::make_unique<ClusterBackend>(config, std::move(broadcasts));
 }
 
 }  // namespace spate::detail

@@ -18,7 +18,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -87,11 +89,43 @@ std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
   return {a.substr(0, colon), static_cast<std::uint16_t>(std::stoul(a.substr(colon + 1)))};
 }
 
-// Fetches buckets from other executors' block servers, reusing authenticated connections.
+// Authenticated connections to other executors' block servers, kept between tasks: a reducer's
+// fetches reuse them instead of paying a connection and handshake per task.
+class PeerConnections {
+ public:
+  explicit PeerConnections(std::string secret) : secret_(std::move(secret)) {}
+
+  std::shared_ptr<net::Connection> checkout(const std::string& address) {
+    {
+      std::lock_guard lock(mutex_);
+      auto& idle = idle_[address];
+      while (!idle.empty()) {
+        auto c = std::move(idle.back());
+        idle.pop_back();
+        if (c->is_open()) return c;
+      }
+    }
+    auto [host, port] = split_address(address);
+    return net::Connection::connect(host, port, secret_, net::PeerRole::fetcher, 30s);
+  }
+
+  // Hands back a connection whose last exchange completed, for the next fetch to use.
+  void give_back(const std::string& address, std::shared_ptr<net::Connection> c) {
+    std::lock_guard lock(mutex_);
+    idle_[address].push_back(std::move(c));
+  }
+
+ private:
+  std::string secret_;
+  std::mutex mutex_;
+  std::map<std::string, std::vector<std::shared_ptr<net::Connection>>> idle_;
+};
+
+// Fetches one task's buckets from the executors that hold them.
 class PeerFetcher final : public BucketFetcher {
  public:
-  PeerFetcher(std::string secret, const std::vector<protocol::ShuffleLocations>& where)
-      : secret_(std::move(secret)) {
+  PeerFetcher(PeerConnections& peers, const std::vector<protocol::ShuffleLocations>& where)
+      : peers_(peers) {
     for (const auto& s : where) where_[s.shuffle] = &s.addresses;
   }
 
@@ -101,7 +135,7 @@ class PeerFetcher final : public BucketFetcher {
       throw error(fmt::format("shuffle {} map partition {}: no location was sent with the task",
                               shuffle, map));
     const std::string& address = (*it->second)[map];
-    auto conn = checkout(address);
+    auto conn = peers_.checkout(address);
     conn->send(net::FrameType::fetch_block, protocol::encode(protocol::Fetch{shuffle, map, reduce}));
     for (;;) {
       auto frame = conn->receive(60s);
@@ -109,35 +143,87 @@ class PeerFetcher final : public BucketFetcher {
         throw error(fmt::format("fetching shuffle {} map {} bucket {} from {}: no answer in 60 s",
                                 shuffle, map, reduce, address));
       if (frame->type == net::FrameType::block_data) {
-        idle_[address].push_back(conn);
+        peers_.give_back(address, std::move(conn));
         return std::move(frame->payload);
       }
-      if (frame->type == net::FrameType::block_missing)
+      if (frame->type == net::FrameType::block_missing) {
+        peers_.give_back(address, std::move(conn));
         throw error(fmt::format("fetch failure: shuffle {} map partition {} is not on executor {}: {}",
                                 shuffle, map, address, frame->payload));
+      }
     }
   }
 
  private:
-  std::shared_ptr<net::Connection> checkout(const std::string& address) {
-    auto& idle = idle_[address];
-    if (!idle.empty()) {
-      auto c = idle.back();
-      idle.pop_back();
-      if (c->is_open()) return c;
+  PeerConnections& peers_;
+  std::map<int, const std::vector<std::string>*> where_;
+};
+
+// Broadcast values in an executor: each is asked of the driver once, on first use, decoded by
+// the first task that needs it, and kept for the life of the process.
+class BroadcastCache final : public BroadcastSource {
+ public:
+  explicit BroadcastCache(std::function<void(std::uint64_t)> ask_driver) : ask_driver_(std::move(ask_driver)) {}
+
+  std::shared_ptr<const void> broadcast_value(std::uint64_t id, BroadcastDecoder decode) override {
+    std::unique_lock lock(mutex_);
+    Entry& e = entries_[id];
+    if (e.value) return e.value;
+    if (!e.asked) {
+      e.asked = true;
+      lock.unlock();
+      try {
+        ask_driver_(id);
+      } catch (...) {
+        lock.lock();
+        e.asked = false;
+        throw;
+      }
+      lock.lock();
     }
-    auto [host, port] = split_address(address);
-    return net::Connection::connect(host, port, secret_, net::PeerRole::fetcher, 30s);
+    if (!cv_.wait_for(lock, 60s, [&] { return e.value || e.bytes || !e.error.empty(); }))
+      throw error(fmt::format("broadcast {}: the driver sent no value within 60 s", id));
+    if (!e.error.empty()) throw error(e.error);
+    if (!e.value) {
+      e.value = decode(*e.bytes);
+      e.bytes.reset();
+    }
+    return e.value;
   }
 
-  std::string secret_;
-  std::map<int, const std::vector<std::string>*> where_;
-  std::map<std::string, std::vector<std::shared_ptr<net::Connection>>> idle_;
+  // The driver's answer, from the thread that serves the driver's connection.
+  void arrived(std::uint64_t id, std::optional<std::string> bytes) {
+    std::lock_guard lock(mutex_);
+    Entry& e = entries_[id];
+    if (bytes)
+      e.bytes = std::move(bytes);
+    else
+      e.error = fmt::format("broadcast {} does not exist in the driver", id);
+    cv_.notify_all();
+  }
+
+ private:
+  struct Entry {
+    bool asked = false;
+    std::optional<std::string> bytes;
+    std::shared_ptr<const void> value;
+    std::string error;
+  };
+  std::function<void(std::uint64_t)> ask_driver_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, Entry> entries_;
 };
 
 class Executor {
  public:
-  explicit Executor(const ExecutorOptions& o) : options_(o), secret_(net::load_secret()) {}
+  explicit Executor(const ExecutorOptions& o)
+      : options_(o),
+        secret_(net::load_secret()),
+        peers_(secret_),
+        broadcasts_([this](std::uint64_t id) {
+          driver_->send(net::FrameType::fetch_broadcast, protocol::encode(protocol::BroadcastRequest{id}));
+        }) {}
 
   [[noreturn]] void run() {
     auto [driver_host, driver_port] = parse_spate_url(options_.driver_url);
@@ -215,6 +301,14 @@ class Executor {
           cv_.notify_one();
           break;
         }
+        case net::FrameType::broadcast_data: {
+          auto b = protocol::decode_broadcast_data(frame->payload);
+          broadcasts_.arrived(b.id, std::move(b.bytes));
+          break;
+        }
+        case net::FrameType::broadcast_missing:
+          broadcasts_.arrived(protocol::decode_broadcast_request(frame->payload).id, std::nullopt);
+          break;
         case net::FrameType::registration_refused:
           quit(3, "spate executor: the driver refused this executor: " + frame->payload);
         case net::FrameType::shutdown:
@@ -243,9 +337,11 @@ class Executor {
     try {
       protocol::Launch l = protocol::decode_launch(payload);
       task_id = l.task_id;
-      PeerFetcher fetcher(secret_, l.shuffles);
+      PeerFetcher fetcher(peers_, l.shuffles);
       TaskContext tc(blocks_, l.stage, l.partition, l.attempt);
       tc.set_fetcher(&fetcher);
+      tc.set_broadcasts(&broadcasts_);
+      CurrentTaskScope current(tc);
       Reader in(l.stage_bytes);
       GraphReader g(in);
       protocol::Result r;
@@ -261,6 +357,7 @@ class Executor {
         r.result = std::move(w).take();
       }
       r.counters = tc.counters();
+      r.accumulators = tc.accumulator_updates();
       driver_->send(net::FrameType::task_result, protocol::encode(r));
     } catch (const std::exception& e) {
       report_failure({task_id, dynamic_cast<const input_error*>(&e) != nullptr, e.what()});
@@ -288,6 +385,8 @@ class Executor {
 
   ExecutorOptions options_;
   std::string secret_;
+  PeerConnections peers_;
+  BroadcastCache broadcasts_;
   BlockStore blocks_;
   std::unique_ptr<net::Server> blocks_server_;
   std::shared_ptr<net::Connection> driver_;

@@ -75,13 +75,14 @@ Launch decode_launch(std::string_view payload) {
   return l;
 }
 
-std::string encode(const Result& r) { return pack(r.task_id, r.counters, r.result); }
+std::string encode(const Result& r) { return pack(r.task_id, r.counters, r.accumulators, r.result); }
 
 Result decode_result(std::string_view payload) {
   Reader in(payload);
   Result r;
   r.task_id = deserialize_from<std::uint64_t>(in);
   r.counters = deserialize_from<Counters>(in);
+  r.accumulators = deserialize_from<AccumulatorUpdates>(in);
   r.result = deserialize_from<std::string>(in);
   expect_end(in, "task_result");
   return r;
@@ -111,6 +112,27 @@ Fetch decode_fetch(std::string_view payload) {
   f.reduce = deserialize_from<std::uint64_t>(in);
   expect_end(in, "fetch_block");
   return f;
+}
+
+std::string encode(const BroadcastRequest& b) { return pack(b.id); }
+
+BroadcastRequest decode_broadcast_request(std::string_view payload) {
+  Reader in(payload);
+  BroadcastRequest b;
+  b.id = deserialize_from<std::uint64_t>(in);
+  expect_end(in, "fetch_broadcast");
+  return b;
+}
+
+std::string encode(const BroadcastData& b) { return pack(b.id, b.bytes); }
+
+BroadcastData decode_broadcast_data(std::string_view payload) {
+  Reader in(payload);
+  BroadcastData b;
+  b.id = deserialize_from<std::uint64_t>(in);
+  b.bytes = deserialize_from<std::string>(in);
+  expect_end(in, "broadcast_data");
+  return b;
 }
 
 }  // namespace spate::detail::protocol

@@ -44,6 +44,7 @@ struct Launch {
 struct Result {
   std::uint64_t task_id = 0;
   Counters counters;
+  AccumulatorUpdates accumulators;
   std::string result;
 };
 
@@ -61,6 +62,18 @@ struct Fetch {
   std::uint64_t reduce = 0;
 };
 
+/// An executor asking the driver for a broadcast value (fetch_broadcast; broadcast_missing
+/// carries the same layout).
+struct BroadcastRequest {
+  std::uint64_t id = 0;
+};
+
+/// A broadcast value's saved bytes (broadcast_data).
+struct BroadcastData {
+  std::uint64_t id = 0;
+  std::string bytes;
+};
+
 std::string encode(const Registration& r);
 Registration decode_registration(std::string_view payload);
 std::string encode(const Launch& l);
@@ -71,5 +84,9 @@ std::string encode(const Failure& f);
 Failure decode_failure(std::string_view payload);
 std::string encode(const Fetch& f);
 Fetch decode_fetch(std::string_view payload);
+std::string encode(const BroadcastRequest& b);
+BroadcastRequest decode_broadcast_request(std::string_view payload);
+std::string encode(const BroadcastData& b);
+BroadcastData decode_broadcast_data(std::string_view payload);
 
 }  // namespace spate::detail::protocol

@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +19,15 @@ class ShuffleDependencyBase;
 
 /// Counters a task attempt added to (see TaskContext::add_counter).
 using Counters = std::vector<std::pair<std::string, std::uint64_t>>;
+
+/// What a successful task attempt reports besides its result: kept only for successful attempts.
+struct TaskUpdates {
+  Counters counters;
+  AccumulatorUpdates accumulators;
+};
+
+/// The saved form of broadcast `id` for an executor that asks for it; nullopt for an unknown id.
+using BroadcastBytes = std::function<std::optional<std::string>(std::uint64_t id)>;
 
 /// One task attempt, as the scheduler hands it to a backend.
 struct TaskSpec {
@@ -41,16 +52,17 @@ class Backend {
   /// True when map partition m of the shuffle has an output somewhere it can be fetched from.
   virtual bool has_map_output(int shuffle, std::size_t m) = 0;
   /// Runs map task `spec.partition` of `dep`; throws the task's error.
-  virtual Counters run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) = 0;
+  virtual TaskUpdates run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) = 0;
   /// Runs the job handler on `spec.partition`, leaving the result in the handler; throws the
   /// task's error.
-  virtual Counters run_result(ResultHandler& handler, const TaskSpec& spec) = 0;
+  virtual TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) = 0;
 };
 
 /// Tasks on threads of this process, blocks in its own block store: local and local[N].
-std::unique_ptr<Backend> make_local_backend(BlockStore& blocks, std::size_t threads);
+std::unique_ptr<Backend> make_local_backend(BlockStore& blocks, std::size_t threads,
+                                           BroadcastSource& broadcasts);
 
 /// Executor processes: local-cluster[N] (started here) or spate://HOST:PORT (joining).
-std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config);
+std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config, BroadcastBytes broadcasts);
 
 }  // namespace spate::detail

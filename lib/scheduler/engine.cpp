@@ -13,6 +13,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "scheduler/backend.hpp"
@@ -21,6 +22,7 @@
 #include "spate/detail/graph_codec.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
+#include "spate/error.hpp"
 
 namespace spate::detail {
 
@@ -57,17 +59,63 @@ std::string stage_name(const NodeBase& node) {
   return name;
 }
 
+// The driver's broadcast values: handed out in place to tasks of this process, and encoded once
+// for executors that ask.
+class BroadcastTable final : public BroadcastSource {
+ public:
+  std::uint64_t add(std::shared_ptr<const void> value, std::function<std::string()> encode) {
+    std::lock_guard lock(mutex_);
+    std::uint64_t id = next_++;
+    entries_[id] = Entry{std::move(value), std::move(encode), std::nullopt};
+    return id;
+  }
+
+  std::shared_ptr<const void> broadcast_value(
+      std::uint64_t id, BroadcastDecoder) override {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) throw error(fmt::format("broadcast {} does not exist in this driver", id));
+    return it->second.value;
+  }
+
+  std::optional<std::string> bytes(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return std::nullopt;
+    if (!it->second.bytes) it->second.bytes = it->second.encode();
+    return it->second.bytes;
+  }
+
+ private:
+  struct Entry {
+    std::shared_ptr<const void> value;
+    std::function<std::string()> encode;
+    std::optional<std::string> bytes;
+  };
+  std::mutex mutex_;
+  std::uint64_t next_ = 1;
+  std::map<std::uint64_t, Entry> entries_;
+};
+
 }  // namespace
 
 struct Engine::Impl {
   explicit Impl(EngineConfig c) : config(std::move(c)) {
     backend = config.master.starts_with("local-cluster[") || config.master.starts_with("spate://")
-                  ? make_cluster_backend(config)
-                  : make_local_backend(blocks, config.threads);
+                  ? make_cluster_backend(config,
+                                         [this](std::uint64_t id) {
+                                           {
+                                             std::lock_guard lock(counters_mutex);
+                                             ++counters["broadcast.sent"];
+                                           }
+                                           return broadcasts.bytes(id);
+                                         })
+                  : make_local_backend(blocks, config.threads, broadcasts);
   }
 
   EngineConfig config;
   BlockStore blocks;
+  BroadcastTable broadcasts;
   std::unique_ptr<Backend> backend;
   std::atomic<std::uint64_t> next_node{1};
   std::atomic<int> next_shuffle{0};
@@ -76,12 +124,27 @@ struct Engine::Impl {
   std::map<std::string, std::uint64_t> counters;
   std::mutex stage_ids_mutex;
   std::map<int, int> stage_of_shuffle;  // shuffle id -> stable stage id
+  mutable std::mutex accumulators_mutex;
+  std::map<std::uint64_t, std::shared_ptr<AccumulatorBase>> accumulators;
+  std::uint64_t next_accumulator = 1;
 
-  // Called after an attempt succeeded; a failed attempt's counts are dropped with it.
-  void keep_counters(const Counters& c) {
-    if (c.empty()) return;
-    std::lock_guard lock(counters_mutex);
-    for (const auto& [name, n] : c) counters[name] += n;
+  // Called after an attempt succeeded; a failed attempt's updates are dropped with it.
+  void keep_updates(const TaskUpdates& u) {
+    if (!u.counters.empty()) {
+      std::lock_guard lock(counters_mutex);
+      for (const auto& [name, n] : u.counters) counters[name] += n;
+    }
+    for (const auto& [id, bytes] : u.accumulators) {
+      std::shared_ptr<AccumulatorBase> a;
+      {
+        std::lock_guard lock(accumulators_mutex);
+        auto it = accumulators.find(id);
+        if (it == accumulators.end()) continue;  // from another Context's handle: not ours
+        a = it->second;
+      }
+      Reader in(bytes);
+      a->merge_saved(in);
+    }
   }
 
   int stage_id_for(int shuffle_id) {
@@ -120,7 +183,7 @@ struct Engine::Impl {
         missing.size(),
         [&](std::size_t i, int attempt) {
           TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr, read};
-          keep_counters(backend->run_map(dep, spec));
+          keep_updates(backend->run_map(dep, spec));
         },
         stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
         [&](std::size_t i) { return missing[i]; });
@@ -143,6 +206,27 @@ std::uint64_t Engine::counter(const std::string& name) const {
   auto it = impl_->counters.find(name);
   return it == impl_->counters.end() ? 0 : it->second;
 }
+
+std::uint64_t Engine::add_accumulator(std::shared_ptr<AccumulatorBase> accumulator) {
+  std::lock_guard lock(impl_->accumulators_mutex);
+  std::uint64_t id = impl_->next_accumulator++;
+  impl_->accumulators[id] = std::move(accumulator);
+  return id;
+}
+
+std::shared_ptr<AccumulatorBase> Engine::accumulator(std::uint64_t id) const {
+  std::lock_guard lock(impl_->accumulators_mutex);
+  auto it = impl_->accumulators.find(id);
+  if (it == impl_->accumulators.end())
+    throw error(fmt::format("accumulator {} does not exist in this Context", id));
+  return it->second;
+}
+
+std::uint64_t Engine::add_broadcast(std::shared_ptr<const void> value, std::function<std::string()> encode) {
+  return impl_->broadcasts.add(std::move(value), std::move(encode));
+}
+
+BroadcastSource& Engine::broadcasts() noexcept { return impl_->broadcasts; }
 
 void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handler,
                      const std::vector<std::size_t>& partitions) {
@@ -167,7 +251,7 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
         [&](std::size_t i, int attempt) {
           TaskSpec spec{stage, parts[i], attempt, impl_->backend->ships_tasks() ? &bytes : nullptr,
                         read};
-          impl_->keep_counters(impl_->backend->run_result(handler, spec));
+          impl_->keep_updates(impl_->backend->run_result(handler, spec));
         },
         stage, stage_name(*node), [&](std::size_t i) { return parts[i]; });
     handler.job_succeeded();

@@ -9,33 +9,40 @@ namespace {
 
 class LocalBackend final : public Backend {
  public:
-  LocalBackend(BlockStore& blocks, std::size_t threads) : blocks_(blocks), threads_(threads) {}
+  LocalBackend(BlockStore& blocks, std::size_t threads, BroadcastSource& broadcasts)
+      : blocks_(blocks), threads_(threads), broadcasts_(broadcasts) {}
 
   bool ships_tasks() const noexcept override { return false; }
   std::size_t slots() override { return threads_; }
   bool has_map_output(int shuffle, std::size_t m) override {
     return blocks_.map_output(shuffle, m) != nullptr;
   }
-  Counters run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
+  TaskUpdates run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
     TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
+    tc.set_broadcasts(&broadcasts_);
+    CurrentTaskScope current(tc);
     dep.run_map_task(tc, spec.partition);
-    return tc.counters();
+    return {tc.counters(), tc.accumulator_updates()};
   }
-  Counters run_result(ResultHandler& handler, const TaskSpec& spec) override {
+  TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) override {
     TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
+    tc.set_broadcasts(&broadcasts_);
+    CurrentTaskScope current(tc);
     handler.run_task(tc, spec.partition);
-    return tc.counters();
+    return {tc.counters(), tc.accumulator_updates()};
   }
 
  private:
   BlockStore& blocks_;
   std::size_t threads_;
+  BroadcastSource& broadcasts_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_local_backend(BlockStore& blocks, std::size_t threads) {
-  return std::make_unique<LocalBackend>(blocks, threads);
+std::unique_ptr<Backend> make_local_backend(BlockStore& blocks, std::size_t threads,
+                                           BroadcastSource& broadcasts) {
+  return std::make_unique<LocalBackend>(blocks, threads, broadcasts);
 }
 
 }  // namespace spate::detail

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,14 @@ class ResultHandler {
   virtual void job_failed() noexcept {}
 };
 
+/// The driver's side of one accumulator: it merges the updates of successful task attempts.
+class AccumulatorBase {
+ public:
+  virtual ~AccumulatorBase() = default;
+  /// Merges a partial value that an AccumulatorPartial saved.
+  virtual void merge_saved(Reader& r) = 0;
+};
+
 /// Owns the scheduler and block store of one Context. Thread-safe: several threads may run jobs.
 class Engine {
  public:
@@ -75,6 +84,16 @@ class Engine {
 
   /// The total of a named counter over every successful task attempt so far (0 if none).
   std::uint64_t counter(const std::string& name) const;
+
+  /// Registers an accumulator; updates of successful task attempts are merged into it.
+  std::uint64_t add_accumulator(std::shared_ptr<AccumulatorBase> accumulator);
+  /// The accumulator registered under `id`; throws spate::error for an unknown id.
+  std::shared_ptr<AccumulatorBase> accumulator(std::uint64_t id) const;
+
+  /// Registers a broadcast value; `encode` gives its shipped form when an executor asks for it.
+  std::uint64_t add_broadcast(std::shared_ptr<const void> value, std::function<std::string()> encode);
+  /// The driver's table of broadcast values.
+  BroadcastSource& broadcasts() noexcept;
 
   /// Runs the handler on `partitions` of `node` (all partitions when empty): first every missing
   /// output of the shuffles the node depends on (stage by stage), then one task per partition.

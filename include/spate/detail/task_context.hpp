@@ -3,13 +3,45 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+namespace spate {
+class Writer;
+}
 
 namespace spate::detail {
 
 class BlockStore;
+
+/// Turns a broadcast value's shipped bytes into the value.
+using BroadcastDecoder = std::shared_ptr<const void> (*)(std::string_view bytes);
+
+/// Where a task finds broadcast values: the driver's own table, or an executor's cache that
+/// fetches each value from the driver once.
+class BroadcastSource {
+ public:
+  virtual ~BroadcastSource() = default;
+  /// The value of broadcast `id`; `decode` turns its shipped bytes into the value when it has
+  /// to be fetched. Throws when the value cannot be had.
+  virtual std::shared_ptr<const void> broadcast_value(
+      std::uint64_t id,
+      BroadcastDecoder decode) = 0;
+};
+
+/// One task attempt's contribution to one accumulator, kept until the attempt ends.
+class AccumulatorPartial {
+ public:
+  virtual ~AccumulatorPartial() = default;
+  /// Writes the contribution for the driver to merge.
+  virtual void save(Writer& w) const = 0;
+};
+
+/// Updates a task attempt made to accumulators: (accumulator id, saved partial value).
+using AccumulatorUpdates = std::vector<std::pair<std::uint64_t, std::string>>;
 
 /// Fetches shuffle buckets written in other processes (by the executor that holds them).
 class BucketFetcher {
@@ -58,13 +90,46 @@ class TaskContext {
     return counters_;
   }
 
+  /// Where this task's broadcast values come from; nullptr outside a backend.
+  BroadcastSource* broadcasts() const noexcept { return broadcasts_; }
+  void set_broadcasts(BroadcastSource* b) noexcept { broadcasts_ = b; }
+
+  /// This attempt's partial value of accumulator `id`, made by `make` on first use.
+  template <class Partial, class Make>
+  Partial& accumulator_partial(std::uint64_t id, Make&& make) {
+    for (auto& [k, p] : partials_)
+      if (k == id) return static_cast<Partial&>(*p);
+    partials_.emplace_back(id, make());
+    return static_cast<Partial&>(*partials_.back().second);
+  }
+  /// The accumulator updates of this attempt, saved for the driver.
+  AccumulatorUpdates accumulator_updates() const;
+
  private:
   BlockStore& blocks_;
   int stage_;
   std::size_t partition_;
   int attempt_;
   std::vector<std::pair<std::string, std::uint64_t>> counters_;
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<AccumulatorPartial>>> partials_;
   BucketFetcher* fetcher_ = nullptr;
+  BroadcastSource* broadcasts_ = nullptr;
+};
+
+/// The task attempt running on this thread, or nullptr outside tasks.
+TaskContext* current_task() noexcept;
+
+/// Makes a task attempt current on this thread for its lifetime (scopes nest: a job started
+/// inside a task runs its tasks inline).
+class CurrentTaskScope {
+ public:
+  explicit CurrentTaskScope(TaskContext& tc) noexcept;
+  ~CurrentTaskScope();
+  CurrentTaskScope(const CurrentTaskScope&) = delete;
+  CurrentTaskScope& operator=(const CurrentTaskScope&) = delete;
+
+ private:
+  TaskContext* previous_;
 };
 
 }  // namespace spate::detail

@@ -1,0 +1,41 @@
+// The current task of a thread, and the saved form of a task's accumulator updates.
+#include "spate/detail/task_context.hpp"
+
+#include "spate/serialization.hpp"
+#include "spate/task_info.hpp"
+
+namespace spate::detail {
+
+namespace {
+// Accumulators and broadcast handles reach their task through this; a handle captured in a user
+// function cannot carry a pointer to it across processes.
+thread_local TaskContext* tl_current = nullptr;
+}  // namespace
+
+TaskContext* current_task() noexcept { return tl_current; }
+
+CurrentTaskScope::CurrentTaskScope(TaskContext& tc) noexcept : previous_(tl_current) { tl_current = &tc; }
+CurrentTaskScope::~CurrentTaskScope() { tl_current = previous_; }
+
+AccumulatorUpdates TaskContext::accumulator_updates() const {
+  AccumulatorUpdates out;
+  out.reserve(partials_.size());
+  for (const auto& [id, p] : partials_) {
+    Writer w;
+    p->save(w);
+    out.emplace_back(id, std::move(w).take());
+  }
+  return out;
+}
+
+}  // namespace spate::detail
+
+namespace spate {
+
+std::optional<TaskInfo> this_task() noexcept {
+  const detail::TaskContext* tc = detail::current_task();
+  if (!tc) return std::nullopt;
+  return TaskInfo{tc->stage(), tc->partition(), tc->attempt()};
+}
+
+}  // namespace spate

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <optional>
@@ -46,6 +47,34 @@ std::size_t threads_for(const std::string& master) {
       master));
 }
 
+// "4g", "512m", "1048576": bytes, with an optional binary suffix.
+std::optional<std::uint64_t> parse_size(std::string_view s) {
+  std::uint64_t mult = 1;
+  if (!s.empty()) {
+    switch (s.back() | 0x20) {
+      case 'k': mult = 1ULL << 10; break;
+      case 'm': mult = 1ULL << 20; break;
+      case 'g': mult = 1ULL << 30; break;
+      case 't': mult = 1ULL << 40; break;
+      default: break;
+    }
+    if (mult != 1) s.remove_suffix(1);
+  }
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > (~0ULL) / mult) return std::nullopt;
+  return v * mult;
+}
+
+std::uint64_t size_flag(std::string_view name, const std::string& value) {
+  auto v = parse_size(value);
+  if (!v || *v < (1ULL << 20))
+    throw config_error(fmt::format("{} {}: must be a size of at least 1m, in bytes or with a k, m, g "
+                                   "or t suffix (512m, 4g)",
+                                   name, value));
+  return *v;
+}
+
 detail::EngineConfig engine_config(const Options& o) {
   if (o.task_attempts < 1)
     throw config_error(fmt::format("--task-attempts {}: must be at least 1", o.task_attempts));
@@ -55,6 +84,13 @@ detail::EngineConfig engine_config(const Options& o) {
   c.max_task_attempts = o.task_attempts;
   c.min_executors = o.min_executors;
   c.executor_wait = o.executor_wait;
+  if (o.heartbeat_timeout < std::chrono::milliseconds(100))
+    throw config_error(fmt::format("--heartbeat-timeout: must be at least 0.1 s, not {} ms",
+                                   o.heartbeat_timeout.count()));
+  c.heartbeat_timeout = o.heartbeat_timeout;
+  c.heartbeat_interval = std::clamp(o.heartbeat_timeout / 10, std::chrono::milliseconds(10),
+                                    std::chrono::milliseconds(1000));
+  c.memory_budget = o.executor_memory;
   return c;
 }
 
@@ -91,6 +127,7 @@ void serve_if_executor() {
   if (const char* id = env("SPATE_EXECUTOR_ID")) e.id = id;
   if (const char* c = env("SPATE_EXECUTOR_CORES")) e.cores = parse_count(c).value_or(1);
   if (const char* h = env("SPATE_EXECUTOR_HOST")) e.host = h;
+  if (const char* m = env("SPATE_EXECUTOR_MEMORY")) e.memory = parse_size(m).value_or(0);
   become_executor(e);
 }
 
@@ -139,6 +176,15 @@ Context::Context(int argc, const char* const* argv) {
       auto n = parse_count(*w);
       if (!n) throw config_error(fmt::format("--executor-wait {}: must be seconds >= 1", *w));
       o.executor_wait = std::chrono::seconds(*n);
+    } else if (auto hb = flag(i, "--heartbeat-timeout")) {
+      double secs = 0;
+      auto [p, ec] = std::from_chars(hb->data(), hb->data() + hb->size(), secs);
+      if (ec != std::errc{} || p != hb->data() + hb->size() || !(secs >= 0.1) || secs > 86400)
+        throw config_error(fmt::format("--heartbeat-timeout {}: must be seconds from 0.1 to 86400", *hb));
+      o.heartbeat_timeout = std::chrono::milliseconds(static_cast<long>(secs * 1000));
+    } else if (auto mem = flag(i, "--executor-memory")) {
+      o.executor_memory = size_flag("--executor-memory", *mem);
+      executor.memory = o.executor_memory;
     } else if (auto x = flag(i, "--executor")) {
       executor.driver_url = *x;
     } else if (auto id = flag(i, "--executor-id")) {

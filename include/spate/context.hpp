@@ -31,6 +31,14 @@ struct Options {
   std::size_t min_executors = 1;
   /// spate://: how long to wait for them (and for a free task slot) before failing.
   std::chrono::milliseconds executor_wait{60'000};
+  /// How long driver or executor may hear nothing from the other before taking it for gone
+  /// (both send heartbeats every tenth of it, at most every second).
+  std::chrono::milliseconds heartbeat_timeout{10'000};
+  /// Bytes of cached partitions each process that runs tasks may hold (this process in local
+  /// modes, each executor of local-cluster); a partition that does not fit is not kept and is
+  /// computed again when read. 0: half the physical memory, shared by the executors of
+  /// local-cluster.
+  std::uint64_t executor_memory = 0;
 };
 
 /// When a local-cluster driver started this process as one of its executors, serves that
@@ -50,12 +58,13 @@ class Context {
   /// Settings from the environment (SPATE_MASTER) and defaults.
   Context();
   /// Reads spate's flags from the command line: `--master M` (or `--master=M`),
-  /// `--task-attempts N`, `--min-executors N`, `--executor-wait SECONDS`; then SPATE_MASTER when
-  /// no --master is given. argv is not modified; args() holds the program's own arguments.
+  /// `--task-attempts N`, `--min-executors N`, `--executor-wait SECONDS`,
+  /// `--heartbeat-timeout SECONDS`, `--executor-memory SIZE` (bytes, or with a k, m, g or t
+  /// suffix: 512m, 4g); then SPATE_MASTER when no --master is given. argv is not modified; args() holds the program's own arguments.
   /// Throws config_error for a malformed value.
   ///
   /// With `--executor spate://HOST:PORT` (and optionally `--executor-cores N`, `--executor-id
-  /// ID`, `--executor-host ADDRESS`) the process becomes an executor of that driver: the
+  /// ID`, `--executor-host ADDRESS`, `--executor-memory SIZE`) the process becomes an executor of that driver: the
   /// constructor serves tasks until the driver goes away and then ends the process; it never
   /// returns. Executors run the program from its start, so build the Context before doing
   /// anything else.

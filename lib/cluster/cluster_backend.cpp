@@ -22,6 +22,8 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stop_token>
+#include <thread>
 
 #include "cluster/executor.hpp"
 #include "cluster/fingerprint.hpp"
@@ -30,6 +32,7 @@
 #include "net/connection.hpp"
 #include "net/net_error.hpp"
 #include "scheduler/backend.hpp"
+#include "storage/memory_budget.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 #include "spate/error.hpp"
 
@@ -40,6 +43,9 @@ namespace spate::detail {
 using namespace std::chrono_literals;
 
 namespace {
+
+// How long a task waits for a slot on the executor that holds a cached partition it reads.
+constexpr auto kLocalityWait = 500ms;
 
 std::string hex_secret() {
   auto nonce = net::fresh_nonce();
@@ -93,14 +99,19 @@ class ClusterBackend final : public Backend {
     so.host = host;
     so.port = port;
     so.secret = secret_;
+    // An executor that stops talking (its host dropped off the network, or it hangs) is closed
+    // and taken for lost; live executors send heartbeats well within this.
+    so.idle_timeout = config.heartbeat_timeout;
     net::ServerHandlers h;
     h.on_frame = [this](const std::shared_ptr<net::Connection>& c, net::Frame&& f) { on_frame(c, std::move(f)); };
     h.on_closed = [this](const std::shared_ptr<net::Connection>& c, const std::string& why) { on_closed(c, why); };
     server_ = std::make_unique<net::Server>(so, h);
     url_ = fmt::format("spate://{}:{}", host, server_->port());
+    heartbeats_ = std::jthread([this](std::stop_token stop) { send_heartbeats(stop); });
     if (local_cluster) {
       auto [n, cores] = parse_local_cluster(config.master);
-      for (std::size_t i = 0; i < n; ++i) spawn(fmt::format("executor-{}", i), cores);
+      std::uint64_t memory = config.memory_budget ? config.memory_budget : default_memory_budget(n);
+      for (std::size_t i = 0; i < n; ++i) spawn(fmt::format("executor-{}", i), cores, memory);
       wait_for_executors(n, 60s);
     } else {
       wait_for_executors(std::max<std::size_t>(1, config.min_executors), config.executor_wait);
@@ -119,11 +130,29 @@ class ClusterBackend final : public Backend {
           }
         }
     }
+    heartbeats_.request_stop();
+    cv_.notify_all();
+    if (heartbeats_.joinable()) heartbeats_.join();
     server_->stop();
     reap_children();
   }
 
   bool ships_tasks() const noexcept override { return true; }
+
+  void drop_cached(std::uint64_t node_id) override {
+    std::lock_guard lock(mutex_);
+    for (auto it = cached_at_.begin(); it != cached_at_.end();)
+      it = it->first.first == node_id ? cached_at_.erase(it) : std::next(it);
+    std::string payload = protocol::encode(protocol::RemoveCached{node_id});
+    for (auto& [id, e] : executors_)
+      if (e.alive) {
+        try {
+          e.conn->send(net::FrameType::remove_blocks, payload);
+        } catch (const std::exception&) {
+          // A lost executor's blocks are gone with it.
+        }
+      }
+  }
 
   std::size_t slots() override {
     std::lock_guard lock(mutex_);
@@ -142,11 +171,16 @@ class ClusterBackend final : public Backend {
     auto [executor, result] = execute(true, spec);
     std::lock_guard lock(mutex_);
     map_outputs_[{dep.shuffle_id(), spec.partition}] = executor;
+    for (auto node : result.cached) cached_at_[{node, spec.partition}] = executor;
     return {std::move(result.counters), std::move(result.accumulators)};
   }
 
   TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) override {
     auto [executor, result] = execute(false, spec);
+    {
+      std::lock_guard lock(mutex_);
+      for (auto node : result.cached) cached_at_[{node, spec.partition}] = executor;
+    }
     Reader in(result.result);
     handler.load_result(spec.partition, in);
     return {std::move(result.counters), std::move(result.accumulators)};
@@ -194,9 +228,15 @@ class ClusterBackend final : public Backend {
         if (x.alive) return false;
       return true;
     };
-    if (!cv_.wait_for(lock, config_.executor_wait,
-                      [&] { return (e = free_executor()) != nullptr || stopping_ || none_alive(); }) ||
-        e == nullptr)
+    // An executor holding a cached partition the task reads is worth a short wait for a slot
+    // (Spark's locality wait): elsewhere the partition is computed again.
+    if (Executor* home = holder_of_cached(spec)) {
+      cv_.wait_for(lock, kLocalityWait, [&] { return !home->alive || home->busy < home->cores || stopping_; });
+      if (home->alive && home->busy < home->cores) e = home;
+    }
+    if (!e && (!cv_.wait_for(lock, config_.executor_wait,
+                             [&] { return (e = free_executor()) != nullptr || stopping_ || none_alive(); }) ||
+               e == nullptr))
       throw error(none_alive() ? std::string("every executor has been lost")
                                : fmt::format("no executor had a free task slot within {} s",
                                              config_.executor_wait.count() / 1000));
@@ -227,6 +267,39 @@ class ClusterBackend final : public Backend {
       throw error(done.error);
     }
     return {done.executor, std::move(done.result)};
+  }
+
+  // The live executor that stored a cached partition the task reads, or nullptr. Caller holds
+  // mutex_.
+  Executor* holder_of_cached(const TaskSpec& spec) {
+    for (auto node : spec.cached_nodes) {
+      auto it = cached_at_.find({node, spec.partition});
+      if (it == cached_at_.end()) continue;
+      auto e = executors_.find(it->second);
+      if (e != executors_.end() && e->second.alive) return &e->second;
+    }
+    return nullptr;
+  }
+
+  // Tells every live executor that the driver is alive, until the backend stops.
+  void send_heartbeats(std::stop_token stop) {
+    std::unique_lock lock(mutex_);
+    while (!stop.stop_requested()) {
+      cv_.wait_for(lock, stop, config_.heartbeat_interval, [] { return false; });
+      if (stop.stop_requested()) break;
+      std::vector<std::shared_ptr<net::Connection>> conns;
+      for (auto& [id, e] : executors_)
+        if (e.alive) conns.push_back(e.conn);
+      lock.unlock();
+      for (auto& c : conns) {
+        try {
+          c->send(net::FrameType::heartbeat, "");
+        } catch (const std::exception&) {
+          // Its closing is reported through on_closed.
+        }
+      }
+      lock.lock();
+    }
   }
 
   // The live executor with the most free slots, or nullptr. Caller holds mutex_.
@@ -301,7 +374,10 @@ class ClusterBackend final : public Backend {
     e.cores = r.cores;
     by_conn_[c.get()] = e.id;
     executors_[e.id] = e;
-    c->send(net::FrameType::executor_registered, "");
+    protocol::Welcome welcome;
+    welcome.heartbeat_interval_ms = static_cast<std::uint64_t>(config_.heartbeat_interval.count());
+    welcome.heartbeat_timeout_ms = static_cast<std::uint64_t>(config_.heartbeat_timeout.count());
+    c->send(net::FrameType::executor_registered, protocol::encode(welcome));
     cv_.notify_all();
   }
 
@@ -317,6 +393,8 @@ class ClusterBackend final : public Backend {
       if (p.executor == id && !p.done) finish(task, false, fmt::format("executor {} lost: {}", id, why));
     for (auto m = map_outputs_.begin(); m != map_outputs_.end();)
       m = m->second == id ? map_outputs_.erase(m) : std::next(m);
+    for (auto m = cached_at_.begin(); m != cached_at_.end();)
+      m = m->second == id ? cached_at_.erase(m) : std::next(m);
     cv_.notify_all();
   }
 
@@ -336,7 +414,7 @@ class ClusterBackend final : public Backend {
 
   // Starts an executor: this executable with --executor. Everything the child needs is built
   // before fork, since only async-signal-safe calls are allowed between fork and exec.
-  void spawn(const std::string& id, std::size_t cores) {
+  void spawn(const std::string& id, std::size_t cores, std::uint64_t memory) {
     std::string exe = executable_path();
     // The role travels in the environment, not in argv, so the program's own argument parsing
     // (a test runner's, say) never sees spate's executor flags.
@@ -344,7 +422,8 @@ class ClusterBackend final : public Backend {
     std::vector<std::string> env{"SPATE_SECRET=" + secret_, "SPATE_EXECUTOR=" + url_,
                                  "SPATE_EXECUTOR_ID=" + id,
                                  "SPATE_EXECUTOR_CORES=" + std::to_string(cores),
-                                 "SPATE_EXECUTOR_HOST=127.0.0.1"};
+                                 "SPATE_EXECUTOR_HOST=127.0.0.1",
+                                 "SPATE_EXECUTOR_MEMORY=" + std::to_string(memory)};
     for (char** e = environ; *e; ++e)
       if (!std::string_view(*e).starts_with("SPATE_SECRET") && !std::string_view(*e).starts_with("SPATE_MASTER") &&
           !std::string_view(*e).starts_with("SPATE_EXECUTOR"))
@@ -389,14 +468,16 @@ class ClusterBackend final : public Backend {
   std::string url_;
   std::unique_ptr<net::Server> server_;
   std::mutex mutex_;
-  std::condition_variable cv_;
+  std::condition_variable_any cv_;  // _any: the heartbeat thread also waits on its stop_token
   bool stopping_ = false;
   std::map<std::string, Executor> executors_;
   std::map<const net::Connection*, std::string> by_conn_;
   std::map<std::uint64_t, Pending> pending_;
   std::uint64_t next_task_ = 1;
   std::map<std::pair<int, std::size_t>, std::string> map_outputs_;
+  std::map<std::pair<std::uint64_t, std::size_t>, std::string> cached_at_;  // (node, partition)
   std::vector<pid_t> children_;
+  std::jthread heartbeats_;
 };
 
 }  // namespace

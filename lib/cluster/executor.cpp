@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
@@ -34,6 +35,7 @@
 #include "spate/detail/graph_codec.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 #include "spate/error.hpp"
+#include "storage/memory_budget.hpp"
 
 namespace spate::detail {
 
@@ -238,6 +240,8 @@ class Executor {
     reg.fingerprint = executable_fingerprint();
     reg.executable = executable_path();
     reg.pid = static_cast<std::uint64_t>(::getpid());
+    reg.memory = options_.memory ? options_.memory : default_memory_budget();
+    blocks_.set_budget(reg.memory);
     driver_->send(net::FrameType::register_executor, protocol::encode(reg));
     for (std::size_t i = 0; i < options_.cores; ++i) workers_.emplace_back([this] { work(); });
     serve_driver();
@@ -286,14 +290,23 @@ class Executor {
   }
 
   [[noreturn]] void serve_driver() {
+    auto last_heard = std::chrono::steady_clock::now();
     for (;;) {
       std::optional<net::Frame> frame;
       try {
-        frame = driver_->receive(5s);
+        frame = driver_->receive(heartbeat_interval());
       } catch (const std::exception& e) {
         quit(0, "");  // the driver went away: nothing left to do
       }
-      if (!frame) continue;
+      auto now = std::chrono::steady_clock::now();
+      if (!frame) {
+        // A driver whose host dropped off the network closes nothing: its silence is the sign.
+        if (now - last_heard > heartbeat_timeout())
+          quit(0, fmt::format("spate executor: no word from the driver for {} ms; ending",
+                              heartbeat_timeout().count()));
+        continue;
+      }
+      last_heard = now;
       switch (frame->type) {
         case net::FrameType::launch_task: {
           std::lock_guard lock(mutex_);
@@ -301,6 +314,16 @@ class Executor {
           cv_.notify_one();
           break;
         }
+        case net::FrameType::executor_registered: {
+          auto w = protocol::decode_welcome(frame->payload);
+          heartbeat_interval_ms_ = w.heartbeat_interval_ms;
+          heartbeat_timeout_ms_ = w.heartbeat_timeout_ms;
+          if (!heartbeats_.joinable()) heartbeats_ = std::thread([this] { send_heartbeats(); });
+          break;
+        }
+        case net::FrameType::remove_blocks:
+          blocks_.drop_cached(protocol::decode_remove_cached(frame->payload).node);
+          break;
         case net::FrameType::broadcast_data: {
           auto b = protocol::decode_broadcast_data(frame->payload);
           broadcasts_.arrived(b.id, std::move(b.bytes));
@@ -314,7 +337,26 @@ class Executor {
         case net::FrameType::shutdown:
           quit(0, "");
         default:
-          break;  // executor_registered, heartbeat
+          break;  // heartbeat
+      }
+    }
+  }
+
+  std::chrono::milliseconds heartbeat_interval() const {
+    return std::chrono::milliseconds(heartbeat_interval_ms_.load());
+  }
+  std::chrono::milliseconds heartbeat_timeout() const {
+    return std::chrono::milliseconds(heartbeat_timeout_ms_.load());
+  }
+
+  // Tells the driver this executor is alive, also while every worker is deep in a task.
+  [[noreturn]] void send_heartbeats() {
+    for (;;) {
+      std::this_thread::sleep_for(heartbeat_interval());
+      try {
+        driver_->send(net::FrameType::heartbeat, "");
+      } catch (const std::exception&) {
+        quit(0, "");  // the driver went away
       }
     }
   }
@@ -358,6 +400,7 @@ class Executor {
       }
       r.counters = tc.counters();
       r.accumulators = tc.accumulator_updates();
+      r.cached = tc.cached_nodes();
       driver_->send(net::FrameType::task_result, protocol::encode(r));
     } catch (const std::exception& e) {
       report_failure({task_id, dynamic_cast<const input_error*>(&e) != nullptr, e.what()});
@@ -394,6 +437,10 @@ class Executor {
   std::condition_variable cv_;
   std::deque<std::string> queue_;
   std::vector<std::thread> workers_;
+  // Until the driver's welcome says otherwise.
+  std::atomic<std::uint64_t> heartbeat_interval_ms_{1000};
+  std::atomic<std::uint64_t> heartbeat_timeout_ms_{60000};
+  std::thread heartbeats_;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace spate::detail {
@@ -12,6 +13,7 @@ struct ExecutorOptions {
   std::string id;          // empty: host:pid
   std::size_t cores = 1;   // tasks run at once
   std::string host;        // address advertised for block fetches; empty: the one facing the driver
+  std::uint64_t memory = 0;  // bytes of cached partitions it may hold; 0: half the physical memory
 };
 
 /// Registers with the driver and serves its tasks until the driver goes away, then ends the

@@ -23,7 +23,8 @@ void expect_end(const Reader& r, const char* what) {
 }  // namespace
 
 std::string encode(const Registration& r) {
-  return pack(r.executor_id, r.block_host, r.block_port, r.cores, r.fingerprint, r.executable, r.pid);
+  return pack(r.executor_id, r.block_host, r.block_port, r.cores, r.fingerprint, r.executable, r.pid,
+              r.memory);
 }
 
 Registration decode_registration(std::string_view payload) {
@@ -36,8 +37,32 @@ Registration decode_registration(std::string_view payload) {
   r.fingerprint = deserialize_from<std::string>(in);
   r.executable = deserialize_from<std::string>(in);
   r.pid = deserialize_from<std::uint64_t>(in);
+  r.memory = deserialize_from<std::uint64_t>(in);
   expect_end(in, "register_executor");
   if (r.cores == 0 || r.cores > 4096) throw serialization_error("register_executor: bad core count");
+  return r;
+}
+
+std::string encode(const Welcome& w) { return pack(w.heartbeat_interval_ms, w.heartbeat_timeout_ms); }
+
+Welcome decode_welcome(std::string_view payload) {
+  Reader in(payload);
+  Welcome w;
+  w.heartbeat_interval_ms = deserialize_from<std::uint64_t>(in);
+  w.heartbeat_timeout_ms = deserialize_from<std::uint64_t>(in);
+  expect_end(in, "executor_registered");
+  if (w.heartbeat_interval_ms == 0 || w.heartbeat_timeout_ms < w.heartbeat_interval_ms)
+    throw serialization_error("executor_registered: heartbeat timeout shorter than its interval");
+  return w;
+}
+
+std::string encode(const RemoveCached& r) { return pack(r.node); }
+
+RemoveCached decode_remove_cached(std::string_view payload) {
+  Reader in(payload);
+  RemoveCached r;
+  r.node = deserialize_from<std::uint64_t>(in);
+  expect_end(in, "remove_blocks");
   return r;
 }
 
@@ -75,7 +100,9 @@ Launch decode_launch(std::string_view payload) {
   return l;
 }
 
-std::string encode(const Result& r) { return pack(r.task_id, r.counters, r.accumulators, r.result); }
+std::string encode(const Result& r) {
+  return pack(r.task_id, r.counters, r.accumulators, r.cached, r.result);
+}
 
 Result decode_result(std::string_view payload) {
   Reader in(payload);
@@ -83,6 +110,7 @@ Result decode_result(std::string_view payload) {
   r.task_id = deserialize_from<std::uint64_t>(in);
   r.counters = deserialize_from<Counters>(in);
   r.accumulators = deserialize_from<AccumulatorUpdates>(in);
+  r.cached = deserialize_from<std::vector<std::uint64_t>>(in);
   r.result = deserialize_from<std::string>(in);
   expect_end(in, "task_result");
   return r;

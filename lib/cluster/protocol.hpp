@@ -21,6 +21,19 @@ struct Registration {
   std::string fingerprint;  // executable_fingerprint()
   std::string executable;   // its path, for messages
   std::uint64_t pid = 0;
+  std::uint64_t memory = 0;  // its memory budget in bytes
+};
+
+/// The driver's answer to a registration it accepts (executor_registered): how often to send
+/// heartbeats, and how long a silent driver is taken for gone.
+struct Welcome {
+  std::uint64_t heartbeat_interval_ms = 1000;
+  std::uint64_t heartbeat_timeout_ms = 10000;
+};
+
+/// The driver dropping the cached partitions of a node (remove_blocks).
+struct RemoveCached {
+  std::uint64_t node = 0;
 };
 
 /// Where the map outputs of one shuffle live: one block address ("host:port") per map partition.
@@ -45,6 +58,7 @@ struct Result {
   std::uint64_t task_id = 0;
   Counters counters;
   AccumulatorUpdates accumulators;
+  std::vector<std::uint64_t> cached;  // nodes whose partition the task stored in its executor
   std::string result;
 };
 
@@ -76,6 +90,10 @@ struct BroadcastData {
 
 std::string encode(const Registration& r);
 Registration decode_registration(std::string_view payload);
+std::string encode(const Welcome& w);
+Welcome decode_welcome(std::string_view payload);
+std::string encode(const RemoveCached& r);
+RemoveCached decode_remove_cached(std::string_view payload);
 std::string encode(const Launch& l);
 Launch decode_launch(std::string_view payload);
 std::string encode(const Result& r);

@@ -39,6 +39,9 @@ struct TaskSpec {
   const std::string* stage_bytes = nullptr;
   /// The shuffles the stage reads, as (shuffle id, number of map partitions).
   std::vector<std::pair<int, std::size_t>> shuffles_read;
+  /// Cached nodes in the stage's lineage: a process holding their partition is the best place
+  /// to run the task.
+  std::vector<std::uint64_t> cached_nodes;
 };
 
 /// Runs task attempts. Thread-safe: the scheduler calls it from one thread per task slot.
@@ -56,6 +59,8 @@ class Backend {
   /// Runs the job handler on `spec.partition`, leaving the result in the handler; throws the
   /// task's error.
   virtual TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) = 0;
+  /// Frees the cached partitions of a node wherever tasks stored them.
+  virtual void drop_cached(std::uint64_t node_id) = 0;
 };
 
 /// Tasks on threads of this process, blocks in its own block store: local and local[N].

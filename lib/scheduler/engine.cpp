@@ -18,6 +18,7 @@
 
 #include "scheduler/backend.hpp"
 #include "scheduler/task_runner.hpp"
+#include "storage/memory_budget.hpp"
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/graph_codec.hpp"
 #include "spate/detail/node.hpp"
@@ -111,6 +112,7 @@ struct Engine::Impl {
                                            return broadcasts.bytes(id);
                                          })
                   : make_local_backend(blocks, config.threads, broadcasts);
+    blocks.set_budget(config.memory_budget ? config.memory_budget : default_memory_budget());
   }
 
   EngineConfig config;
@@ -162,6 +164,25 @@ struct Engine::Impl {
     return out;
   }
 
+  // Cached nodes a stage's tasks read, reached through narrow parents (only a hint for placing
+  // tasks: a coalesce or union between maps partitions differently, which costs locality only).
+  static std::vector<std::uint64_t> cached_in_stage(const NodeBase& node) {
+    std::vector<std::uint64_t> out;
+    std::set<const NodeBase*> seen;
+    std::vector<const NodeBase*> todo{&node};
+    while (!todo.empty()) {
+      const NodeBase* n = todo.back();
+      todo.pop_back();
+      if (!seen.insert(n).second) continue;
+      if (n->cached()) {
+        out.push_back(n->id());
+        continue;  // its parents are not read while its blocks are there
+      }
+      for (const auto& p : n->narrow_parents()) todo.push_back(p.get());
+    }
+    return out;
+  }
+
   // Makes every map output of `dep` exist, computing parent stages first.
   void ensure_shuffle(const ShuffleDependencyBase& dep) {
     const NodeBase& parent = *dep.parent();
@@ -179,10 +200,11 @@ struct Engine::Impl {
       bytes = std::move(w).take();
     }
     auto read = reads(parent);
+    auto cached = cached_in_stage(parent);
     runner().run(
         missing.size(),
         [&](std::size_t i, int attempt) {
-          TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr, read};
+          TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr, read, cached};
           keep_updates(backend->run_map(dep, spec));
         },
         stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
@@ -200,6 +222,11 @@ std::size_t Engine::default_parallelism() const noexcept {
 std::uint64_t Engine::next_node_id() noexcept { return impl_->next_node++; }
 int Engine::next_shuffle_id() noexcept { return impl_->next_shuffle++; }
 BlockStore& Engine::block_store() noexcept { return impl_->blocks; }
+
+void Engine::drop_cached(std::uint64_t node_id) {
+  impl_->blocks.drop_cached(node_id);
+  impl_->backend->drop_cached(node_id);
+}
 
 std::uint64_t Engine::counter(const std::string& name) const {
   std::lock_guard lock(impl_->counters_mutex);
@@ -246,11 +273,12 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
       bytes = std::move(w).take();
     }
     auto read = Impl::reads(*node);
+    auto cached = Impl::cached_in_stage(*node);
     impl_->runner().run(
         parts.size(),
         [&](std::size_t i, int attempt) {
           TaskSpec spec{stage, parts[i], attempt, impl_->backend->ships_tasks() ? &bytes : nullptr,
-                        read};
+                        read, cached};
           impl_->keep_updates(impl_->backend->run_result(handler, spec));
         },
         stage, stage_name(*node), [&](std::size_t i) { return parts[i]; });

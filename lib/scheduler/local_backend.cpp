@@ -31,6 +31,7 @@ class LocalBackend final : public Backend {
     handler.run_task(tc, spec.partition);
     return {tc.counters(), tc.accumulator_updates()};
   }
+  void drop_cached(std::uint64_t node_id) override { blocks_.drop_cached(node_id); }
 
  private:
   BlockStore& blocks_;

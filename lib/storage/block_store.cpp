@@ -22,10 +22,15 @@ void BlockStore::drop_shuffle(int shuffle_id) {
   while (it != map_outputs_.end() && it->first.first == shuffle_id) it = map_outputs_.erase(it);
 }
 
-void BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,
+bool BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,
                                   std::shared_ptr<const void> block, std::size_t bytes) {
   std::lock_guard lock(mutex_);
+  auto it = cached_.find({node_id, partition});
+  std::uint64_t replaced = it == cached_.end() ? 0 : it->second.bytes;
+  if (cached_total_ - replaced + bytes > budget_) return false;
+  cached_total_ = cached_total_ - replaced + bytes;
   cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes});
+  return true;
 }
 
 std::shared_ptr<const void> BlockStore::cached_block(std::uint64_t node_id,
@@ -38,14 +43,25 @@ std::shared_ptr<const void> BlockStore::cached_block(std::uint64_t node_id,
 void BlockStore::drop_cached(std::uint64_t node_id) {
   std::lock_guard lock(mutex_);
   auto it = cached_.lower_bound({node_id, 0});
-  while (it != cached_.end() && it->first.first == node_id) it = cached_.erase(it);
+  while (it != cached_.end() && it->first.first == node_id) {
+    cached_total_ -= it->second.bytes;
+    it = cached_.erase(it);
+  }
 }
 
 std::size_t BlockStore::cached_bytes() const {
   std::lock_guard lock(mutex_);
-  std::size_t n = 0;
-  for (const auto& [key, c] : cached_) n += c.bytes;
-  return n;
+  return cached_total_;
+}
+
+void BlockStore::set_budget(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  budget_ = bytes;
+}
+
+std::uint64_t BlockStore::budget() const {
+  std::lock_guard lock(mutex_);
+  return budget_;
 }
 
 }  // namespace spate::detail

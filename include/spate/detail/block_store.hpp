@@ -59,8 +59,10 @@ class BlockStore {
   /// Forgets every map output of a shuffle.
   void drop_shuffle(int shuffle_id);
 
-  /// Stores a cached partition of node `node_id`, with its approximate size in bytes.
-  void put_cached_block(std::uint64_t node_id, std::size_t partition,
+  /// Stores a cached partition of node `node_id`, with its approximate size in bytes, when it
+  /// fits in the budget; returns whether it was kept (one that is not is computed again when
+  /// next read, as Spark does with a partition that does not fit in memory).
+  bool put_cached_block(std::uint64_t node_id, std::size_t partition,
                         std::shared_ptr<const void> block, std::size_t bytes);
   /// The cached partition, or nullptr.
   std::shared_ptr<const void> cached_block(std::uint64_t node_id, std::size_t partition) const;
@@ -68,6 +70,10 @@ class BlockStore {
   void drop_cached(std::uint64_t node_id);
   /// Bytes held by cached partitions.
   std::size_t cached_bytes() const;
+  /// Sets the bytes cached partitions may hold together (default: unlimited).
+  void set_budget(std::uint64_t bytes);
+  /// The bytes cached partitions may hold together.
+  std::uint64_t budget() const;
 
  private:
   mutable std::mutex mutex_;
@@ -77,6 +83,8 @@ class BlockStore {
     std::size_t bytes;
   };
   std::map<std::pair<std::uint64_t, std::size_t>, Cached> cached_;
+  std::uint64_t cached_total_ = 0;
+  std::uint64_t budget_ = ~std::uint64_t{0};
 };
 
 }  // namespace spate::detail

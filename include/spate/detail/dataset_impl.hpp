@@ -116,7 +116,7 @@ template <class T, class Stack>
 void Dataset<T, Stack>::unpersist() const {
   auto n = owned_node();
   n->set_cached(false);
-  engine()->block_store().drop_cached(n->id());
+  engine()->drop_cached(n->id());
 }
 
 // ---- wide operators ----

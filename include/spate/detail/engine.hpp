@@ -29,6 +29,13 @@ struct EngineConfig {
   /// the longest a task waits for a free slot).
   std::size_t min_executors = 1;
   std::chrono::milliseconds executor_wait{60'000};
+  /// How often driver and executors tell each other they are alive, and how long a silence
+  /// means the other side is gone (a host that drops off the network closes no connection).
+  std::chrono::milliseconds heartbeat_interval{1'000};
+  std::chrono::milliseconds heartbeat_timeout{10'000};
+  /// Bytes each task-running process may hold in cached partitions (this process in local
+  /// modes; each executor started by local-cluster). 0: the default share of physical memory.
+  std::uint64_t memory_budget = 0;
 };
 
 class GraphWriter;
@@ -81,6 +88,9 @@ class Engine {
   int next_shuffle_id() noexcept;
   /// The block store of this process.
   BlockStore& block_store() noexcept;
+
+  /// Frees the cached partitions of a node, in this process and in executors.
+  void drop_cached(std::uint64_t node_id);
 
   /// The total of a named counter over every successful task attempt so far (0 if none).
   std::uint64_t counter(const std::string& name) const;

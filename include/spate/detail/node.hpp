@@ -113,7 +113,7 @@ class Node : public NodeBase {
       auto keep = [&](T&& x) { fresh->push_back(std::move(x)); };
       compute(tc, p, Emit<T>(keep));
       fresh->shrink_to_fit();
-      tc.blocks().put_cached_block(id(), p, fresh, fresh->capacity() * sizeof(T));
+      if (tc.blocks().put_cached_block(id(), p, fresh, fresh->capacity() * sizeof(T))) tc.note_cached(id());
       block = std::move(fresh);
     }
     for (const T& x : *block) {

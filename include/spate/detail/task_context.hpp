@@ -90,6 +90,11 @@ class TaskContext {
     return counters_;
   }
 
+  /// Records that this task stored its partition of cached node `node_id` in blocks().
+  void note_cached(std::uint64_t node_id) { cached_.push_back(node_id); }
+  /// The cached nodes whose partition this task stored.
+  const std::vector<std::uint64_t>& cached_nodes() const noexcept { return cached_; }
+
   /// Where this task's broadcast values come from; nullptr outside a backend.
   BroadcastSource* broadcasts() const noexcept { return broadcasts_; }
   void set_broadcasts(BroadcastSource* b) noexcept { broadcasts_ = b; }
@@ -112,6 +117,7 @@ class TaskContext {
   int attempt_;
   std::vector<std::pair<std::string, std::uint64_t>> counters_;
   std::vector<std::pair<std::uint64_t, std::unique_ptr<AccumulatorPartial>>> partials_;
+  std::vector<std::uint64_t> cached_;
   BucketFetcher* fetcher_ = nullptr;
   BroadcastSource* broadcasts_ = nullptr;
 };

@@ -42,7 +42,8 @@ constexpr std::string_view kUsage =
     "  --data-dir DIR  where clicks-N.tsv is made if missing (default <bin-dir>/../bench-data)\n"
     "  --input FILE    use this click log instead (campaigns.tsv beside it)\n"
     "  --jobs LIST     any of ctr,uniques,join,sessions,wordcount (default ctr,wordcount)\n"
-    "  --masters LIST  comma-separated spate masters (default local[1],local[<hardware threads>])\n"
+    "  --masters LIST  comma-separated spate masters (default local[1],local[<hardware threads>],\n"
+    "                  local-cluster[<hardware threads>])\n"
     "  --repeat R      runs of each program; the table shows the median wall time (default 3)\n"
     "  --bin-dir DIR   holds spate-clicks and spate-handwritten-clicks (default: this program's)\n";
 
@@ -52,6 +53,7 @@ constexpr std::uint64_t kSeed = 1;  // the seed scripts/example uses; any fixed 
 constexpr double kLocal1MaxRatio = 1.5;  // local[1] within 1.5x of the hand-written loop
 constexpr double kLocal2MaxRatio = 1.0;  // local[2] faster than it
 constexpr double kLocal2MaxRssMb = 400;  // local[2] peak memory under 400 MB
+constexpr double kClusterMaxRatio = 1.3;  // local-cluster[2] within 1.3x of local[2] (issue 3)
 
 struct UsageError {
   std::string message;
@@ -81,6 +83,10 @@ struct Contender {
 struct Measurement {
   double wall_s = 0;
   double peak_rss_mb = 0;
+  // From the "spate metrics:" line spate prints with --metrics: shuffle bytes fetched from other
+  // executors over TCP, and the time the fetching tasks spent on them (summed over tasks).
+  double remote_bytes = 0;
+  double fetch_s = 0;
 };
 
 // The figures of one table row: the median wall time over the repeats, the largest peak RSS.
@@ -90,6 +96,8 @@ struct Row {
   double wall_s = 0;
   double peak_rss_mb = 0;
   bool output_matches = true;  // every run's output equal to the baseline's
+  double remote_bytes = 0;     // mean over the runs
+  double fetch_s = 0;          // mean over the runs
 };
 
 // A fresh directory for the children's outputs and logs, removed at the end unless keep() was
@@ -161,8 +169,8 @@ Options parse_options(int argc, char** argv) {
 
 std::vector<std::string> default_masters() {
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  if (threads == 1) return {"local[1]"};
-  return {"local[1]", fmt::format("local[{}]", threads)};
+  if (threads == 1) return {"local[1]", "local-cluster[1]"};
+  return {"local[1]", fmt::format("local[{}]", threads), fmt::format("local-cluster[{}]", threads)};
 }
 
 fs::path own_directory() { return fs::read_symlink("/proc/self/exe").parent_path(); }
@@ -295,7 +303,18 @@ std::vector<std::string> command_for(const fs::path& bin_dir, const Contender& c
             "--out", out.string()};
   }
   return {(bin_dir / "spate-clicks").string(), job, "--input", input.string(), "--master",
-          c.master, "--out", out.string()};
+          c.master, "--out", out.string(), "--metrics"};
+}
+
+// A counter from the "spate metrics: name=value ..." line of a spate run's output (0 if absent).
+double metric(const std::string& output, const std::string& name) {
+  const auto line = output.rfind("spate metrics:");
+  if (line == std::string::npos) return 0;
+  const auto end = output.find('\n', line);
+  const std::string text = output.substr(line, end == std::string::npos ? std::string::npos : end - line);
+  const auto at = text.find(" " + name + "=");
+  if (at == std::string::npos) return 0;
+  return std::strtod(text.c_str() + at + name.size() + 2, nullptr);
 }
 
 // Where two outputs first differ, for the mismatch report.
@@ -324,7 +343,13 @@ std::vector<Row> bench_job(const Options& o, const std::string& job, const fs::p
     for (std::size_t c = 0; c < contenders.size(); ++c) {
       const fs::path out = tmp / fmt::format("{}-{}-{}.tsv", job, c, r);
       const auto args = command_for(o.bin_dir, contenders[c], job, input, out);
-      runs[c].push_back(run_child(args, tmp / "child.log"));
+      Measurement m = run_child(args, tmp / "child.log");
+      if (!contenders[c].master.empty()) {
+        const std::string output = read_file(tmp / "child.log");
+        m.remote_bytes = metric(output, "shuffle.remote_bytes");
+        m.fetch_s = metric(output, "shuffle.fetch_micros") / 1e6;
+      }
+      runs[c].push_back(m);
       const std::string actual = read_file(out);
       if (r == 0 && c == 0) expected = actual;
       if (actual != expected) {
@@ -342,12 +367,14 @@ std::vector<Row> bench_job(const Options& o, const std::string& job, const fs::p
   std::vector<Row> rows;
   for (std::size_t c = 0; c < contenders.size(); ++c) {
     std::vector<double> walls;
-    double rss = 0;
+    double rss = 0, remote = 0, fetch = 0;
     for (const auto& m : runs[c]) {
       walls.push_back(m.wall_s);
       rss = std::max(rss, m.peak_rss_mb);
+      remote += m.remote_bytes / static_cast<double>(runs[c].size());
+      fetch += m.fetch_s / static_cast<double>(runs[c].size());
     }
-    rows.push_back({job, contenders[c], median(walls), rss, matches[c]});
+    rows.push_back({job, contenders[c], median(walls), rss, matches[c], remote, fetch});
   }
   return rows;
 }
@@ -366,8 +393,41 @@ std::string target_verdict(const Row& row, double ratio) {
   return "-";
 }
 
+// Executor processes against threads: each local-cluster[N] row against local[N] of the same
+// job, with the shuffle bytes that crossed between executors and the rate they were fetched at.
+void print_cluster_table(const std::vector<Row>& rows) {
+  std::map<std::pair<std::string, std::string>, double> threads;  // (job, N) -> local[N] wall
+  for (const auto& row : rows)
+    if (row.contender.master.starts_with("local["))
+      threads[{row.job, row.contender.master.substr(6, row.contender.master.size() - 7)}] = row.wall_s;
+  bool header = false;
+  for (const auto& row : rows) {
+    const std::string& m = row.contender.master;
+    if (!m.starts_with("local-cluster[")) continue;
+    std::string n = m.substr(14, m.size() - 15);
+    n = n.substr(0, n.find(','));
+    if (!header) {
+      fmt::print("\n{:<10} {:<24} {:>12} {:>20} {:>16} {:>18}\n", "job", "engine/mode", "vs local[N]",
+                 "target (issue 3)", "shuffle MB (TCP)", "fetch MB/s (task)");
+      header = true;
+    }
+    auto it = threads.find({row.job, n});
+    const double ratio = it == threads.end() ? 0 : row.wall_s / it->second;
+    fmt::print("{:<10} {:<24} {:>12} {:>20} {:>16.1f} {:>18}\n", row.job, row.contender.label(),
+               it == threads.end() ? "-" : fmt::format("{:.2f}x", ratio),
+               it == threads.end() ? "-"
+                                   : fmt::format("<= {:.1f}x: {}", kClusterMaxRatio,
+                                                 ratio <= kClusterMaxRatio ? "met" : "MISSED"),
+               row.remote_bytes / 1e6,
+               row.fetch_s > 0 ? fmt::format("{:.0f}", row.remote_bytes / 1e6 / row.fetch_s) : "-");
+  }
+  if (header)
+    fmt::print("shuffle MB (TCP): bytes reducers fetched from other executors; fetch MB/s: those\n"
+               "bytes over the time the fetching tasks waited for them (summed over tasks).\n");
+}
+
 void print_table(const std::vector<Row>& rows, std::int64_t data_lines) {
-  fmt::print("\n{:<10} {:<18} {:>12} {:>9} {:>12} {:>10} {:>12}  {}\n", "job", "engine/mode",
+  fmt::print("\n{:<10} {:<24} {:>12} {:>9} {:>12} {:>10} {:>12}  {}\n", "job", "engine/mode",
              "rows/s", "wall s", "peak RSS MB", "vs hand", "vs local[1]", "target (issues 2, 5)");
   std::map<std::string, double> baseline, local1;  // wall time by job
   for (const auto& row : rows) {
@@ -379,13 +439,14 @@ void print_table(const std::vector<Row>& rows, std::int64_t data_lines) {
     const bool is_spate = !row.contender.master.empty();
     const bool has_speedup =
         is_spate && row.contender.master != "local[1]" && local1.contains(row.job);
-    fmt::print("{:<10} {:<18} {:>11.2f}M {:>9.3f} {:>12.1f} {:>9.2f}x {:>12}  {}{}\n", row.job,
+    fmt::print("{:<10} {:<24} {:>11.2f}M {:>9.3f} {:>12.1f} {:>9.2f}x {:>12}  {}{}\n", row.job,
                row.contender.label(), static_cast<double>(data_lines) / row.wall_s / 1e6,
                row.wall_s, row.peak_rss_mb, ratio,
                has_speedup ? fmt::format("{:.2f}x", local1[row.job] / row.wall_s) : "-",
                is_spate ? target_verdict(row, ratio) : "-",
                row.output_matches ? "" : "   *** OUTPUT DIFFERS ***");
   }
+  print_cluster_table(rows);
   fmt::print("\nwall s: median of the runs; peak RSS: the largest over the runs; vs hand: wall\n"
              "time over the hand-written baseline's (lower is better); vs local[1]: speedup.\n"
              "Targets are informational; the exit code reports only failures and mismatches.\n");

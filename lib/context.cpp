@@ -91,6 +91,7 @@ detail::EngineConfig engine_config(const Options& o) {
   c.heartbeat_interval = std::clamp(o.heartbeat_timeout / 10, std::chrono::milliseconds(10),
                                     std::chrono::milliseconds(1000));
   c.memory_budget = o.executor_memory;
+  c.print_metrics = o.print_metrics;
   return c;
 }
 
@@ -185,6 +186,8 @@ Context::Context(int argc, const char* const* argv) {
     } else if (auto mem = flag(i, "--executor-memory")) {
       o.executor_memory = size_flag("--executor-memory", *mem);
       executor.memory = o.executor_memory;
+    } else if (std::string_view(argv[i]) == "--metrics") {
+      o.print_metrics = true;
     } else if (auto x = flag(i, "--executor")) {
       executor.driver_url = *x;
     } else if (auto id = flag(i, "--executor-id")) {

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -213,7 +214,13 @@ struct Engine::Impl {
 };
 
 Engine::Engine(EngineConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
-Engine::~Engine() = default;
+Engine::~Engine() {
+  if (!impl_->config.print_metrics) return;
+  std::string line = "spate metrics:";
+  std::lock_guard lock(impl_->counters_mutex);
+  for (const auto& [name, n] : impl_->counters) line += fmt::format(" {}={}", name, n);
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
 
 const EngineConfig& Engine::config() const noexcept { return impl_->config; }
 std::size_t Engine::default_parallelism() const noexcept {

@@ -36,6 +36,8 @@ struct EngineConfig {
   /// Bytes each task-running process may hold in cached partitions (this process in local
   /// modes; each executor started by local-cluster). 0: the default share of physical memory.
   std::uint64_t memory_budget = 0;
+  /// Print every counter to stderr, one line, when the engine ends (--metrics).
+  bool print_metrics = false;
 };
 
 class GraphWriter;

@@ -4,6 +4,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -69,7 +70,13 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
     if (tc.fetcher() == nullptr)
       throw error("shuffle " + std::to_string(dep.shuffle_id()) + ": output of map partition " +
                   std::to_string(m) + " is missing");
+    auto start = std::chrono::steady_clock::now();
     std::string bytes = tc.fetcher()->fetch(dep.shuffle_id(), m, p);
+    tc.add_counter("shuffle.remote_bytes", bytes.size());
+    tc.add_counter("shuffle.fetch_micros",
+                   static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - start)
+                                                  .count()));
     Reader in(bytes);
     while (!in.at_end()) {
       R r = deserialize_from<R>(in);

@@ -19,6 +19,13 @@
 namespace {
 
 namespace fs = std::filesystem;
+
+// The host-pid suffix a writer in this process gives its temporary files.
+std::string writer_tag() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
 using spate::detail::OutputCommitter;
 using spate::detail::PartWriter;
 
@@ -70,7 +77,7 @@ TEST_CASE("a part appears under its final name only after commit", "[io][part_fi
   writer->write_line("hello");
   writer->write_line("");
   writer->write_line("world");
-  CHECK(writer->temp_path() == tmp.file("out/_temporary/part-00000.attempt-1"));
+  CHECK(writer->temp_path() == tmp.file("out/_temporary/part-00000.attempt-1." + writer_tag()));
   CHECK(fs::exists(writer->temp_path()));
   CHECK_FALSE(fs::exists(tmp.file("out/part-00000")));
   CHECK(writer->bytes_written() == 13);
@@ -250,7 +257,7 @@ TEST_CASE("a write error such as a full disk throws io_error naming the file",
   OutputCommitter committer(tmp.file("out"));
   committer.prepare();
   // The temporary file of this attempt is made a link to a device that is always full.
-  std::string temp = tmp.file("out/_temporary/part-00000.attempt-0");
+  std::string temp = tmp.file("out/_temporary/part-00000.attempt-0." + writer_tag());
   fs::create_symlink("/dev/full", temp);
   auto writer = committer.open_part(0, 0);
   writer->write_line("does not fit");

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stop_token>
 #include <thread>
@@ -32,6 +33,7 @@
 #include "net/connection.hpp"
 #include "net/net_error.hpp"
 #include "scheduler/backend.hpp"
+#include "scheduler/task_loss.hpp"
 #include "storage/memory_budget.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 #include "spate/error.hpp"
@@ -110,8 +112,9 @@ class ClusterBackend final : public Backend {
     heartbeats_ = std::jthread([this](std::stop_token stop) { send_heartbeats(stop); });
     if (local_cluster) {
       auto [n, cores] = parse_local_cluster(config.master);
-      std::uint64_t memory = config.memory_budget ? config.memory_budget : default_memory_budget(n);
-      for (std::size_t i = 0; i < n; ++i) spawn(fmt::format("executor-{}", i), cores, memory);
+      local_cluster_ = true;
+      memory_per_executor_ = config.memory_budget ? config.memory_budget : default_memory_budget(n);
+      for (; spawned_ < n; ++spawned_) spawn(fmt::format("executor-{}", spawned_), cores, memory_per_executor_);
       wait_for_executors(n, 60s);
     } else {
       wait_for_executors(std::max<std::size_t>(1, config.min_executors), config.executor_wait);
@@ -138,6 +141,13 @@ class ClusterBackend final : public Backend {
   }
 
   bool ships_tasks() const noexcept override { return true; }
+
+  std::vector<ExecutorInfo> executors() override {
+    std::lock_guard lock(mutex_);
+    std::vector<ExecutorInfo> out;
+    for (const auto& [id, e] : executors_) out.push_back({id, e.pid, e.block_address, e.cores, e.alive});
+    return out;
+  }
 
   void drop_cached(std::uint64_t node_id) override {
     std::lock_guard lock(mutex_);
@@ -170,9 +180,12 @@ class ClusterBackend final : public Backend {
   TaskUpdates run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
     auto [executor, result] = execute(true, spec);
     std::lock_guard lock(mutex_);
+    // The executor may have been lost between its answer and now: its output went with it.
+    if (!executors_.at(executor).alive)
+      throw task_lost(fmt::format("executor {} was lost after finishing the task", executor), executor);
     map_outputs_[{dep.shuffle_id(), spec.partition}] = executor;
     for (auto node : result.cached) cached_at_[{node, spec.partition}] = executor;
-    return {std::move(result.counters), std::move(result.accumulators)};
+    return {std::move(result.counters), std::move(result.accumulators), executor};
   }
 
   TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) override {
@@ -183,7 +196,7 @@ class ClusterBackend final : public Backend {
     }
     Reader in(result.result);
     handler.load_result(spec.partition, in);
-    return {std::move(result.counters), std::move(result.accumulators)};
+    return {std::move(result.counters), std::move(result.accumulators), executor};
   }
 
  private:
@@ -194,12 +207,15 @@ class ClusterBackend final : public Backend {
     std::size_t cores = 1;
     std::size_t busy = 0;
     bool alive = true;
+    std::uint64_t pid = 0;
   };
   struct Pending {
     std::string executor;
     bool done = false;
     bool ok = false;
     bool input_error = false;
+    bool lost = false;  // its executor was lost
+    std::optional<protocol::Failure> fetch;  // it could not fetch a block
     std::string error;
     protocol::Result result;
   };
@@ -217,7 +233,8 @@ class ClusterBackend final : public Backend {
       for (std::size_t m = 0; m < maps; ++m) {
         auto it = map_outputs_.find({shuffle, m});
         if (it == map_outputs_.end() || !executors_.at(it->second).alive)
-          throw error(fmt::format("shuffle {} map partition {} has no live output", shuffle, m));
+          throw fetch_failure(fmt::format("shuffle {} map partition {} has no live output", shuffle, m),
+                              shuffle, m, it == map_outputs_.end() ? "" : it->second);
         where.addresses.push_back(executors_.at(it->second).block_address);
       }
       l.shuffles.push_back(std::move(where));
@@ -252,7 +269,8 @@ class ClusterBackend final : public Backend {
       conn->send(net::FrameType::launch_task, payload);
     } catch (const std::exception& x) {
       lock.lock();
-      finish(l.task_id, false, fmt::format("sending the task to executor {} failed: {}", p.executor, x.what()));
+      finish(l.task_id, false, fmt::format("sending the task to executor {} failed: {}", p.executor, x.what()),
+             false, true);
       lock.unlock();
     }
     lock.lock();
@@ -261,9 +279,13 @@ class ClusterBackend final : public Backend {
     pending_.erase(l.task_id);
     if (auto it = executors_.find(done.executor); it != executors_.end()) it->second.busy--;
     cv_.notify_all();
+    if (!done.ok && done.fetch) forget_outputs_at(done.fetch->address);
     lock.unlock();
     if (!done.ok) {
       if (done.input_error) throw input_error(done.error);
+      if (done.lost) throw task_lost(done.error, done.executor);
+      if (done.fetch)
+        throw fetch_failure(done.error, done.fetch->shuffle, done.fetch->map, executor_at(done.fetch->address));
       throw error(done.error);
     }
     return {done.executor, std::move(done.result)};
@@ -311,14 +333,31 @@ class ClusterBackend final : public Backend {
   }
 
   // Marks a pending task done. Caller holds mutex_.
-  void finish(std::uint64_t task, bool ok, std::string error, bool input = false) {
+  void finish(std::uint64_t task, bool ok, std::string error, bool input = false, bool lost = false) {
     auto it = pending_.find(task);
-    if (it == pending_.end()) return;  // a late answer for a task already given up
+    if (it == pending_.end() || it->second.done) return;  // a late answer for a task given up
     it->second.done = true;
     it->second.ok = ok;
     it->second.error = std::move(error);
     it->second.input_error = input;
+    it->second.lost = lost;
     cv_.notify_all();
+  }
+
+  // A reducer could not fetch from the block server at `address`: whatever it holds is taken
+  // for lost (its executor may be dead before its connection says so), to be recomputed.
+  // Caller holds mutex_.
+  void forget_outputs_at(const std::string& address) {
+    std::string id = executor_at(address);
+    for (auto m = map_outputs_.begin(); m != map_outputs_.end();)
+      m = m->second == id ? map_outputs_.erase(m) : std::next(m);
+  }
+
+  // The id of the executor whose block server is at `address` ("" if none). Caller holds mutex_.
+  std::string executor_at(const std::string& address) const {
+    for (const auto& [id, e] : executors_)
+      if (e.block_address == address) return id;
+    return "";
   }
 
   void on_frame(const std::shared_ptr<net::Connection>& c, net::Frame&& f) {
@@ -338,7 +377,10 @@ class ClusterBackend final : public Backend {
       case net::FrameType::task_failed: {
         auto r = protocol::decode_failure(f.payload);
         std::lock_guard lock(mutex_);
-        finish(r.task_id, false, std::move(r.message), r.input_error);
+        auto it = pending_.find(r.task_id);
+        if (it == pending_.end() || it->second.done) return;
+        if (r.fetch_failed) it->second.fetch = r;
+        finish(r.task_id, false, r.message, r.input_error);
         break;
       }
       case net::FrameType::fetch_broadcast: {
@@ -372,6 +414,7 @@ class ClusterBackend final : public Backend {
     e.conn = c;
     e.block_address = fmt::format("{}:{}", r.block_host, r.block_port);
     e.cores = r.cores;
+    e.pid = r.pid;
     by_conn_[c.get()] = e.id;
     executors_[e.id] = e;
     protocol::Welcome welcome;
@@ -390,12 +433,36 @@ class ClusterBackend final : public Backend {
     Executor& e = executors_.at(id);
     e.alive = false;
     for (auto& [task, p] : pending_)
-      if (p.executor == id && !p.done) finish(task, false, fmt::format("executor {} lost: {}", id, why));
+      if (p.executor == id && !p.done) finish(task, false, fmt::format("executor {} lost: {}", id, why), false, true);
     for (auto m = map_outputs_.begin(); m != map_outputs_.end();)
       m = m->second == id ? map_outputs_.erase(m) : std::next(m);
     for (auto m = cached_at_.begin(); m != cached_at_.end();)
       m = m->second == id ? cached_at_.erase(m) : std::next(m);
+    if (!stopping_) std::fprintf(stderr, "spate: lost executor %s: %s\n", id.c_str(), why.c_str());
+    if (local_cluster_ && !stopping_) replace_executor(e);
     cv_.notify_all();
+  }
+
+  // local-cluster: starts a new executor in place of a lost one, while restarts remain.
+  // Caller holds mutex_.
+  void replace_executor(const Executor& lost) {
+    reap_exited();
+    if (restarts_ >= config_.max_executor_restarts) return;
+    ++restarts_;
+    std::string id = fmt::format("executor-{}", spawned_++);
+    try {
+      spawn(id, lost.cores, memory_per_executor_);
+    } catch (const std::exception& x) {
+      std::fprintf(stderr, "spate: could not start %s in place of %s: %s\n", id.c_str(), lost.id.c_str(), x.what());
+    }
+  }
+
+  // Collects children that have ended, so none lingers as a zombie.
+  void reap_exited() {
+    for (auto it = children_.begin(); it != children_.end();) {
+      int status = 0;
+      it = ::waitpid(*it, &status, WNOHANG) == *it ? children_.erase(it) : std::next(it);
+    }
   }
 
   void wait_for_executors(std::size_t n, std::chrono::milliseconds timeout) {
@@ -477,6 +544,10 @@ class ClusterBackend final : public Backend {
   std::map<std::pair<int, std::size_t>, std::string> map_outputs_;
   std::map<std::pair<std::uint64_t, std::size_t>, std::string> cached_at_;  // (node, partition)
   std::vector<pid_t> children_;
+  bool local_cluster_ = false;
+  std::uint64_t memory_per_executor_ = 0;
+  std::size_t spawned_ = 0;   // executors started, for their ids
+  std::size_t restarts_ = 0;  // of them, in place of lost ones
   std::jthread heartbeats_;
 };
 

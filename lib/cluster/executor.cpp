@@ -34,6 +34,7 @@
 #include "spate/detail/engine.hpp"
 #include "spate/detail/graph_codec.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
+#include "scheduler/task_loss.hpp"
 #include "spate/error.hpp"
 #include "storage/memory_budget.hpp"
 
@@ -137,22 +138,29 @@ class PeerFetcher final : public BucketFetcher {
       throw error(fmt::format("shuffle {} map partition {}: no location was sent with the task",
                               shuffle, map));
     const std::string& address = (*it->second)[map];
-    auto conn = peers_.checkout(address);
-    conn->send(net::FrameType::fetch_block, protocol::encode(protocol::Fetch{shuffle, map, reduce}));
-    for (;;) {
-      auto frame = conn->receive(60s);
-      if (!frame)
-        throw error(fmt::format("fetching shuffle {} map {} bucket {} from {}: no answer in 60 s",
-                                shuffle, map, reduce, address));
-      if (frame->type == net::FrameType::block_data) {
-        peers_.give_back(address, std::move(conn));
-        return std::move(frame->payload);
+    auto failed = [&](const std::string& why) {
+      return fetch_failure(fmt::format("fetch failure: shuffle {} map partition {} bucket {} from {}: {}",
+                                       shuffle, map, reduce, address, why),
+                           shuffle, map, address);
+    };
+    try {
+      auto conn = peers_.checkout(address);
+      conn->send(net::FrameType::fetch_block, protocol::encode(protocol::Fetch{shuffle, map, reduce}));
+      for (;;) {
+        auto frame = conn->receive(60s);
+        if (!frame) throw failed("no answer in 60 s");
+        if (frame->type == net::FrameType::block_data) {
+          peers_.give_back(address, std::move(conn));
+          return std::move(frame->payload);
+        }
+        if (frame->type == net::FrameType::block_missing) {
+          peers_.give_back(address, std::move(conn));
+          throw failed("not there: " + frame->payload);
+        }
       }
-      if (frame->type == net::FrameType::block_missing) {
-        peers_.give_back(address, std::move(conn));
-        throw error(fmt::format("fetch failure: shuffle {} map partition {} is not on executor {}: {}",
-                                shuffle, map, address, frame->payload));
-      }
+    } catch (const net::net_error& e) {
+      // Refused, reset, timed out: the executor that held the block is gone or unreachable.
+      throw failed(e.what());
     }
   }
 
@@ -402,11 +410,27 @@ class Executor {
       r.accumulators = tc.accumulator_updates();
       r.cached = tc.cached_nodes();
       driver_->send(net::FrameType::task_result, protocol::encode(r));
+    } catch (const fetch_failure& f) {
+      protocol::Failure out;
+      out.task_id = task_id;
+      out.message = f.what();
+      out.fetch_failed = true;
+      out.shuffle = f.shuffle();
+      out.map = f.map();
+      out.address = f.executor();
+      report_failure(out);
     } catch (const std::exception& e) {
-      report_failure({task_id, dynamic_cast<const input_error*>(&e) != nullptr, e.what()});
+      protocol::Failure out;
+      out.task_id = task_id;
+      out.input_error = dynamic_cast<const input_error*>(&e) != nullptr;
+      out.message = e.what();
+      report_failure(out);
     } catch (...) {
       // User code may throw anything; the task fails, the executor stays.
-      report_failure({task_id, false, "unknown exception (not derived from std::exception)"});
+      protocol::Failure out;
+      out.task_id = task_id;
+      out.message = "unknown exception (not derived from std::exception)";
+      report_failure(out);
     }
   }
 

@@ -116,7 +116,10 @@ Result decode_result(std::string_view payload) {
   return r;
 }
 
-std::string encode(const Failure& f) { return pack(f.task_id, f.input_error, f.message); }
+std::string encode(const Failure& f) {
+  return pack(f.task_id, f.input_error, f.message, f.fetch_failed, static_cast<std::int32_t>(f.shuffle), f.map,
+              f.address);
+}
 
 Failure decode_failure(std::string_view payload) {
   Reader in(payload);
@@ -124,6 +127,10 @@ Failure decode_failure(std::string_view payload) {
   f.task_id = deserialize_from<std::uint64_t>(in);
   f.input_error = deserialize_from<bool>(in);
   f.message = deserialize_from<std::string>(in);
+  f.fetch_failed = deserialize_from<bool>(in);
+  f.shuffle = deserialize_from<std::int32_t>(in);
+  f.map = deserialize_from<std::uint64_t>(in);
+  f.address = deserialize_from<std::string>(in);
   expect_end(in, "task_failed");
   return f;
 }

@@ -67,6 +67,11 @@ struct Failure {
   std::uint64_t task_id = 0;
   bool input_error = false;  // bad input: retrying cannot help
   std::string message;
+  // A block the task reads could not be fetched: the driver recomputes that map output.
+  bool fetch_failed = false;
+  int shuffle = 0;
+  std::uint64_t map = 0;
+  std::string address;  // the block server that failed
 };
 
 /// A reducer asking an executor for one bucket.

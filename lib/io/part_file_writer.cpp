@@ -61,6 +61,13 @@ Publish link_then_unlink(const std::string& from, const std::string& to) {
       fmt::format("cannot link output file '{}' to '{}': {}", from, to, errno_text(err)));
 }
 
+// "host-pid": who writes a temporary file.
+std::string writer_tag() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return fmt::format("{}-{}", host, ::getpid());
+}
+
 }  // namespace
 
 // ---- PartWriter ----
@@ -190,7 +197,10 @@ void OutputCommitter::prepare() {
 
 std::unique_ptr<PartWriter> OutputCommitter::open_part(std::size_t partition, int attempt) const {
   std::string name = part_name(partition);
-  std::string temp = (fs::path(temp_dir_) / fmt::format("{}.attempt-{}", name, attempt)).string();
+  // Host and process make the name unique even for two runs of the same attempt: one on an
+  // executor taken for lost that may still write, one on another executor (never the same one:
+  // a lost executor gets no more tasks).
+  std::string temp = (fs::path(temp_dir_) / fmt::format("{}.attempt-{}.{}", name, attempt, writer_tag())).string();
   std::string final_path = (fs::path(dir_) / name).string();
   return std::unique_ptr<PartWriter>(
       new PartWriter(*this, partition, attempt, std::move(temp), std::move(final_path)));

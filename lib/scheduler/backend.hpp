@@ -24,6 +24,7 @@ using Counters = std::vector<std::pair<std::string, std::uint64_t>>;
 struct TaskUpdates {
   Counters counters;
   AccumulatorUpdates accumulators;
+  std::string executor;  // where the attempt ran
 };
 
 /// The saved form of broadcast `id` for an executor that asks for it; nullopt for an unknown id.
@@ -52,9 +53,12 @@ class Backend {
   virtual bool ships_tasks() const noexcept = 0;
   /// Tasks that can run at once.
   virtual std::size_t slots() = 0;
+  /// The executors known to the backend (none for local backends).
+  virtual std::vector<ExecutorInfo> executors() { return {}; }
   /// True when map partition m of the shuffle has an output somewhere it can be fetched from.
   virtual bool has_map_output(int shuffle, std::size_t m) = 0;
-  /// Runs map task `spec.partition` of `dep`; throws the task's error.
+  /// Runs map task `spec.partition` of `dep`; throws the task's error, task_lost when its
+  /// executor was lost, fetch_failure when a block it reads could not be had.
   virtual TaskUpdates run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) = 0;
   /// Runs the job handler on `spec.partition`, leaving the result in the handler; throws the
   /// task's error.

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "scheduler/backend.hpp"
+#include "scheduler/task_loss.hpp"
 #include "scheduler/task_runner.hpp"
 #include "storage/memory_budget.hpp"
 #include "spate/detail/block_store.hpp"
@@ -130,6 +131,14 @@ struct Engine::Impl {
   mutable std::mutex accumulators_mutex;
   std::map<std::uint64_t, std::shared_ptr<AccumulatorBase>> accumulators;
   std::uint64_t next_accumulator = 1;
+  mutable std::mutex attempts_mutex;
+  std::vector<TaskAttempt> attempts;
+  std::mutex shuffle_mutexes_mutex;
+  std::map<int, std::unique_ptr<std::mutex>> shuffle_mutexes;
+  std::atomic<std::uint64_t> next_job{1};
+
+  // Re-runs of one attempt after its executor was lost, before it counts as a failed attempt.
+  static constexpr int kMaxLostRuns = 8;
 
   // Called after an attempt succeeded; a failed attempt's updates are dropped with it.
   void keep_updates(const TaskUpdates& u) {
@@ -184,32 +193,94 @@ struct Engine::Impl {
     return out;
   }
 
-  // Makes every map output of `dep` exist, computing parent stages first.
-  void ensure_shuffle(const ShuffleDependencyBase& dep) {
-    const NodeBase& parent = *dep.parent();
-    std::vector<std::size_t> missing;
-    for (std::size_t p = 0; p < parent.num_partitions(); ++p)
-      if (!backend->has_map_output(dep.shuffle_id(), p)) missing.push_back(p);
-    if (missing.empty()) return;
-    for (const auto& d : stage_shuffles(parent)) ensure_shuffle(*d);
-    int stage = stage_id_for(dep.shuffle_id());
-    std::string bytes;
-    if (backend->ships_tasks()) {
-      Writer w;
-      GraphWriter g(w);
-      g.shuffle(dep);
-      bytes = std::move(w).take();
+  // Runs one attempt of a task through `call`, recording how it ended. An attempt lost with its
+  // executor runs again (not counted against the task's attempts); one that could not fetch a
+  // block first has the missing map outputs recomputed from lineage. Other errors propagate to
+  // the TaskRunner, which counts and retries them.
+  TaskUpdates run_attempt(std::uint64_t job, const TaskSpec& spec, int shuffle,
+                          const std::vector<std::shared_ptr<ShuffleDependencyBase>>& reads,
+                          const std::function<TaskUpdates(const TaskSpec&)>& call) {
+    using Outcome = TaskAttempt::Outcome;
+    for (int lost = 0;; ++lost) {
+      try {
+        TaskUpdates u = call(spec);
+        record({job, spec.stage, shuffle, spec.partition, spec.attempt, u.executor, Outcome::succeeded, ""});
+        return u;
+      } catch (const fetch_failure& f) {
+        record({job, spec.stage, shuffle, spec.partition, spec.attempt, f.executor(), Outcome::fetch_failed, f.what()});
+        if (lost >= kMaxLostRuns) throw;
+        bool known = false;
+        for (const auto& d : reads)
+          if (d->shuffle_id() == f.shuffle()) {
+            ensure_shuffle(*d, job, true);
+            known = true;
+          }
+        if (!known)
+          for (const auto& d : reads) ensure_shuffle(*d, job, true);
+      } catch (const task_lost& l) {
+        record({job, spec.stage, shuffle, spec.partition, spec.attempt, l.executor(), Outcome::lost, l.what()});
+        if (lost >= kMaxLostRuns) throw;
+      } catch (const std::exception& e) {
+        record({job, spec.stage, shuffle, spec.partition, spec.attempt, "", Outcome::failed, e.what()});
+        throw;
+      }
     }
-    auto read = reads(parent);
-    auto cached = cached_in_stage(parent);
-    runner().run(
-        missing.size(),
-        [&](std::size_t i, int attempt) {
-          TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr, read, cached};
-          keep_updates(backend->run_map(dep, spec));
-        },
-        stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
-        [&](std::size_t i) { return missing[i]; });
+  }
+
+  void record(TaskAttempt a) {
+    std::lock_guard lock(attempts_mutex);
+    attempts.push_back(std::move(a));
+  }
+
+  std::mutex& shuffle_mutex(int shuffle_id) {
+    std::lock_guard lock(shuffle_mutexes_mutex);
+    auto& m = shuffle_mutexes[shuffle_id];
+    if (!m) m = std::make_unique<std::mutex>();
+    return *m;
+  }
+
+  // Makes every map output of `dep` exist, computing parent stages first. Outputs lost while the
+  // stage runs (their executor died) are computed again, up to max_stage_attempts rounds. One
+  // thread at a time per shuffle: tasks that all found the same output missing recompute it once.
+  // `recovering`: called from a task thread to replace lost outputs, so the map tasks get
+  // threads of their own rather than running inline as a user's nested job does.
+  void ensure_shuffle(const ShuffleDependencyBase& dep, std::uint64_t job, bool recovering = false) {
+    std::lock_guard hold(shuffle_mutex(dep.shuffle_id()));
+    const NodeBase& parent = *dep.parent();
+    int stage = stage_id_for(dep.shuffle_id());
+    for (int round = 0;; ++round) {
+      std::vector<std::size_t> missing;
+      for (std::size_t p = 0; p < parent.num_partitions(); ++p)
+        if (!backend->has_map_output(dep.shuffle_id(), p)) missing.push_back(p);
+      if (missing.empty()) return;
+      if (round >= config.max_stage_attempts)
+        throw job_error(fmt::format("job failed: stage {} (shuffle {} <- {}) lost map outputs {} "
+                                    "times; {} of its {} map partitions are still missing",
+                                    stage, dep.shuffle_id(), stage_name(parent), round,
+                                    missing.size(), parent.num_partitions()),
+                        "map outputs lost", stage, missing.front(), round);
+      auto parents = stage_shuffles(parent);
+      for (const auto& d : parents) ensure_shuffle(*d, job, recovering);
+      std::string bytes;
+      if (backend->ships_tasks()) {
+        Writer w;
+        GraphWriter g(w);
+        g.shuffle(dep);
+        bytes = std::move(w).take();
+      }
+      auto read = reads(parent);
+      auto cached = cached_in_stage(parent);
+      TaskRunner(std::max<std::size_t>(1, backend->slots()), config.max_task_attempts, !recovering)
+          .run(
+              missing.size(),
+              [&](std::size_t i, int attempt) {
+                TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr, read, cached};
+                keep_updates(run_attempt(job, spec, dep.shuffle_id(), parents,
+                                         [&](const TaskSpec& s) { return backend->run_map(dep, s); }));
+              },
+              stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
+              [&](std::size_t i) { return missing[i]; });
+    }
   }
 };
 
@@ -229,6 +300,13 @@ std::size_t Engine::default_parallelism() const noexcept {
 std::uint64_t Engine::next_node_id() noexcept { return impl_->next_node++; }
 int Engine::next_shuffle_id() noexcept { return impl_->next_shuffle++; }
 BlockStore& Engine::block_store() noexcept { return impl_->blocks; }
+
+std::vector<TaskAttempt> Engine::task_attempts() const {
+  std::lock_guard lock(impl_->attempts_mutex);
+  return impl_->attempts;
+}
+
+std::vector<ExecutorInfo> Engine::executors() const { return impl_->backend->executors(); }
 
 void Engine::drop_cached(std::uint64_t node_id) {
   impl_->blocks.drop_cached(node_id);
@@ -269,8 +347,10 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
     parts.resize(node->num_partitions());
     for (std::size_t p = 0; p < parts.size(); ++p) parts[p] = p;
   }
+  std::uint64_t job = impl_->next_job++;
   try {
-    for (const auto& d : stage_shuffles(*node)) impl_->ensure_shuffle(*d);
+    auto shuffles = stage_shuffles(*node);
+    for (const auto& d : shuffles) impl_->ensure_shuffle(*d, job);
     int stage = impl_->next_stage++;
     std::string bytes;
     if (impl_->backend->ships_tasks()) {
@@ -286,7 +366,9 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
         [&](std::size_t i, int attempt) {
           TaskSpec spec{stage, parts[i], attempt, impl_->backend->ships_tasks() ? &bytes : nullptr,
                         read, cached};
-          impl_->keep_updates(impl_->backend->run_result(handler, spec));
+          impl_->keep_updates(impl_->run_attempt(job, spec, -1, shuffles, [&](const TaskSpec& s) {
+            return impl_->backend->run_result(handler, s);
+          }));
         },
         stage, stage_name(*node), [&](std::size_t i) { return parts[i]; });
     handler.job_succeeded();

@@ -22,14 +22,14 @@ class LocalBackend final : public Backend {
     tc.set_broadcasts(&broadcasts_);
     CurrentTaskScope current(tc);
     dep.run_map_task(tc, spec.partition);
-    return {tc.counters(), tc.accumulator_updates()};
+    return {tc.counters(), tc.accumulator_updates(), "driver"};
   }
   TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) override {
     TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
     tc.set_broadcasts(&broadcasts_);
     CurrentTaskScope current(tc);
     handler.run_task(tc, spec.partition);
-    return {tc.counters(), tc.accumulator_updates()};
+    return {tc.counters(), tc.accumulator_updates(), "driver"};
   }
   void drop_cached(std::uint64_t node_id) override { blocks_.drop_cached(node_id); }
 

@@ -71,7 +71,7 @@ void TaskRunner::run(std::size_t count, const Task& task, int stage, const std::
   };
 
   std::size_t n = std::min(threads_, count);
-  if (n <= 1 || tl_in_task) {
+  if (n <= 1 || (tl_in_task && inline_when_nested_)) {
     worker();
   } else {
     std::vector<std::jthread> pool;

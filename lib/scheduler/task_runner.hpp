@@ -16,7 +16,10 @@ class TaskRunner {
   /// task(index, attempt) runs task `index` for the given 1-based attempt.
   using Task = std::function<void(std::size_t index, int attempt)>;
 
-  TaskRunner(std::size_t threads, int max_attempts) : threads_(threads), max_attempts_(max_attempts) {}
+  /// With `inline_when_nested` false, tasks run on their own threads even when called from a
+  /// task thread (the scheduler recomputing lost map outputs for a task, not a user's job).
+  TaskRunner(std::size_t threads, int max_attempts, bool inline_when_nested = true)
+      : threads_(threads), max_attempts_(max_attempts), inline_when_nested_(inline_when_nested) {}
 
   /// Runs tasks 0..count-1; `stage` and `partition_of` only label the error.
   void run(std::size_t count, const Task& task, int stage, const std::string& stage_name,
@@ -25,6 +28,7 @@ class TaskRunner {
  private:
   std::size_t threads_;
   int max_attempts_;
+  bool inline_when_nested_;
 };
 
 }  // namespace spate::detail

@@ -38,6 +38,37 @@ struct EngineConfig {
   std::uint64_t memory_budget = 0;
   /// Print every counter to stderr, one line, when the engine ends (--metrics).
   bool print_metrics = false;
+  /// How often the map outputs of one shuffle may be recomputed after losses, per job.
+  int max_stage_attempts = 4;
+  /// local-cluster: executors started in place of lost ones, over the engine's life.
+  std::size_t max_executor_restarts = 16;
+};
+
+/// One task attempt as the scheduler saw it end: the record from which a test or a log learns
+/// which partitions ran where, and which were computed again.
+struct TaskAttempt {
+  enum class Outcome { succeeded, failed, lost, fetch_failed };
+  std::uint64_t job = 0;
+  int stage = 0;
+  /// The shuffle a map task wrote, or -1 for a result task.
+  int shuffle = -1;
+  std::size_t partition = 0;
+  /// The attempt number counted against the task's attempts (a lost attempt does not count, so
+  /// its re-run carries the same number).
+  int attempt = 1;
+  /// Where it ran ("driver" in local modes; "" when the executor is not known).
+  std::string executor;
+  Outcome outcome = Outcome::succeeded;
+  std::string message;
+};
+
+/// An executor as the driver knows it.
+struct ExecutorInfo {
+  std::string id;
+  std::uint64_t pid = 0;
+  std::string block_address;
+  std::size_t cores = 0;
+  bool alive = false;
 };
 
 class GraphWriter;
@@ -90,6 +121,11 @@ class Engine {
   int next_shuffle_id() noexcept;
   /// The block store of this process.
   BlockStore& block_store() noexcept;
+
+  /// Every task attempt that has ended so far, in the order they ended.
+  std::vector<TaskAttempt> task_attempts() const;
+  /// The executors that have registered (empty in local modes), lost ones included.
+  std::vector<ExecutorInfo> executors() const;
 
   /// Frees the cached partitions of a node, in this process and in executors.
   void drop_cached(std::uint64_t node_id);

@@ -438,7 +438,12 @@ class ClusterBackend final : public Backend {
       m = m->second == id ? map_outputs_.erase(m) : std::next(m);
     for (auto m = cached_at_.begin(); m != cached_at_.end();)
       m = m->second == id ? cached_at_.erase(m) : std::next(m);
-    if (!stopping_) std::fprintf(stderr, "spate: lost executor %s: %s\n", id.c_str(), why.c_str());
+    if (!stopping_) {
+      std::string_view reason(why);
+      if (reason.starts_with("spate: ")) reason.remove_prefix(7);
+      std::fprintf(stderr, "spate: lost executor %s: %.*s\n", id.c_str(), static_cast<int>(reason.size()),
+                   reason.data());
+    }
     if (local_cluster_ && !stopping_) replace_executor(e);
     cv_.notify_all();
   }

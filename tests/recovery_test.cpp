@@ -1,0 +1,249 @@
+// Lineage-based recovery with real executor processes killed with SIGKILL: in the middle of a map
+// stage, after it but before its outputs are fetched, while executors hold cached partitions,
+// and during save_as_text_file. Each time the result equals the fault-free one, and the map
+// partitions computed again are exactly those whose output the dead executor held.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "process_support.hpp"
+#include "test_support.hpp"
+
+using namespace spate_test;
+using Outcome = spate::detail::TaskAttempt::Outcome;
+
+namespace {
+
+// Sums per key: a merge policy for an accumulator that counts per partition.
+struct PerKey {
+  void operator()(std::map<std::size_t, long>& acc, const std::map<std::size_t, long>& x) const {
+    for (const auto& [k, v] : x) acc[k] += v;
+  }
+  void operator()(std::map<std::size_t, long>& acc, std::size_t k) const { acc[k] += 1; }
+};
+
+std::vector<std::pair<int, long>> input_pairs() {
+  std::vector<std::pair<int, long>> v;
+  for (int i = 0; i < 6000; ++i) v.emplace_back(i % 37, i);
+  return v;
+}
+
+std::vector<std::pair<int, long>> expected_sums() {
+  std::map<int, long> m;
+  for (const auto& [k, x] : input_pairs()) m[k] += x;
+  return {m.begin(), m.end()};
+}
+
+// The executor that held the most of `parts` (executor -> partitions), and its partitions.
+std::pair<std::string, std::set<std::size_t>> busiest(const std::map<std::string, std::set<std::size_t>>& parts) {
+  std::pair<std::string, std::set<std::size_t>> best;
+  for (const auto& [e, ps] : parts)
+    if (ps.size() > best.second.size()) best = {e, ps};
+  return best;
+}
+
+// Successful attempts of map tasks of any shuffle (or of result tasks, shuffle -1), by executor.
+std::map<std::string, std::set<std::size_t>> succeeded_by_executor(const spate::Context& ctx, bool map_tasks) {
+  std::map<std::string, std::set<std::size_t>> out;
+  for (const auto& a : ctx.engine()->task_attempts())
+    if (a.outcome == Outcome::succeeded && (a.shuffle >= 0) == map_tasks) out[a.executor].insert(a.partition);
+  return out;
+}
+
+// Map partitions that succeeded more than once: those computed again.
+std::set<std::size_t> recomputed_maps(const spate::Context& ctx) {
+  std::map<std::size_t, int> n;
+  for (const auto& a : ctx.engine()->task_attempts())
+    if (a.outcome == Outcome::succeeded && a.shuffle >= 0) ++n[a.partition];
+  std::set<std::size_t> out;
+  for (const auto& [p, k] : n)
+    if (k > 1) out.insert(p);
+  return out;
+}
+
+void kill_executor(const spate::Context& ctx, const std::string& id) {
+  for (const auto& e : ctx.engine()->executors())
+    if (e.id == id) {
+      REQUIRE(e.pid > 0);
+      REQUIRE(::kill(static_cast<pid_t>(e.pid), SIGKILL) == 0);
+      return;
+    }
+  FAIL("no executor " << id);
+}
+
+// Waits until the driver has noticed that executor `id` is gone.
+void wait_until_lost(const spate::Context& ctx, const std::string& id) {
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const auto& e : ctx.engine()->executors())
+      if (e.id == id && !e.alive) return;
+    std::this_thread::sleep_for(10ms);
+  }
+  FAIL("the driver did not notice that " << id << " died");
+}
+
+// Waits until `n` tasks of the kind asked for have succeeded.
+void wait_for_successes(const spate::Context& ctx, bool map_tasks, std::size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::size_t k = 0;
+    for (const auto& [e, ps] : succeeded_by_executor(ctx, map_tasks)) k += ps.size();
+    if (k >= n) return;
+    std::this_thread::sleep_for(5ms);
+  }
+  FAIL("fewer than " << n << " tasks succeeded within 60 s");
+}
+
+}  // namespace
+
+TEST_CASE("killing an executor after a map stage recomputes exactly the map outputs it held",
+          "[recovery]") {
+  spate::Context ctx(spate::Options{.master = "local-cluster[3]"});
+  auto sums = ctx.parallelize(input_pairs(), 12).reduce_by_key(std::plus<>{}, 4);
+  REQUIRE(sums.count() == 37);  // the map stage ran; its outputs stay for the next job
+  CHECK(recomputed_maps(ctx).empty());
+  auto [victim, held] = busiest(succeeded_by_executor(ctx, true));
+  REQUIRE_FALSE(held.empty());
+  kill_executor(ctx, victim);
+  wait_until_lost(ctx, victim);
+  CHECK(sorted(sums.collect()) == expected_sums());
+  CHECK(recomputed_maps(ctx) == held);
+}
+
+TEST_CASE("killing an executor in the middle of a map stage recomputes exactly its outputs",
+          "[recovery]") {
+  spate::Context ctx(spate::Options{.master = "local-cluster[3]"});
+  auto slow = ctx.parallelize(input_pairs(), 24).map_partitions([](std::size_t, std::vector<std::pair<int, long>> v) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    return v;
+  });
+  auto job = std::async(std::launch::async, [&] { return sorted(slow.reduce_by_key(std::plus<>{}, 4).collect()); });
+  wait_for_successes(ctx, true, 6);
+  auto victim = busiest(succeeded_by_executor(ctx, true)).first;
+  kill_executor(ctx, victim);
+  CHECK(job.get() == expected_sums());
+  // Every output the victim had finished is computed again, and nothing else is.
+  auto by_executor = succeeded_by_executor(ctx, true);
+  CHECK(recomputed_maps(ctx) == by_executor[victim]);
+  CHECK_FALSE(by_executor[victim].empty());
+}
+
+TEST_CASE("killing an executor that holds cached partitions recomputes only those partitions",
+          "[recovery]") {
+  spate::Context ctx(spate::Options{.master = "local-cluster[3]"});
+  auto computed = ctx.accumulator<std::map<std::size_t, long>, PerKey>();
+  auto cached = ctx.parallelize(input_pairs(), 9)
+                    .map_partitions([computed](std::size_t p, std::vector<std::pair<int, long>> v) {
+                      computed.add(p);
+                      return v;
+                    })
+                    .cache();
+  REQUIRE(cached.count() == 6000);
+  auto [victim, held] = busiest(succeeded_by_executor(ctx, false));
+  REQUIRE_FALSE(held.empty());
+  kill_executor(ctx, victim);
+  wait_until_lost(ctx, victim);
+  CHECK(sorted(cached.reduce_by_key(std::plus<>{}).collect()) == expected_sums());
+  std::set<std::size_t> twice;
+  for (const auto& [p, n] : computed.value()) {
+    CHECK(n <= 2);
+    if (n == 2) twice.insert(p);
+  }
+  CHECK(twice == held);
+}
+
+TEST_CASE("killing an executor during save_as_text_file still writes each part once, complete",
+          "[recovery]") {
+  fs::path dir = fs::temp_directory_path() / ("spate-recovery-save-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  spate::Context ctx(spate::Options{.master = "local-cluster[3]"});
+  std::vector<int> lines(1200);
+  for (int i = 0; i < 1200; ++i) lines[i] = i;
+  auto text = ctx.parallelize(lines, 12).map_partitions([](std::size_t, std::vector<int> v) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    std::vector<std::string> out;
+    for (int x : v) out.push_back("line " + std::to_string(x));
+    return out;
+  });
+  auto job = std::async(std::launch::async, [&] { text.save_as_text_file(dir.string()); });
+  wait_for_successes(ctx, false, 3);
+  kill_executor(ctx, busiest(succeeded_by_executor(ctx, false)).first);
+  job.get();
+  CHECK(fs::exists(dir / "_SUCCESS"));
+  std::vector<std::string> parts;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().starts_with("part-")) parts.push_back(e.path().string());
+  std::sort(parts.begin(), parts.end());
+  CHECK(parts.size() == 12);
+  std::vector<std::string> got;
+  for (const auto& p : parts) {
+    std::ifstream in(p);
+    for (std::string l; std::getline(in, l);) got.push_back(l);
+  }
+  std::vector<std::string> want;
+  for (int x : lines) want.push_back("line " + std::to_string(x));
+  CHECK(got == want);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("in executors, a function that always throws fails the job with its message; one that throws once succeeds",
+          "[recovery]") {
+  auto ctx = make_context("local-cluster[3]", 3);
+  auto bad = ctx.parallelize(std::vector<int>{1, 2, 3, 4, 5, 6}, 3).map([](int x) {
+    if (x == 4) throw std::runtime_error("record 4 is bad");
+    return x;
+  });
+  try {
+    bad.collect();
+    FAIL("no error");
+  } catch (const spate::job_error& e) {
+    CHECK(e.user_message() == "record 4 is bad");
+    CHECK(e.attempt() == 3);
+    CHECK(e.partition() == 1);
+  }
+  auto flaky = ctx.parallelize(std::vector<int>{1, 2, 3, 4, 5, 6}, 3).map([](int x) {
+    if (x == 4 && spate::this_task()->attempt == 1) throw std::runtime_error("first attempt");
+    return x * 10;
+  });
+  CHECK(flaky.collect() == std::vector<int>{10, 20, 30, 40, 50, 60});
+}
+
+TEST_CASE("a spate:// job goes on with the executors that remain and with one that joins mid-job",
+          "[recovery]") {
+  fs::path dir = fs::temp_directory_path() / ("spate-recovery-join-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string url = "spate://127.0.0.1:" + std::to_string(free_port());
+  std::map<std::string, std::string> env{{"SPATE_SECRET", "recovery-secret"}};
+  setenv("SPATE_SECRET", "recovery-secret", 1);
+  auto first = std::make_unique<Child>(std::vector<std::string>{self_exe(), "--executor", url, "--executor-id", "first"}, env,
+                                       dir / "first.err");
+  Child second({self_exe(), "--executor", url, "--executor-id", "second"}, env, dir / "second.err");
+  {
+    spate::Context ctx(spate::Options{.master = url, .min_executors = 2});
+    auto slow = ctx.parallelize(input_pairs(), 32).map_partitions([](std::size_t, std::vector<std::pair<int, long>> v) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return v;
+    });
+    auto job = std::async(std::launch::async, [&] { return sorted(slow.reduce_by_key(std::plus<>{}, 4).collect()); });
+    wait_for_successes(ctx, true, 3);
+    first.reset();  // SIGKILL
+    Child third({self_exe(), "--executor", url, "--executor-id", "third"}, env, dir / "third.err");
+    CHECK(job.get() == expected_sums());
+    std::set<std::string> ran;
+    for (const auto& a : ctx.engine()->task_attempts())
+      if (a.outcome == Outcome::succeeded) ran.insert(a.executor);
+    CHECK(ran.count("second") == 1);
+    CHECK(ran.count("third") == 1);  // joined while the job ran, and took tasks
+  }
+  unsetenv("SPATE_SECRET");
+  fs::remove_all(dir);
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Multi-host test: the click-log jobs on a driver and three executors, each in its own network
-# namespace at its own address, must print exactly what `--master local[2]` prints.
+# namespace at its own address, must print exactly what `--master local[2]` prints; and a job
+# must survive one executor's link going down mid-job (see run_netcut).
 #
-# usage: run.sh [BIN_DIR]      (BIN_DIR holds spate-clicks and spate-gen-clicks; default build/bin)
+# usage: run.sh [BIN_DIR]      (BIN_DIR holds spate-clicks, spate-gen-clicks and spate_tests;
+#                              default build/bin)
 #
 # Topology: four namespaces, spate-PID-d (driver) and spate-PID-e1..e3 (executors). The driver's
 # namespace holds a bridge (10.213.0.1/24); each executor namespace is joined to it by a veth pair
@@ -33,7 +35,7 @@ note() { echo "multihost: $*"; }
 [[ $(id -u) -eq 0 ]] || skip "needs root to create network namespaces (running as uid $(id -u))"
 command -v ip >/dev/null 2>&1 || skip "the 'ip' command (iproute2) is not installed"
 command -v timeout >/dev/null 2>&1 || skip "the 'timeout' command (coreutils) is not installed"
-for p in spate-clicks spate-gen-clicks; do
+for p in spate-clicks spate-gen-clicks spate_tests; do
   [[ -x $bin/$p ]] || { echo "multihost: FAIL: $bin/$p is missing; build first (scripts/build)"; exit 1; }
 done
 bin=$(cd "$bin" && pwd)
@@ -265,7 +267,50 @@ run_job() {
   return 1
 }
 
+# A host dropping off the network mid-job: no process dies and no connection closes, so only
+# missed heartbeats tell. The driver (the test binary's hidden netcut test, heartbeat timeout
+# 2 s) runs a slow job on the three executors; once it runs, e1's link goes down. The job must
+# finish with the right answer on e2 and e3, and e1 must leave by itself (its driver went
+# silent).
+run_netcut() {
+  local d=$work/netcut tests=$bin/spate_tests
+  mkdir -p "$d"
+  [[ -x $tests ]] || { echo "FAIL netcut: $tests is missing"; return 1; }
+  SPATE_NETCUT_MASTER=$DRIVER_URL ip netns exec "$ns_d" timeout "$(left 90)" "$tests" \
+    "[netcut]" >"$d/driver.log" 2>&1 &
+  local driver=$! i epids=()
+  for i in 1 2 3; do
+    ip netns exec "${ns_e[i - 1]}" "$tests" --executor "$DRIVER_URL" --executor-cores 1 \
+      --executor-id "e$i" >"$d/executor$i.log" 2>&1 &
+    epids+=($!)
+  done
+  local n
+  for n in $(seq 1 300); do grep -q "netcut: job running" "$d/driver.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 1
+  ip -n "$ns_d" link set ve1 down
+  wait "$driver"
+  local drc=$? ok=1
+  ((drc == 0)) || { echo "FAIL netcut: the driver's test failed (status $drc)"; ok=0; }
+  # e1 hears nothing more from the driver: it must end by itself within its timeout.
+  local deadline=$((SECONDS + $(left 20)))
+  while kill -0 "${epids[0]}" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 "${epids[0]}" 2>/dev/null; then
+    echo "FAIL netcut: the cut-off executor e1 is still running"; ok=0
+  elif ! grep -q "no word from the driver" "$d/executor1.log"; then
+    echo "FAIL netcut: e1 ended without noticing the silent driver"; ok=0
+  fi
+  for i in 0 1 2; do kill -KILL "${epids[i]}" 2>/dev/null; { wait "${epids[i]}"; } 2>/dev/null; done
+  ip -n "$ns_d" link set ve1 up
+  if ((ok)); then
+    echo "PASS netcut ($(grep -o 'netcut: [0-9].*' "$d/driver.log"))"
+    return 0
+  fi
+  show_logs "$d/driver.log" "$d/executor1.log" "$d/executor2.log" "$d/executor3.log"
+  return 1
+}
+
 failures=0
+run_netcut || failures=$((failures + 1))
 for job in "${JOBS[@]}"; do
   if ((SECONDS - start >= BUDGET)); then
     echo "FAIL $job: not run, the ${BUDGET} s budget is spent"; failures=$((failures + 1)); continue
@@ -274,8 +319,8 @@ for job in "${JOBS[@]}"; do
 done
 
 if ((failures)); then
-  note "$failures of ${#JOBS[@]} jobs failed ($((SECONDS - start)) s)"
+  note "$failures of $((${#JOBS[@]} + 1)) checks failed ($((SECONDS - start)) s)"
   exit 1
 fi
-note "all ${#JOBS[@]} jobs equal local[2] ($((SECONDS - start)) s)"
+note "all ${#JOBS[@]} jobs equal local[2], and the network cut was survived ($((SECONDS - start)) s)"
 exit 0

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <map>
 #include <set>
 #include <string>
@@ -246,4 +247,46 @@ TEST_CASE("a spate:// job goes on with the executors that remain and with one th
   }
   unsetenv("SPATE_SECRET");
   fs::remove_all(dir);
+}
+
+TEST_CASE("local-cluster replaces a killed executor with one that stays", "[recovery]") {
+  // Built on a thread that ends at once: executors must not die with the thread that made them.
+  std::optional<spate::Context> ctx;
+  std::thread([&] { ctx.emplace(spate::Options{.master = "local-cluster[2]"}); }).join();
+  auto alive = [&] {
+    int n = 0;
+    for (const auto& e : ctx->engine()->executors()) n += e.alive;
+    return n;
+  };
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(alive() == 2);
+  kill_executor(*ctx, ctx->engine()->executors().front().id);
+  wait_until_lost(*ctx, ctx->engine()->executors().front().id);
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (alive() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  REQUIRE(alive() == 2);
+  std::this_thread::sleep_for(500ms);  // the replacement must not die with any short-lived thread
+  CHECK(alive() == 2);
+  CHECK(ctx->engine()->executors().size() == 3);
+  CHECK(sorted(ctx->parallelize(input_pairs(), 6).reduce_by_key(std::plus<>{}).collect()) == expected_sums());
+}
+
+TEST_CASE("local-cluster replaces an executor killed before it registered", "[recovery]") {
+  auto before = children_of_this_process();
+  auto made = std::async(std::launch::async, [] { return spate::Context(spate::Options{.master = "local-cluster[2]"}); });
+  pid_t victim = -1;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (victim < 0 && std::chrono::steady_clock::now() < deadline) {
+    for (pid_t p : children_of_this_process())
+      if (!before.count(p)) victim = p;
+    if (victim < 0) std::this_thread::yield();
+  }
+  REQUIRE(victim > 0);
+  ::kill(victim, SIGKILL);  // most likely before it has even connected
+  REQUIRE(made.wait_for(30s) == std::future_status::ready);
+  auto ctx = made.get();
+  int alive = 0;
+  for (const auto& e : ctx.engine()->executors()) alive += e.alive;
+  CHECK(alive == 2);
+  CHECK(sorted(ctx.parallelize(input_pairs(), 6).reduce_by_key(std::plus<>{}).collect()) == expected_sums());
 }

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -109,13 +110,18 @@ class ClusterBackend final : public Backend {
     h.on_closed = [this](const std::shared_ptr<net::Connection>& c, const std::string& why) { on_closed(c, why); };
     server_ = std::make_unique<net::Server>(so, h);
     url_ = fmt::format("spate://{}:{}", host, server_->port());
-    heartbeats_ = std::jthread([this](std::stop_token stop) { send_heartbeats(stop); });
+    std::size_t initial = 0;
     if (local_cluster) {
       auto [n, cores] = parse_local_cluster(config.master);
+      initial = n;
       local_cluster_ = true;
+      cores_per_executor_ = cores;
       memory_per_executor_ = config.memory_budget ? config.memory_budget : default_memory_budget(n);
-      for (; spawned_ < n; ++spawned_) spawn(fmt::format("executor-{}", spawned_), cores, memory_per_executor_);
-      wait_for_executors(n, 60s);
+      to_spawn_ = n;
+    }
+    keeper_ = std::jthread([this](std::stop_token stop) { keep(stop); });
+    if (local_cluster) {
+      wait_for_executors(initial, 60s);
     } else {
       wait_for_executors(std::max<std::size_t>(1, config.min_executors), config.executor_wait);
     }
@@ -133,9 +139,9 @@ class ClusterBackend final : public Backend {
           }
         }
     }
-    heartbeats_.request_stop();
+    keeper_.request_stop();
     cv_.notify_all();
-    if (heartbeats_.joinable()) heartbeats_.join();
+    if (keeper_.joinable()) keeper_.join();
     server_->stop();
     reap_children();
   }
@@ -303,12 +309,31 @@ class ClusterBackend final : public Backend {
     return nullptr;
   }
 
-  // Tells every live executor that the driver is alive, until the backend stops.
-  void send_heartbeats(std::stop_token stop) {
+  // The keeper thread, for the backend's life: it starts local-cluster executors (initial ones
+  // and replacements) and tells every live executor that the driver is alive. Executors are
+  // started from this one long-lived thread because PR_SET_PDEATHSIG fires when the thread that
+  // forked them ends, not the process: a replacement forked on a connection's thread would die
+  // with that connection.
+  void keep(std::stop_token stop) {
     std::unique_lock lock(mutex_);
+    auto next_beat = std::chrono::steady_clock::now();
     while (!stop.stop_requested()) {
-      cv_.wait_for(lock, stop, config_.heartbeat_interval, [] { return false; });
+      cv_.wait_until(lock, stop, next_beat, [&] { return to_spawn_ > 0; });
       if (stop.stop_requested()) break;
+      while (to_spawn_ > 0 && !stopping_) {
+        --to_spawn_;
+        std::string id = fmt::format("executor-{}", spawned_++);
+        try {
+          spawn(id, cores_per_executor_, memory_per_executor_);
+        } catch (const std::exception& x) {
+          std::fprintf(stderr, "spate: could not start %s: %s\n", id.c_str(), x.what());
+        }
+      }
+      if (std::chrono::steady_clock::now() < next_beat) continue;
+      next_beat = std::chrono::steady_clock::now() + config_.heartbeat_interval;
+      // A child that died before it registered closes no connection we know of: replace it here.
+      for (pid_t pid : reap_exited())
+        if (!stopping_ && !registered_pid(pid)) replace_executor();
       std::vector<std::shared_ptr<net::Connection>> conns;
       for (auto& [id, e] : executors_)
         if (e.alive) conns.push_back(e.conn);
@@ -444,30 +469,40 @@ class ClusterBackend final : public Backend {
       std::fprintf(stderr, "spate: lost executor %s: %.*s\n", id.c_str(), static_cast<int>(reason.size()),
                    reason.data());
     }
-    if (local_cluster_ && !stopping_) replace_executor(e);
+    if (local_cluster_ && !stopping_) replace_executor();
     cv_.notify_all();
   }
 
-  // local-cluster: starts a new executor in place of a lost one, while restarts remain.
-  // Caller holds mutex_.
-  void replace_executor(const Executor& lost) {
-    reap_exited();
+  // local-cluster: asks the keeper thread for a new executor in place of a lost one, while
+  // restarts remain. Caller holds mutex_.
+  void replace_executor() {
     if (restarts_ >= config_.max_executor_restarts) return;
     ++restarts_;
-    std::string id = fmt::format("executor-{}", spawned_++);
-    try {
-      spawn(id, lost.cores, memory_per_executor_);
-    } catch (const std::exception& x) {
-      std::fprintf(stderr, "spate: could not start %s in place of %s: %s\n", id.c_str(), lost.id.c_str(), x.what());
-    }
+    ++to_spawn_;
+    cv_.notify_all();
   }
 
-  // Collects children that have ended, so none lingers as a zombie.
-  void reap_exited() {
+  // Collects children that have ended, so none lingers as a zombie; returns their pids.
+  // Caller holds mutex_.
+  std::vector<pid_t> reap_exited() {
+    std::vector<pid_t> gone;
     for (auto it = children_.begin(); it != children_.end();) {
       int status = 0;
-      it = ::waitpid(*it, &status, WNOHANG) == *it ? children_.erase(it) : std::next(it);
+      if (::waitpid(*it, &status, WNOHANG) == *it) {
+        gone.push_back(*it);
+        it = children_.erase(it);
+      } else {
+        ++it;
+      }
     }
+    return gone;
+  }
+
+  // True when an executor with this pid has registered. Caller holds mutex_.
+  bool registered_pid(pid_t pid) const {
+    for (const auto& [id, e] : executors_)
+      if (e.pid == static_cast<std::uint64_t>(pid)) return true;
+    return false;
   }
 
   void wait_for_executors(std::size_t n, std::chrono::milliseconds timeout) {
@@ -550,10 +585,12 @@ class ClusterBackend final : public Backend {
   std::map<std::pair<std::uint64_t, std::size_t>, std::string> cached_at_;  // (node, partition)
   std::vector<pid_t> children_;
   bool local_cluster_ = false;
+  std::size_t cores_per_executor_ = 1;
   std::uint64_t memory_per_executor_ = 0;
-  std::size_t spawned_ = 0;   // executors started, for their ids
-  std::size_t restarts_ = 0;  // of them, in place of lost ones
-  std::jthread heartbeats_;
+  std::atomic<std::size_t> to_spawn_{0};  // executors the keeper thread is to start
+  std::size_t spawned_ = 0;               // executors started, for their ids
+  std::size_t restarts_ = 0;              // of them, in place of lost ones
+  std::jthread keeper_;
 };
 
 }  // namespace

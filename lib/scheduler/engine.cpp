@@ -228,6 +228,12 @@ struct Engine::Impl {
   }
 
   void record(TaskAttempt a) {
+    {
+      static constexpr const char* kCounter[] = {"tasks.succeeded", "tasks.failed", "tasks.lost",
+                                                 "tasks.fetch_failed"};
+      std::lock_guard lock(counters_mutex);
+      ++counters[kCounter[static_cast<int>(a.outcome)]];
+    }
     std::lock_guard lock(attempts_mutex);
     attempts.push_back(std::move(a));
   }

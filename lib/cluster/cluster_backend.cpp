@@ -274,9 +274,12 @@ class ClusterBackend final : public Backend {
     try {
       conn->send(net::FrameType::launch_task, payload);
     } catch (const std::exception& x) {
+      // Its connection is gone: lose the executor now, before another task picks it (its
+      // on_closed may come later).
       lock.lock();
-      finish(l.task_id, false, fmt::format("sending the task to executor {} failed: {}", p.executor, x.what()),
-             false, true);
+      std::string why = fmt::format("sending a task to it failed: {}", x.what());
+      lose(pending_.at(l.task_id).executor, why);
+      finish(l.task_id, false, why, false, true);
       lock.unlock();
     }
     lock.lock();
@@ -453,10 +456,18 @@ class ClusterBackend final : public Backend {
     std::lock_guard lock(mutex_);
     auto it = by_conn_.find(c.get());
     if (it == by_conn_.end()) return;
-    std::string id = it->second;
-    by_conn_.erase(it);
+    lose(it->second, why);
+  }
+
+  // Takes an executor for lost: its running tasks fail as lost, its map outputs and cached
+  // partitions are forgotten, and local-cluster starts another in its place. Idempotent.
+  // Caller holds mutex_.
+  void lose(const std::string& id, const std::string& why) {
     Executor& e = executors_.at(id);
+    if (!e.alive) return;
     e.alive = false;
+    by_conn_.erase(e.conn.get());
+    e.conn->close(why);
     for (auto& [task, p] : pending_)
       if (p.executor == id && !p.done) finish(task, false, fmt::format("executor {} lost: {}", id, why), false, true);
     for (auto m = map_outputs_.begin(); m != map_outputs_.end();)

@@ -92,6 +92,7 @@ detail::EngineConfig engine_config(const Options& o) {
                                     std::chrono::milliseconds(1000));
   c.memory_budget = o.executor_memory;
   c.print_metrics = o.print_metrics;
+  c.max_executor_restarts = o.executor_restarts;
   return c;
 }
 
@@ -186,6 +187,12 @@ Context::Context(int argc, const char* const* argv) {
     } else if (auto mem = flag(i, "--executor-memory")) {
       o.executor_memory = size_flag("--executor-memory", *mem);
       executor.memory = o.executor_memory;
+    } else if (auto r = flag(i, "--executor-restarts")) {
+      std::size_t n = 0;
+      auto [p, ec] = std::from_chars(r->data(), r->data() + r->size(), n);
+      if (ec != std::errc{} || p != r->data() + r->size() || n > 10000)
+        throw config_error(fmt::format("--executor-restarts {}: must be a number from 0 to 10000", *r));
+      o.executor_restarts = n;
     } else if (std::string_view(argv[i]) == "--metrics") {
       o.print_metrics = true;
     } else if (auto x = flag(i, "--executor")) {

@@ -290,3 +290,17 @@ TEST_CASE("local-cluster replaces an executor killed before it registered", "[re
   CHECK(alive == 2);
   CHECK(sorted(ctx.parallelize(input_pairs(), 6).reduce_by_key(std::plus<>{}).collect()) == expected_sums());
 }
+
+TEST_CASE("with no executor restarts, a local-cluster job goes on with the executors that remain",
+          "[recovery]") {
+  spate::Context ctx(spate::Options{.master = "local-cluster[2]", .executor_restarts = 0});
+  auto sums = ctx.parallelize(input_pairs(), 8).reduce_by_key(std::plus<>{}, 4);
+  REQUIRE(sums.count() == 37);
+  auto victim = ctx.engine()->executors().front().id;
+  kill_executor(ctx, victim);
+  wait_until_lost(ctx, victim);
+  CHECK(sorted(sums.collect()) == expected_sums());
+  std::this_thread::sleep_for(1500ms);  // a replacement, were one started, would have joined
+  CHECK(ctx.engine()->executors().size() == 2);
+  CHECK(ctx.default_parallelism() == 1);
+}

@@ -39,6 +39,9 @@ struct Options {
   /// computed again when read. 0: half the physical memory, shared by the executors of
   /// local-cluster.
   std::uint64_t executor_memory = 0;
+  /// local-cluster: executors started in place of lost ones over the Context's life (0: a lost
+  /// executor is not replaced, and the job goes on with the others).
+  std::size_t executor_restarts = 16;
   /// When the Context ends, print its counters (records, shuffle bytes fetched and the time
   /// spent fetching, ...) to stderr on one line starting "spate metrics:".
   bool print_metrics = false;
@@ -63,7 +66,7 @@ class Context {
   /// Reads spate's flags from the command line: `--master M` (or `--master=M`),
   /// `--task-attempts N`, `--min-executors N`, `--executor-wait SECONDS`,
   /// `--heartbeat-timeout SECONDS`, `--executor-memory SIZE` (bytes, or with a k, m, g or t
-  /// suffix: 512m, 4g), `--metrics`; then SPATE_MASTER when no --master is given. argv is not modified; args() holds the program's own arguments.
+  /// suffix: 512m, 4g), `--executor-restarts N`, `--metrics`; then SPATE_MASTER when no --master is given. argv is not modified; args() holds the program's own arguments.
   /// Throws config_error for a malformed value.
   ///
   /// With `--executor spate://HOST:PORT` (and optionally `--executor-cores N`, `--executor-id

@@ -1,6 +1,8 @@
 // The in-process block store: maps guarded by one mutex (blocks are coarse, contention is low).
 #include "spate/detail/block_store.hpp"
 
+#include <cstdlib>
+
 namespace spate::detail {
 
 void BlockStore::put_map_output(int shuffle_id, std::size_t map_partition,
@@ -26,9 +28,12 @@ bool BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,
                                   std::shared_ptr<const void> block, std::size_t bytes) {
   std::lock_guard lock(mutex_);
   auto it = cached_.find({node_id, partition});
-  std::uint64_t replaced = it == cached_.end() ? 0 : it->second.bytes;
-  if (cached_total_ - replaced + bytes > budget_) return false;
-  cached_total_ = cached_total_ - replaced + bytes;
+  if (!memory_.try_reserve(bytes)) return false;
+  if (it != cached_.end()) {
+    memory_.release(it->second.bytes);
+    cached_total_ -= it->second.bytes;
+  }
+  cached_total_ += bytes;
   cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes});
   return true;
 }
@@ -45,6 +50,7 @@ void BlockStore::drop_cached(std::uint64_t node_id) {
   auto it = cached_.lower_bound({node_id, 0});
   while (it != cached_.end() && it->first.first == node_id) {
     cached_total_ -= it->second.bytes;
+    memory_.release(it->second.bytes);
     it = cached_.erase(it);
   }
 }
@@ -54,14 +60,14 @@ std::size_t BlockStore::cached_bytes() const {
   return cached_total_;
 }
 
-void BlockStore::set_budget(std::uint64_t bytes) {
-  std::lock_guard lock(mutex_);
-  budget_ = bytes;
-}
+void BlockStore::set_budget(std::uint64_t bytes) { memory_.set_budget(bytes); }
 
-std::uint64_t BlockStore::budget() const {
-  std::lock_guard lock(mutex_);
-  return budget_;
+std::uint64_t BlockStore::budget() const { return memory_.budget(); }
+
+std::string BlockStore::default_spill_dir() {
+  for (const char* name : {"SPATE_SPILL_DIR", "TMPDIR"})
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
+  return "/tmp";
 }
 
 }  // namespace spate::detail

@@ -1,6 +1,8 @@
 // BlockStore: shuffle map outputs and cached partitions held by one process.
 #pragma once
 
+#include "spate/detail/memory_pool.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -70,10 +72,15 @@ class BlockStore {
   void drop_cached(std::uint64_t node_id);
   /// Bytes held by cached partitions.
   std::size_t cached_bytes() const;
-  /// Sets the bytes cached partitions may hold together (default: unlimited).
+  /// Sets the memory budget of this process's tasks (default: unlimited): cached partitions,
+  /// aggregation tables, groups and sort runs reserve from it.
   void set_budget(std::uint64_t bytes);
-  /// The bytes cached partitions may hold together.
+  /// The memory budget.
   std::uint64_t budget() const;
+  /// The pool tasks reserve memory from.
+  MemoryPool& memory() noexcept { return memory_; }
+  /// Where tasks spill what does not fit: SPATE_SPILL_DIR, else TMPDIR, else /tmp.
+  const std::string& spill_dir() const noexcept { return spill_dir_; }
 
  private:
   mutable std::mutex mutex_;
@@ -84,7 +91,9 @@ class BlockStore {
   };
   std::map<std::pair<std::uint64_t, std::size_t>, Cached> cached_;
   std::uint64_t cached_total_ = 0;
-  std::uint64_t budget_ = ~std::uint64_t{0};
+  MemoryPool memory_;
+  std::string spill_dir_ = default_spill_dir();
+  static std::string default_spill_dir();
 };
 
 }  // namespace spate::detail

@@ -14,45 +14,17 @@
 #include <vector>
 
 #include "spate/detail/block_store.hpp"
+#include "spate/detail/external_aggregation.hpp"
+#include "spate/detail/external_sort.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 #include "spate/detail/state_codec.hpp"
+#include "spate/detail/table_hash.hpp"
 #include "spate/error.hpp"
 #include "spate/hash.hpp"
 #include "spate/record_traits.hpp"
 
 namespace spate::detail {
-
-/// Hash for in-task hash tables: stable_hash re-mixed, so that keys that share a partition
-/// (equal `stable_hash % n`) still spread over the table. Transparent: a std::string table can
-/// be probed with a std::string_view without building a string.
-struct TableHash {
-  using is_transparent = void;
-  template <class K>
-  std::size_t operator()(const K& k) const noexcept {
-    return static_cast<std::size_t>(mix64(stable_hash<K>{}(k) ^ 0x2545f4914f6cdd1dULL));
-  }
-};
-
-/// Equality for in-task hash tables; transparent like TableHash, so views compare with the
-/// owning keys they stand for, also inside pairs and tuples (std::pair's == needs equal types).
-struct TableEq {
-  using is_transparent = void;
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const {
-    if constexpr (requires { std::tuple_size<A>::value; } && !std::is_same_v<A, B>) {
-      return equal_elements(a, b, std::make_index_sequence<std::tuple_size_v<A>>{});
-    } else {
-      return a == b;
-    }
-  }
-
- private:
-  template <class A, class B, std::size_t... I>
-  bool equal_elements(const A& a, const B& b, std::index_sequence<I...>) const {
-    return ((*this)(std::get<I>(a), std::get<I>(b)) && ...);
-  }
-};
 
 /// Open-addressing hash table used for aggregation and grouping.
 template <class K, class V>
@@ -249,21 +221,9 @@ class AggregatedNode final : public Node<std::pair<K, C>>,
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::pair<K, C>> out) override {
     Agg agg = agg_;  // a task's own copy of the user's functions
-    HashTable<K, C> table;
-    read_buckets<std::pair<K, X>>(tc, *dep_, p, [&](const std::pair<K, X>& r) {
-      auto it = table.find(r.first);
-      if constexpr (std::is_same_v<X, C>) {
-        if (it == table.end()) table.emplace(r.first, r.second);
-        else agg.merge_combiners(it->second, r.second);
-      } else {
-        if (it == table.end()) table.emplace(r.first, agg.create(X(r.second)));
-        else agg.merge_value(it->second, X(r.second));
-      }
-    });
-    for (auto& kv : table) {
-      std::pair<K, C> rec(kv.first, std::move(kv.second));
-      out(std::move(rec));
-    }
+    ExternalAggregator<K, C, X, Agg> table(tc, agg);
+    read_buckets<std::pair<K, X>>(tc, *dep_, p, [&](const std::pair<K, X>& r) { table.add(r); });
+    table.drain([&](std::pair<K, C>&& rec) { out(std::move(rec)); });
   }
 
  private:
@@ -304,17 +264,14 @@ class SortedNode final : public Node<std::pair<K, V>>,
 
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::pair<K, V>> out) override {
-    std::vector<std::pair<K, V>> all;
-    read_buckets<std::pair<K, V>>(tc, *dep_, p, [&](const std::pair<K, V>& r) { all.push_back(r); });
     Less less = less_;
-    if (ascending_) {
-      std::stable_sort(all.begin(), all.end(),
-                       [&less](const auto& a, const auto& b) { return less(a.first, b.first); });
-    } else {
-      std::stable_sort(all.begin(), all.end(),
-                       [&less](const auto& a, const auto& b) { return less(b.first, a.first); });
-    }
-    for (auto& r : all) out(std::move(r));
+    bool ascending = ascending_;
+    auto before = [less, ascending](const std::pair<K, V>& a, const std::pair<K, V>& b) {
+      return ascending ? less(a.first, b.first) : less(b.first, a.first);
+    };
+    ExternalSorter<std::pair<K, V>, decltype(before)> sorter(tc, before);
+    read_buckets<std::pair<K, V>>(tc, *dep_, p, [&](const std::pair<K, V>& r) { sorter.add(r); });
+    sorter.drain([&](std::pair<K, V>&& r) { out(std::move(r)); });
   }
 
  private:

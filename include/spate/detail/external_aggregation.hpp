@@ -1,0 +1,145 @@
+// ExternalAggregator: a task's per-key aggregation (reduce_by_key, aggregate_by_key,
+// group_by_key on the reduce side) within its memory budget. The table stays in memory while the
+// budget allows; past it, the table is written to a spill file as a run ordered by key hash and
+// emptied, and at the end the runs are merged, combining the entries of each key in run order
+// (so a group's values keep their arrival order).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "spate/detail/external_sort.hpp"
+#include "spate/detail/memory_estimate.hpp"
+#include "spate/detail/spill_file.hpp"
+#include "spate/detail/task_context.hpp"
+#include "spate/detail/table_hash.hpp"
+
+namespace spate::detail {
+
+/// Combines (key, X) records per key with Agg: X is a value (create / merge_value) or, when it
+/// is the combiner type C, a combiner (merge_combiners).
+template <class K, class C, class X, class Agg>
+class ExternalAggregator {
+ public:
+  ExternalAggregator(TaskContext& tc, Agg& agg) : tc_(tc), agg_(agg), memory_(tc.blocks().memory()) {}
+
+  /// Adds one record.
+  void add(const std::pair<K, X>& r) {
+    auto it = table_.find(r.first);
+    if (it == table_.end()) {
+      if constexpr (std::is_same_v<X, C>) {
+        it = table_.emplace(r.first, r.second).first;
+      } else {
+        it = table_.emplace(r.first, agg_.create(X(r.second))).first;
+      }
+      bytes_ += footprint(it->first) + footprint(it->second) + 1;
+    } else {
+      if constexpr (std::is_same_v<X, C>) {
+        agg_.merge_combiners(it->second, r.second);
+      } else {
+        agg_.merge_value(it->second, X(r.second));
+      }
+      // Combiners that grow per value (a group's list) are charged per value; others stay put.
+      if constexpr (is_specialization_of_v<C, std::vector>) bytes_ += footprint(r.second);
+    }
+    if ((++adds_ & 255) == 0) check_memory();
+  }
+
+  /// Calls f(std::pair<K, C>&&) once per key.
+  template <class F>
+  void drain(F&& f) {
+    if (runs_.empty()) {
+      for (auto& kv : table_) {
+        std::pair<K, C> rec(kv.first, std::move(kv.second));
+        f(std::move(rec));
+      }
+      return;
+    }
+    // The table becomes the last run, in memory; then a merge by key hash over all runs.
+    std::vector<std::pair<K, C>> last = sorted_entries();
+    std::vector<RunReader<std::pair<K, C>>> readers;
+    for (const auto& [b, e] : runs_) readers.emplace_back(*file_, b, e);
+    const std::size_t k = readers.size() + 1;
+    std::size_t in_memory = 0;
+    std::vector<std::optional<std::pair<K, C>>> head(k);
+    auto advance = [&](std::size_t i) {
+      if (i < readers.size()) {
+        head[i] = readers[i].next();
+      } else if (in_memory < last.size()) {
+        head[i].emplace(std::move(last[in_memory++]));
+      } else {
+        head[i].reset();
+      }
+    };
+    for (std::size_t i = 0; i < k; ++i) advance(i);
+    TableHash hash;
+    TableEq eq;
+    std::vector<std::pair<K, C>> same_hash;  // entries of one hash value, merged per key
+    for (;;) {
+      std::optional<std::size_t> h;
+      for (std::size_t i = 0; i < k; ++i)
+        if (head[i] && (!h || hash(head[i]->first) < *h)) h = hash(head[i]->first);
+      if (!h) break;
+      same_hash.clear();
+      for (std::size_t i = 0; i < k; ++i) {  // run order: earlier data first
+        while (head[i] && hash(head[i]->first) == *h) {
+          auto& e = *head[i];
+          auto match = std::find_if(same_hash.begin(), same_hash.end(),
+                                    [&](const auto& s) { return eq(s.first, e.first); });
+          if (match == same_hash.end()) same_hash.push_back(std::move(e));
+          else agg_.merge_combiners(match->second, e.second);
+          advance(i);
+        }
+      }
+      for (auto& e : same_hash) f(std::move(e));
+    }
+  }
+
+ private:
+  void check_memory() {
+    std::uint64_t need = bytes_ + table_.bucket_count() * (sizeof(std::pair<K, C>) + 1);
+    if (memory_.cover(need) || need < kMinSpillBytes) return;
+    if constexpr (is_serializable_v<K> && is_serializable_v<C>) spill();
+  }
+
+  std::vector<std::pair<K, C>> sorted_entries() {
+    std::vector<std::pair<K, C>> v;
+    v.reserve(table_.size());
+    for (auto& kv : table_) v.emplace_back(kv.first, std::move(kv.second));
+    table_ = {};
+    TableHash hash;
+    std::stable_sort(v.begin(), v.end(), [&](const auto& a, const auto& b) { return hash(a.first) < hash(b.first); });
+    return v;
+  }
+
+  void spill() {
+    auto v = sorted_entries();
+    if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir());
+    std::uint64_t begin = file_->size();
+    RunWriter<std::pair<K, C>> w(*file_);
+    for (const auto& e : v) w.add(e);
+    w.flush();
+    runs_.emplace_back(begin, file_->size());
+    tc_.add_counter("spill.bytes", file_->size() - begin);
+    bytes_ = 0;
+    memory_.reset();
+  }
+
+  TaskContext& tc_;
+  Agg& agg_;
+  MemoryReservation memory_;
+  boost::unordered_flat_map<K, C, TableHash, TableEq> table_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t adds_ = 0;
+  std::unique_ptr<SpillFile> file_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> runs_;
+};
+
+}  // namespace spate::detail

@@ -1,0 +1,87 @@
+// Spill files: where a task puts what does not fit in its memory budget. A file has no name
+// (O_TMPFILE) or loses it at once, so it disappears when the task lets go of it, whether the
+// job succeeds, fails, or its process is killed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "spate/serialization.hpp"
+
+namespace spate::detail {
+
+/// An anonymous file of length-prefixed blocks, written once, then read back in order.
+class SpillFile {
+ public:
+  /// Creates the file in `dir`; throws io_error naming the directory when it cannot.
+  explicit SpillFile(const std::string& dir);
+  ~SpillFile();
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+
+  /// Appends one block; throws io_error (with the reason: no space left, ...) when the write
+  /// fails.
+  void append(std::string_view block);
+  /// Bytes written so far.
+  std::uint64_t size() const noexcept { return size_; }
+
+  /// Reads the block at `offset` into `out` and returns the offset of the next one; returns
+  /// `size()` when there is none.
+  std::uint64_t read(std::uint64_t offset, std::string& out) const;
+
+ private:
+  int fd_ = -1;
+  std::string dir_;
+  std::uint64_t size_ = 0;
+};
+
+/// Writes records of type R to a spill file in blocks of about a megabyte.
+template <class R>
+class RunWriter {
+ public:
+  explicit RunWriter(SpillFile& file) : file_(file) {}
+  void add(const R& r) {
+    serialize_to(buffer_, r);
+    if (buffer_.size() >= kBlockBytes) flush();
+  }
+  /// Writes what is buffered; call once after the last add().
+  void flush() {
+    if (buffer_.size() == 0) return;
+    std::string block = std::move(buffer_).take();
+    file_.append(block);
+    buffer_ = Writer();
+  }
+
+ private:
+  static constexpr std::size_t kBlockBytes = std::size_t{1} << 20;
+  SpillFile& file_;
+  Writer buffer_;
+};
+
+/// Reads back, in order, the records a RunWriter wrote from `begin` to `end` of a spill file.
+template <class R>
+class RunReader {
+ public:
+  RunReader(const SpillFile& file, std::uint64_t begin, std::uint64_t end)
+      : file_(file), next_(begin), end_(end) {}
+  /// The next record; nullopt at the end of the run.
+  std::optional<R> next() {
+    while (!reader_ || reader_->at_end()) {
+      if (next_ >= end_) return std::nullopt;
+      next_ = file_.read(next_, block_);
+      reader_.emplace(block_);
+    }
+    return std::optional<R>(deserialize_from<R>(*reader_));
+  }
+
+ private:
+  const SpillFile& file_;
+  std::uint64_t next_;
+  std::uint64_t end_;
+  std::string block_;
+  std::optional<Reader> reader_;
+};
+
+}  // namespace spate::detail

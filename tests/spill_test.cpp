@@ -1,0 +1,103 @@
+// Spilling: sorts and aggregations larger than the memory budget write sorted runs to spill
+// files and merge them, with the same result as in memory (stable sorts; groups keep their
+// values' arrival order), in this process and in executors; spill files never outlive a task.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace spate_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Open files of this process under `dir`: a spill file is one while a task holds it.
+int open_files_under(const fs::path& dir) {
+  int n = 0;
+  for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = fs::read_symlink(fd.path(), ec);
+    if (!ec && target.string().starts_with(dir.string())) ++n;
+  }
+  return n;
+}
+
+std::vector<std::pair<long, long>> random_long_pairs(std::size_t n, long keys) {
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<long> k(0, keys - 1);
+  std::vector<std::pair<long, long>> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = {k(rng), static_cast<long>(i)};
+  return v;
+}
+
+struct SpillDir {
+  fs::path path = fs::temp_directory_path() / ("spate-spill-test-" + std::to_string(::getpid()));
+  SpillDir() {
+    fs::create_directories(path);
+    ::setenv("SPATE_SPILL_DIR", path.c_str(), 1);
+  }
+  ~SpillDir() {
+    ::unsetenv("SPATE_SPILL_DIR");
+    fs::remove_all(path);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a sort larger than the memory budget spills sorted runs and merges them, stably", "[spill]") {
+  auto master = GENERATE(as<std::string>{}, "local[2]", "local-cluster[2]");
+  SpillDir dir;
+  spate::Context ctx(spate::Options{.master = master, .executor_memory = 1 << 20});
+  // 1.5 million records (about 24 MB in memory) with many equal keys, in 3 partitions.
+  auto data = random_long_pairs(1'500'000, 5000);
+  auto sorted_ds = ctx.parallelize(data, 3).sort_by_key(true, 2);
+  auto got = sorted_ds.collect();
+  auto want = data;
+  std::stable_sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  CHECK(got == want);  // stable: equal keys keep their input order
+  CHECK(ctx.engine()->counter("spill.bytes") > 0);
+  CHECK(fs::is_empty(dir.path));
+}
+
+TEST_CASE("aggregations larger than the memory budget spill and give the in-memory result", "[spill]") {
+  auto master = GENERATE(as<std::string>{}, "local[2]", "local-cluster[2]");
+  SpillDir dir;
+  auto data = random_long_pairs(600'000, 200'000);
+  std::map<long, std::vector<long>> groups;
+  std::map<long, long> sums;
+  for (const auto& [k, v] : data) {
+    groups[k].push_back(v);  // arrival order: the input order, partition after partition
+    sums[k] += v;
+  }
+  spate::Context ctx(spate::Options{.master = master, .executor_memory = 1 << 20});
+  auto ds = ctx.parallelize(data, 4);
+  auto grouped = ds.group_by_key(2).collect();
+  CHECK(std::map<long, std::vector<long>>(grouped.begin(), grouped.end()) == groups);
+  CHECK(grouped.size() == groups.size());
+  auto reduced = ds.reduce_by_key(std::plus<>{}, 2).collect();
+  CHECK(std::map<long, long>(reduced.begin(), reduced.end()) == sums);
+  CHECK(ctx.engine()->counter("spill.bytes") > 0);
+}
+
+TEST_CASE("spill files are gone when a job ends, also when it fails", "[spill]") {
+  SpillDir dir;
+  spate::Context ctx(spate::Options{.master = "local[2]", .task_attempts = 1, .executor_memory = 1 << 20});
+  auto data = random_long_pairs(1'000'000, 1000);
+  auto failing = ctx.parallelize(data, 2).sort_by_key(true, 2).map([](const std::pair<long, long>& r) {
+    if (r.second == 999'999) throw std::runtime_error("fails after the sort spilled");
+    return r;
+  });
+  CHECK_THROWS_AS(failing.count(), spate::job_error);
+  CHECK(ctx.engine()->counter("spill.bytes") > 0);  // the tasks did spill
+  CHECK(open_files_under(dir.path) == 0);           // and nothing of it is left
+  CHECK(fs::is_empty(dir.path));
+  CHECK(ctx.parallelize(data, 2).sort_by_key(true, 2).count() == 1'000'000);
+  CHECK(open_files_under(dir.path) == 0);
+  CHECK(fs::is_empty(dir.path));
+}

@@ -283,18 +283,17 @@ class Executor {
       if (f.type != net::FrameType::fetch_block) return;
       auto req = protocol::decode_fetch(f.payload);
       auto out = blocks_.map_output(req.shuffle, req.map);
-      if (!out || req.reduce >= out_buckets(*out, req)) {
+      if (!out || req.reduce >= out->num_buckets()) {
         c->send(net::FrameType::block_missing, "no such map output here");
         return;
       }
-      c->send(net::FrameType::block_data, out->bucket_bytes(req.reduce));
+      if (const std::string* stored = out->stored_bucket(req.reduce))
+        c->send(net::FrameType::block_data, *stored);
+      else
+        c->send(net::FrameType::block_data, out->bucket_bytes(req.reduce));
     };
     h.on_log = [](const std::string&) {};  // refused peers are the driver's to report
     blocks_server_ = std::make_unique<net::Server>(so, h);
-  }
-
-  static std::size_t out_buckets(const MapOutput&, const protocol::Fetch& f) {
-    return f.reduce + 1;  // bucket_bytes checks the index (vector::at)
   }
 
   [[noreturn]] void serve_driver() {

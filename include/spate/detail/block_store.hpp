@@ -24,6 +24,53 @@ class MapOutput {
   virtual std::uint64_t records() const noexcept = 0;
   /// Bucket r as bytes (records one after another), for a reducer in another process.
   virtual std::string bucket_bytes(std::size_t r) const = 0;
+  /// Bucket r when it is kept as bytes already (nullptr otherwise): sent without a copy.
+  virtual const std::string* stored_bucket(std::size_t) const noexcept { return nullptr; }
+  /// Number of buckets.
+  virtual std::size_t num_buckets() const noexcept = 0;
+};
+
+/// A map output whose buckets are kept serialized: compact (a short string costs its length
+/// and a byte, not a 32-byte object), and sent to other processes as it is.
+class SerializedMapOutput final : public MapOutput {
+ public:
+  SerializedMapOutput(std::vector<std::string> buckets, std::uint64_t records)
+      : buckets_(std::move(buckets)), records_(records) {}
+  std::uint64_t records() const noexcept override { return records_; }
+  std::string bucket_bytes(std::size_t r) const override { return buckets_.at(r); }
+  const std::string* stored_bucket(std::size_t r) const noexcept override {
+    return r < buckets_.size() ? &buckets_[r] : nullptr;
+  }
+  std::size_t num_buckets() const noexcept override { return buckets_.size(); }
+  /// Bucket r's bytes.
+  const std::string& bucket(std::size_t r) const { return buckets_[r]; }
+
+ private:
+  std::vector<std::string> buckets_;
+  std::uint64_t records_;
+};
+
+/// Builds a SerializedMapOutput: records are written to their bucket as they come.
+class SerializedMapOutputBuilder {
+ public:
+  explicit SerializedMapOutputBuilder(std::size_t num_buckets) : writers_(num_buckets) {}
+  /// The writer of bucket b; count each record written with counted().
+  Writer& bucket(std::size_t b) { return writers_[b]; }
+  void counted() noexcept { ++records_; }
+  /// The finished output.
+  std::shared_ptr<SerializedMapOutput> finish() && {
+    std::vector<std::string> buckets;
+    buckets.reserve(writers_.size());
+    for (auto& w : writers_) {
+      buckets.push_back(std::move(w).take());
+      buckets.back().shrink_to_fit();
+    }
+    return std::make_shared<SerializedMapOutput>(std::move(buckets), records_);
+  }
+
+ private:
+  std::vector<Writer> writers_;
+  std::uint64_t records_ = 0;
 };
 
 /// A map output whose buckets are typed vectors, kept in this process's memory.
@@ -41,6 +88,7 @@ class TypedMapOutput final : public MapOutput {
     for (const R& rec : buckets_.at(r)) serialize_to(w, rec);
     return std::move(w).take();
   }
+  std::size_t num_buckets() const noexcept override { return buckets_.size(); }
   /// Bucket for reduce partition r.
   std::vector<R>& bucket(std::size_t r) { return buckets_[r]; }
   const std::vector<R>& bucket(std::size_t r) const { return buckets_[r]; }

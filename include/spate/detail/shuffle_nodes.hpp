@@ -36,7 +36,15 @@ template <class R, class F>
 void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t p, F&& f) {
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
     if (auto out = tc.blocks().map_output(dep.shuffle_id(), m)) {
-      for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) f(r);
+      if constexpr (is_serializable_v<R>) {
+        Reader in(static_cast<const SerializedMapOutput&>(*out).bucket(p));
+        while (!in.at_end()) {
+          R r = deserialize_from<R>(in);
+          f(std::as_const(r));
+        }
+      } else {
+        for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) f(r);
+      }
       continue;
     }
     if (tc.fetcher() == nullptr)
@@ -90,9 +98,20 @@ class CombiningShuffle final : public ShuffleDependencyBase,
       }
     };
     parent_->iterate(tc, m, Emit<In>(body));
-    auto out = std::make_shared<TypedMapOutput<Record>>(num_reducers());
-    for (auto& [k, c] : table) out->bucket(part_(k)).emplace_back(k, std::move(c));
-    tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
+    if constexpr (is_serializable_v<Record>) {
+      SerializedMapOutputBuilder out(num_reducers());
+      for (auto& [k, c] : table) {
+        Writer& w = out.bucket(part_(k));
+        serialize_to(w, k);
+        serialize_to(w, c);
+        out.counted();
+      }
+      tc.blocks().put_map_output(shuffle_id(), m, std::move(out).finish());
+    } else {
+      auto out = std::make_shared<TypedMapOutput<Record>>(num_reducers());
+      for (auto& [k, c] : table) out->bucket(part_(k)).emplace_back(k, std::move(c));
+      tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
+    }
   }
 
   const char* type_key() const noexcept override { return Reg::registered_key(); }
@@ -131,15 +150,26 @@ class PlainShuffle final : public ShuffleDependencyBase,
         bucket_(std::move(bucket)) {}
 
   void run_map_task(TaskContext& tc, std::size_t m) const override {
-    auto out = std::make_shared<TypedMapOutput<Record>>(num_reducers());
     std::uint64_t seq = 0;
-    auto body = [&](In&& x) {
-      Record r = to_owned_move(std::move(x));
-      std::size_t b = bucket_(std::as_const(r), m, seq++);
-      out->bucket(b).push_back(std::move(r));
-    };
-    parent_->iterate(tc, m, Emit<In>(body));
-    tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
+    if constexpr (is_serializable_v<Record>) {
+      SerializedMapOutputBuilder out(num_reducers());
+      auto body = [&](In&& x) {
+        Record r = to_owned_move(std::move(x));
+        serialize_to(out.bucket(bucket_(std::as_const(r), m, seq++)), r);
+        out.counted();
+      };
+      parent_->iterate(tc, m, Emit<In>(body));
+      tc.blocks().put_map_output(shuffle_id(), m, std::move(out).finish());
+    } else {
+      auto out = std::make_shared<TypedMapOutput<Record>>(num_reducers());
+      auto body = [&](In&& x) {
+        Record r = to_owned_move(std::move(x));
+        std::size_t b = bucket_(std::as_const(r), m, seq++);
+        out->bucket(b).push_back(std::move(r));
+      };
+      parent_->iterate(tc, m, Emit<In>(body));
+      tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
+    }
   }
 
   const char* type_key() const noexcept override { return Reg::registered_key(); }

@@ -10,14 +10,17 @@
 
 namespace spate::detail {
 
-/// Hash for in-task hash tables: stable_hash re-mixed, so that keys that share a partition
+/// Hash for in-task hash tables: stable_hash rotated, so that keys that share a partition
 /// (equal `stable_hash % n`) still spread over the table. Transparent: a std::string table can
 /// be probed with a std::string_view without building a string.
 struct TableHash {
   using is_transparent = void;
   template <class K>
   std::size_t operator()(const K& k) const noexcept {
-    return static_cast<std::size_t>(mix64(stable_hash<K>{}(k) ^ 0x2545f4914f6cdd1dULL));
+    // stable_hash is fully mixed already; the rotation puts bits other than the partitioner's
+    // (hash % n) where the table looks, and Boost's own post-mix spreads them.
+    std::uint64_t h = stable_hash<K>{}(k);
+    return static_cast<std::size_t>((h << 32) | (h >> 32));
   }
 };
 

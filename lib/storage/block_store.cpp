@@ -61,18 +61,6 @@ std::size_t BlockStore::cached_bytes() const {
   return cached_total_;
 }
 
-std::size_t BlockStore::table_size_hint(int shuffle_id) const {
-  std::lock_guard lock(mutex_);
-  auto it = table_sizes_.find(shuffle_id);
-  return it == table_sizes_.end() ? 0 : it->second;
-}
-
-void BlockStore::note_table_size(int shuffle_id, std::size_t entries) {
-  std::lock_guard lock(mutex_);
-  auto& n = table_sizes_[shuffle_id];
-  n = std::max(n, entries);
-}
-
 void BlockStore::set_budget(std::uint64_t bytes) { memory_.set_budget(bytes); }
 
 std::uint64_t BlockStore::budget() const { return memory_.budget(); }

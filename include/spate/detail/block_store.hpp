@@ -125,11 +125,6 @@ class BlockStore {
   void set_budget(std::uint64_t bytes);
   /// The memory budget.
   std::uint64_t budget() const;
-  /// The largest table a map task of this shuffle built in this process so far (0 if none):
-  /// later tasks size their tables from it instead of growing them step by step.
-  std::size_t table_size_hint(int shuffle_id) const;
-  /// Records the size of a map task's table.
-  void note_table_size(int shuffle_id, std::size_t entries);
   /// The pool tasks reserve memory from.
   MemoryPool& memory() noexcept { return memory_; }
   /// Where tasks spill what does not fit: SPATE_SPILL_DIR, else TMPDIR, else /tmp.
@@ -144,7 +139,6 @@ class BlockStore {
   };
   std::map<std::pair<std::uint64_t, std::size_t>, Cached> cached_;
   std::uint64_t cached_total_ = 0;
-  std::map<int, std::size_t> table_sizes_;
   MemoryPool memory_;
   std::string spill_dir_ = default_spill_dir();
   static std::string default_spill_dir();

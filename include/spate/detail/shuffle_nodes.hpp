@@ -87,7 +87,6 @@ class CombiningShuffle final : public ShuffleDependencyBase,
   void run_map_task(TaskContext& tc, std::size_t m) const override {
     Agg agg = agg_;  // a task's own copy of the user's functions
     HashTable<K, C> table;
-    table.reserve(tc.blocks().table_size_hint(shuffle_id()));
     auto body = [&](In&& x) {
       auto it = table.find(x.first);
       if (it == table.end()) {
@@ -99,7 +98,6 @@ class CombiningShuffle final : public ShuffleDependencyBase,
       }
     };
     parent_->iterate(tc, m, Emit<In>(body));
-    tc.blocks().note_table_size(shuffle_id(), table.size());
     if constexpr (is_serializable_v<Record>) {
       SerializedMapOutputBuilder out(num_reducers());
       for (auto& [k, c] : table) {

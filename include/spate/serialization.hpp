@@ -111,6 +111,8 @@ class Writer {
 
   /// Number of bytes written so far (including any `initial` bytes).
   std::size_t size() const noexcept { return size_; }
+  /// Bytes the buffer holds, used or not.
+  std::size_t capacity() const noexcept { return buf_.size(); }
   /// The bytes written so far; invalidated by the next write.
   std::string_view view() const noexcept { return {buf_.data(), size_}; }
   /// Makes room for n more bytes without reallocating on the way.

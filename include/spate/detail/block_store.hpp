@@ -30,49 +30,6 @@ class MapOutput {
   virtual std::size_t num_buckets() const noexcept = 0;
 };
 
-/// A map output whose buckets are kept serialized: compact (a short string costs its length
-/// and a byte, not a 32-byte object), and sent to other processes as it is.
-class SerializedMapOutput final : public MapOutput {
- public:
-  SerializedMapOutput(std::vector<std::string> buckets, std::uint64_t records)
-      : buckets_(std::move(buckets)), records_(records) {}
-  std::uint64_t records() const noexcept override { return records_; }
-  std::string bucket_bytes(std::size_t r) const override { return buckets_.at(r); }
-  const std::string* stored_bucket(std::size_t r) const noexcept override {
-    return r < buckets_.size() ? &buckets_[r] : nullptr;
-  }
-  std::size_t num_buckets() const noexcept override { return buckets_.size(); }
-  /// Bucket r's bytes.
-  const std::string& bucket(std::size_t r) const { return buckets_[r]; }
-
- private:
-  std::vector<std::string> buckets_;
-  std::uint64_t records_;
-};
-
-/// Builds a SerializedMapOutput: records are written to their bucket as they come.
-class SerializedMapOutputBuilder {
- public:
-  explicit SerializedMapOutputBuilder(std::size_t num_buckets) : writers_(num_buckets) {}
-  /// The writer of bucket b; count each record written with counted().
-  Writer& bucket(std::size_t b) { return writers_[b]; }
-  void counted() noexcept { ++records_; }
-  /// The finished output.
-  std::shared_ptr<SerializedMapOutput> finish() && {
-    std::vector<std::string> buckets;
-    buckets.reserve(writers_.size());
-    for (auto& w : writers_) {
-      buckets.push_back(std::move(w).take());
-      buckets.back().shrink_to_fit();
-    }
-    return std::make_shared<SerializedMapOutput>(std::move(buckets), records_);
-  }
-
- private:
-  std::vector<Writer> writers_;
-  std::uint64_t records_ = 0;
-};
-
 /// A map output whose buckets are typed vectors, kept in this process's memory.
 template <class R>
 class TypedMapOutput final : public MapOutput {
@@ -131,6 +88,8 @@ class BlockStore {
   const std::string& spill_dir() const noexcept { return spill_dir_; }
 
  private:
+  // First, so that it outlives the blocks that hold reservations in it.
+  MemoryPool memory_;
   mutable std::mutex mutex_;
   std::map<std::pair<int, std::size_t>, std::shared_ptr<const MapOutput>> map_outputs_;
   struct Cached {
@@ -139,7 +98,6 @@ class BlockStore {
   };
   std::map<std::pair<std::uint64_t, std::size_t>, Cached> cached_;
   std::uint64_t cached_total_ = 0;
-  MemoryPool memory_;
   std::string spill_dir_ = default_spill_dir();
   static std::string default_spill_dir();
 };

@@ -73,7 +73,9 @@ class ExternalSorter {
 
  private:
   void check_memory() {
-    std::uint64_t need = bytes_ + (buffer_.capacity() - buffer_.size()) * sizeof(R);
+    // The buffer's next growth copies it into one twice its size: charge that now, so the
+    // copy never lands over the budget.
+    std::uint64_t need = bytes_ + (2 * buffer_.capacity() - buffer_.size()) * sizeof(R);
     if (memory_.cover(need) || need < kMinSpillBytes) return;
     if constexpr (is_serializable_v<R>) spill();
   }

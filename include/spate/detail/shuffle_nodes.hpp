@@ -16,6 +16,7 @@
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/external_aggregation.hpp"
 #include "spate/detail/external_sort.hpp"
+#include "spate/detail/map_output_builder.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 #include "spate/detail/state_codec.hpp"
@@ -37,7 +38,10 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
     if (auto out = tc.blocks().map_output(dep.shuffle_id(), m)) {
       if constexpr (is_serializable_v<R>) {
-        Reader in(static_cast<const SerializedMapOutput&>(*out).bucket(p));
+        const std::string* stored = out->stored_bucket(p);
+        std::string loaded;  // a spilled output's bucket, read back from its file
+        if (stored == nullptr) loaded = out->bucket_bytes(p);
+        Reader in(stored ? *stored : loaded);
         while (!in.at_end()) {
           R r = deserialize_from<R>(in);
           f(std::as_const(r));
@@ -99,7 +103,7 @@ class CombiningShuffle final : public ShuffleDependencyBase,
     };
     parent_->iterate(tc, m, Emit<In>(body));
     if constexpr (is_serializable_v<Record>) {
-      SerializedMapOutputBuilder out(num_reducers());
+      MapOutputBuilder out(tc, num_reducers());
       for (auto& [k, c] : table) {
         Writer& w = out.bucket(part_(k));
         serialize_to(w, k);
@@ -152,7 +156,7 @@ class PlainShuffle final : public ShuffleDependencyBase,
   void run_map_task(TaskContext& tc, std::size_t m) const override {
     std::uint64_t seq = 0;
     if constexpr (is_serializable_v<Record>) {
-      SerializedMapOutputBuilder out(num_reducers());
+      MapOutputBuilder out(tc, num_reducers());
       auto body = [&](In&& x) {
         Record r = to_owned_move(std::move(x));
         serialize_to(out.bucket(bucket_(std::as_const(r), m, seq++)), r);

@@ -31,21 +31,36 @@ constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
 // word costs a multiply and a rotate; one full finaliser at the end gives the avalanche (the
 // keys spate hashes most, ids and country codes, are a word or two).
 inline std::uint64_t hash_bytes(const char* data, std::size_t n) noexcept {
+  const std::size_t len = n;
   std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
-  while (n >= 8) {
+  auto load64 = [](const char* p) {
     std::uint64_t w;
-    std::memcpy(&w, data, 8);
-    h = (h ^ w) * 0xc2b2ae3d27d4eb4fULL;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto load32 = [](const char* p) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    return std::uint64_t{w};
+  };
+  while (n >= 8) {
+    h = (h ^ load64(data)) * 0xc2b2ae3d27d4eb4fULL;
     h = (h << 31) | (h >> 33);
     data += 8;
     n -= 8;
   }
+  // The tail with fixed-size loads (a variable-length copy costs a call): the last eight bytes
+  // of a longer string (overlapping), or two overlapping four-byte halves, or three bytes.
+  std::uint64_t w = 0;
   if (n > 0) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, data, n);
-    h ^= w ^ (std::uint64_t{n} << 56);
+    if (len >= 8) w = load64(data + n - 8);
+    else if (n >= 4) w = load32(data) | (load32(data + n - 4) << 32);
+    else
+      w = std::uint64_t{static_cast<unsigned char>(data[0])} |
+          (std::uint64_t{static_cast<unsigned char>(data[n / 2])} << 8) |
+          (std::uint64_t{static_cast<unsigned char>(data[n - 1])} << 16);
   }
-  return mix64(h);
+  return mix64(h ^ w ^ (std::uint64_t{n} << 56));
 }
 
 constexpr std::uint64_t hash_combine(std::uint64_t seed, std::uint64_t h) noexcept {

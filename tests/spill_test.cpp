@@ -107,3 +107,27 @@ TEST_CASE("spill files are gone when a job ends, also when it fails", "[spill]")
   CHECK(open_files_under(dir.path) == 0);  // the Context's end frees the map outputs' files
   CHECK(fs::is_empty(dir.path));
 }
+
+TEST_CASE("a hot key's group spilled in pieces comes back whole and in arrival order", "[spill]") {
+  SpillDir dir;
+  std::vector<std::pair<long, long>> data;
+  // 15/16 of the records on key 0: its list (12 MB) spills in pieces more than once.
+  for (long i = 0; i < 1'600'000; ++i) data.emplace_back(i % 16 == 15 ? i : 0, i);
+  std::vector<long> hot;
+  for (const auto& [k, v] : data)
+    if (k == 0) hot.push_back(v);
+  spate::Context ctx(spate::Options{.master = "local[2]", .executor_memory = 1 << 20});
+  auto groups = ctx.parallelize(data, 4).group_by_key(2).collect();
+  CHECK(ctx.engine()->counter("spill.bytes") > 0);
+  std::size_t found = 0;
+  for (const auto& [k, vs] : groups) {
+    if (k != 0) {
+      CHECK(vs == std::vector<long>{k});
+      continue;
+    }
+    ++found;
+    CHECK(vs == hot);
+  }
+  CHECK(found == 1);
+  CHECK(groups.size() == 1 + 100'000);
+}

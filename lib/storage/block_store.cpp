@@ -61,7 +61,10 @@ std::size_t BlockStore::cached_bytes() const {
   return cached_total_;
 }
 
-void BlockStore::set_budget(std::uint64_t bytes) { memory_.set_budget(bytes); }
+void BlockStore::set_budget(std::uint64_t bytes) {
+  memory_.set_budget(bytes);
+  output_memory_.set_budget(bytes / 2);
+}
 
 std::uint64_t BlockStore::budget() const { return memory_.budget(); }
 

@@ -84,12 +84,16 @@ class BlockStore {
   std::uint64_t budget() const;
   /// The pool tasks reserve memory from.
   MemoryPool& memory() noexcept { return memory_; }
+  /// What shuffle outputs kept in memory may hold together: half the budget, so that tasks'
+  /// tables and sort buffers always have the other half to work in (outputs past it spill).
+  MemoryPool& output_memory() noexcept { return output_memory_; }
   /// Where tasks spill what does not fit: SPATE_SPILL_DIR, else TMPDIR, else /tmp.
   const std::string& spill_dir() const noexcept { return spill_dir_; }
 
  private:
   // First, so that it outlives the blocks that hold reservations in it.
   MemoryPool memory_;
+  MemoryPool output_memory_;
   mutable std::mutex mutex_;
   std::map<std::pair<int, std::size_t>, std::shared_ptr<const MapOutput>> map_outputs_;
   struct Cached {

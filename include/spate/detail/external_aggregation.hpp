@@ -124,7 +124,24 @@ class ExternalAggregator {
     if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir());
     std::uint64_t begin = file_->size();
     RunWriter<std::pair<K, C>> w(*file_);
-    for (const auto& e : v) w.add(e);
+    for (auto& e : v) {
+      if constexpr (is_specialization_of_v<C, std::vector>) {
+        // A big group (a hot key) goes out in pieces of the same key, so that no block or record
+        // read back is larger than a piece; the merge appends them in order.
+        constexpr std::size_t kPiece = 1 << 16;
+        if (e.second.size() > kPiece) {
+          for (std::size_t i = 0; i < e.second.size(); i += kPiece) {
+            std::size_t end = std::min(e.second.size(), i + kPiece);
+            std::pair<K, C> piece(e.first, C(std::make_move_iterator(e.second.begin() + static_cast<std::ptrdiff_t>(i)),
+                                             std::make_move_iterator(e.second.begin() + static_cast<std::ptrdiff_t>(end))));
+            w.add(piece);
+          }
+          C().swap(e.second);
+          continue;
+        }
+      }
+      w.add(e);
+    }
     w.flush();
     runs_.emplace_back(begin, file_->size());
     tc_.add_counter("spill.bytes", file_->size() - begin);

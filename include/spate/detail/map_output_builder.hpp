@@ -24,8 +24,11 @@ namespace spate::detail {
 class SerializedMapOutput final : public MapOutput {
  public:
   SerializedMapOutput(std::vector<std::string> buckets, std::uint64_t records,
-                      std::unique_ptr<MemoryReservation> memory)
-      : buckets_(std::move(buckets)), records_(records), memory_(std::move(memory)) {}
+                      std::unique_ptr<MemoryReservation> memory, std::unique_ptr<MemoryReservation> output_memory)
+      : buckets_(std::move(buckets)),
+        records_(records),
+        memory_(std::move(memory)),
+        output_memory_(std::move(output_memory)) {}
   std::uint64_t records() const noexcept override { return records_; }
   std::string bucket_bytes(std::size_t r) const override { return buckets_.at(r); }
   const std::string* stored_bucket(std::size_t r) const noexcept override {
@@ -37,6 +40,7 @@ class SerializedMapOutput final : public MapOutput {
   std::vector<std::string> buckets_;
   std::uint64_t records_;
   std::unique_ptr<MemoryReservation> memory_;
+  std::unique_ptr<MemoryReservation> output_memory_;
 };
 
 /// A map output in a spill file: each bucket is a list of blocks, read back on demand.
@@ -67,7 +71,10 @@ class SpilledMapOutput final : public MapOutput {
 class MapOutputBuilder {
  public:
   MapOutputBuilder(TaskContext& tc, std::size_t num_buckets)
-      : tc_(tc), writers_(num_buckets), memory_(std::make_unique<MemoryReservation>(tc.blocks().memory())) {}
+      : tc_(tc),
+        writers_(num_buckets),
+        memory_(std::make_unique<MemoryReservation>(tc.blocks().memory())),
+        output_memory_(std::make_unique<MemoryReservation>(tc.blocks().output_memory())) {}
 
   /// The writer of bucket b; call counted() after writing each record.
   Writer& bucket(std::size_t b) { return writers_[b]; }
@@ -91,7 +98,10 @@ class MapOutputBuilder {
     }
     memory_->reset();
     memory_->cover(bytes);  // held while the output lives (it may exceed the budget by a floor)
-    return std::make_shared<SerializedMapOutput>(std::move(buckets), records_, std::move(memory_));
+    output_memory_->reset();
+    output_memory_->cover(bytes);
+    return std::make_shared<SerializedMapOutput>(std::move(buckets), records_, std::move(memory_),
+                                                 std::move(output_memory_));
   }
 
  private:
@@ -102,7 +112,7 @@ class MapOutputBuilder {
       if (bytes >= kFlushBytes) flush_all();
       return;
     }
-    if (memory_->cover(bytes) || bytes < kMinSpillBytes) return;
+    if ((output_memory_->cover(bytes) && memory_->cover(bytes)) || bytes < kMinSpillBytes) return;
     file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir());
     blocks_.resize(writers_.size());
     flush_all();
@@ -119,6 +129,7 @@ class MapOutputBuilder {
     }
     tc_.add_counter("spill.bytes", file_->size() - before);
     memory_->reset();
+    output_memory_->reset();
   }
 
   // Once spilling, buckets are written out whenever they hold this much together.
@@ -127,6 +138,7 @@ class MapOutputBuilder {
   TaskContext& tc_;
   std::vector<Writer> writers_;
   std::unique_ptr<MemoryReservation> memory_;
+  std::unique_ptr<MemoryReservation> output_memory_;
   std::uint64_t records_ = 0;
   std::unique_ptr<SpillFile> file_;
   std::vector<std::vector<std::uint64_t>> blocks_;

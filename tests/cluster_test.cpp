@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/fingerprint.hpp"
 #include "process_support.hpp"
 #include "test_support.hpp"
 
@@ -89,4 +90,21 @@ TEST_CASE("a local-cluster driver leaves no executor process behind", "[cluster]
   }
   CHECK(children.size() >= 2);
   for (pid_t c : children) CHECK(::kill(c, 0) != 0);  // reaped: no such process any more
+}
+
+TEST_CASE("the executable fingerprint is the linker's build id of this binary", "[cluster]") {
+  const std::string& fp = spate::detail::executable_fingerprint();
+  REQUIRE(fp.starts_with("build-id:"));
+  fs::path out = fs::temp_directory_path() / ("spate-readelf-" + std::to_string(::getpid()));
+  std::string cmd = "readelf -n " + self_exe() + " > " + out.string() + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    WARN("readelf is not available; checked the format only");
+    fs::remove(out);
+    return;
+  }
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK_THAT(text.str(), Catch::Contains("Build ID: " + fp.substr(9)));
+  fs::remove(out);
 }

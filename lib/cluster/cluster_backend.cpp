@@ -428,8 +428,8 @@ class ClusterBackend final : public Backend {
     const std::string& mine = executable_fingerprint();
     if (r.fingerprint != mine) {
       std::string why = fmt::format(
-          "executor {} runs a different build: {} (sha256 {}) but the driver runs {} (sha256 {})",
-          r.executor_id, r.executable, r.fingerprint.substr(0, 16), executable_path(), mine.substr(0, 16));
+          "executor {} runs a different build: {} ({}) but the driver runs {} ({})", r.executor_id,
+          r.executable, r.fingerprint.substr(0, 25), executable_path(), mine.substr(0, 25));
       std::fprintf(stderr, "spate: refused %s\n", why.c_str());
       c->send(net::FrameType::registration_refused, why);
       c->close(why);

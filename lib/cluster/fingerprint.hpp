@@ -5,7 +5,8 @@
 
 namespace spate::detail {
 
-/// SHA-256 (hex) of /proc/self/exe, computed once per process; throws io_error if unreadable.
+/// "build-id:<hex>" (the linker's build id of this executable) or, when it has none,
+/// "sha256:<hex>" of /proc/self/exe; computed once per process; throws io_error if unreadable.
 const std::string& executable_fingerprint();
 
 /// The path of this process's executable.

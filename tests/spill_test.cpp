@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -130,4 +131,33 @@ TEST_CASE("a hot key's group spilled in pieces comes back whole and in arrival o
   }
   CHECK(found == 1);
   CHECK(groups.size() == 1 + 100'000);
+}
+
+TEST_CASE("a join larger than the memory budget spills its groups and gives the in-memory result", "[spill]") {
+  auto master = GENERATE(as<std::string>{}, "local[2]", "local-cluster[2]");
+  SpillDir dir;
+  auto left = random_long_pairs(500'000, 50'000);
+  auto right = random_long_pairs(200'000, 60'000);
+  std::map<long, std::vector<long>> l, r;
+  for (const auto& [k, v] : left) l[k].push_back(v);
+  for (const auto& [k, v] : right) r[k].push_back(v);
+  std::vector<std::pair<long, std::pair<long, long>>> want;
+  for (const auto& [k, vs] : l)
+    if (auto it = r.find(k); it != r.end())
+      for (long v : vs)
+        for (long w : it->second) want.push_back({k, {v, w}});
+  spate::Context ctx(spate::Options{.master = master, .executor_memory = 1 << 20});
+  auto got = ctx.parallelize(left, 4).join(ctx.parallelize(right, 3), 2).collect();
+  CHECK(ctx.engine()->counter("spill.bytes") > 0);
+  CHECK(sorted(got) == sorted(want));
+  // Each key's values keep their arrival order: the left values of key k, in input order.
+  std::set<long> keys;
+  for (const auto& [k, vs] : l) keys.insert(k);
+  for (const auto& [k, vs] : r) keys.insert(k);
+  auto groups = ctx.parallelize(left, 4).cogroup(ctx.parallelize(right, 3)).collect();
+  CHECK(groups.size() == keys.size());
+  for (const auto& [k, g] : groups) {
+    CHECK(g.first == l[k]);
+    CHECK(g.second == r[k]);
+  }
 }

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "spate/detail/external_cogroup.hpp"
 #include "spate/detail/shuffle_nodes.hpp"
 
 namespace spate::detail {
@@ -40,7 +41,8 @@ struct CoGroupInput {
 };
 
 /// For each key of a partition: (key, (values from the left, values from the right)), keys in
-/// order of first appearance (left input first), values in arrival order.
+/// order of first appearance (left input first; in key-hash order when the partition spilled
+/// past the memory budget), values in arrival order.
 template <class K, class V, class W>
 class CoGroupNode final : public Node<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>>,
                           private Registered<CoGroupNode<K, V, W>, TypeKind::node> {
@@ -73,16 +75,10 @@ class CoGroupNode final : public Node<std::pair<K, std::pair<std::vector<V>, std
 
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<Out> out) override {
-    HashTable<K, std::size_t> index;
-    std::vector<Out> groups;
-    auto slot = [&](const K& k) -> Out& {
-      auto [it, inserted] = index.try_emplace(k, groups.size());
-      if (inserted) groups.emplace_back(k, std::pair<std::vector<V>, std::vector<W>>{});
-      return groups[it->second];
-    };
-    left_.read(tc, p, [&](const std::pair<K, V>& r) { slot(r.first).second.first.push_back(r.second); });
-    right_.read(tc, p, [&](const std::pair<K, W>& r) { slot(r.first).second.second.push_back(r.second); });
-    for (auto& g : groups) out(std::move(g));
+    ExternalCoGroup<K, V, W> groups(tc);
+    left_.read(tc, p, [&](const std::pair<K, V>& r) { groups.add_left(r.first, r.second); });
+    right_.read(tc, p, [&](const std::pair<K, W>& r) { groups.add_right(r.first, r.second); });
+    groups.drain([&](Out&& g) { out(std::move(g)); });
   }
 
  private:

@@ -33,6 +33,19 @@ class ExternalAggregator {
   /// Adds one record.
   void add(const std::pair<K, X>& r) {
     auto it = table_.find(r.first);
+    if constexpr (is_specialization_of_v<C, std::vector> && !std::is_same_v<X, C>) {
+      // A big group about to grow would briefly hold its old buffer and one twice as large:
+      // charge that before it happens, and spill first when the budget cannot take it.
+      if (it != table_.end() && it->second.size() == it->second.capacity() && it->second.capacity() >= kBigGroup) {
+        std::uint64_t grow = it->second.capacity() * sizeof(typename C::value_type);
+        if (memory_.cover(bytes_ + 2 * grow) || bytes_ < kMinSpillBytes) {
+          bytes_ += grow;
+        } else if constexpr (is_serializable_v<K> && is_serializable_v<C>) {
+          spill();
+          it = table_.end();
+        }
+      }
+    }
     if (it == table_.end()) {
       if constexpr (std::is_same_v<X, C>) {
         it = table_.emplace(r.first, r.second).first;
@@ -46,8 +59,10 @@ class ExternalAggregator {
       } else {
         agg_.merge_value(it->second, X(r.second));
       }
-      // Combiners that grow per value (a group's list) are charged per value; others stay put.
-      if constexpr (is_specialization_of_v<C, std::vector>) bytes_ += footprint(r.second);
+      // Combiners that grow per value (a group's list) are charged per value (a big group's
+      // buffer is charged as it grows, above); others stay put.
+      if constexpr (is_specialization_of_v<C, std::vector>)
+        bytes_ += it->second.capacity() >= kBigGroup ? heap_bytes(r.second) : footprint(r.second);
     }
     if ((++adds_ & 255) == 0) check_memory();
   }
@@ -62,7 +77,12 @@ class ExternalAggregator {
       }
       return;
     }
-    // The table becomes the last run, in memory; then a merge by key hash over all runs.
+    // Once anything spilled, the table goes out too: the merge then holds no more than the group
+    // it is assembling and one piece per run (a table kept in memory could hold much of a big
+    // group twice over, once in itself and once in the group being built).
+    if constexpr (is_serializable_v<K> && is_serializable_v<C>) {
+      if (!table_.empty()) spill();
+    }
     std::vector<std::pair<K, C>> last = sorted_entries();
     std::vector<RunReader<std::pair<K, C>>> readers;
     for (const auto& [b, e] : runs_) readers.emplace_back(*file_, b, e);
@@ -93,8 +113,17 @@ class ExternalAggregator {
           auto& e = *head[i];
           auto match = std::find_if(same_hash.begin(), same_hash.end(),
                                     [&](const auto& s) { return eq(s.first, e.first); });
-          if (match == same_hash.end()) same_hash.push_back(std::move(e));
-          else agg_.merge_combiners(match->second, e.second);
+          if (match == same_hash.end()) {
+            same_hash.push_back(std::move(e));
+            if constexpr (is_specialization_of_v<C, std::vector>) {
+              // A big group's final size is known from its pieces: size it once, so that
+              // appending the pieces never copies it into a twice larger buffer.
+              for (const auto& [key, n] : big_groups_)
+                if (eq(key, same_hash.back().first)) same_hash.back().second.reserve(n);
+            }
+          } else {
+            agg_.merge_combiners(match->second, e.second);
+          }
           advance(i);
         }
       }
@@ -128,8 +157,9 @@ class ExternalAggregator {
       if constexpr (is_specialization_of_v<C, std::vector>) {
         // A big group (a hot key) goes out in pieces of the same key, so that no block or record
         // read back is larger than a piece; the merge appends them in order.
-        constexpr std::size_t kPiece = 1 << 16;
+        constexpr std::size_t kPiece = kBigGroup;
         if (e.second.size() > kPiece) {
+          note_big_group(e.first, e.second.size());
           for (std::size_t i = 0; i < e.second.size(); i += kPiece) {
             std::size_t end = std::min(e.second.size(), i + kPiece);
             std::pair<K, C> piece(e.first, C(std::make_move_iterator(e.second.begin() + static_cast<std::ptrdiff_t>(i)),
@@ -149,8 +179,23 @@ class ExternalAggregator {
     memory_.reset();
   }
 
+  // Groups this large are charged by their buffer's growth, and spilled in pieces of this size.
+  static constexpr std::size_t kBigGroup = std::size_t{1} << 16;
+
+  // Adds n values to what the spilled runs hold of a big group (one written in pieces).
+  void note_big_group(const K& key, std::size_t n) {
+    TableEq eq;
+    for (auto& [k, total] : big_groups_)
+      if (eq(k, key)) {
+        total += n;
+        return;
+      }
+    big_groups_.emplace_back(key, n);
+  }
+
   TaskContext& tc_;
   Agg& agg_;
+  std::vector<std::pair<K, std::size_t>> big_groups_;  // key, values over every run
   MemoryReservation memory_;
   boost::unordered_flat_map<K, C, TableHash, TableEq> table_;
   std::uint64_t bytes_ = 0;

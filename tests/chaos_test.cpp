@@ -27,20 +27,10 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-// Children of `parent` (the executors a local-cluster driver started).
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::ifstream stat(entry.path() / "stat");
-    std::string pid, comm, state;
-    pid_t ppid = 0;
-    if (stat >> pid >> comm >> state >> ppid && ppid == parent) out.push_back(std::stoi(pid));
-  }
-  return out;
-}
-
 }  // namespace
 
+// Hidden ("[.]") only from the default run, which must stay short: tests/CMakeLists.txt registers
+// it as the ctest test chaos_soak (label slow), where it runs and fails like any other test.
 TEST_CASE("chaos: 50 click-log runs in local-cluster[3], an executor killed in each, all correct",
           "[.][chaos]") {
   const std::string bin = SPATE_BIN_DIR;
@@ -85,7 +75,8 @@ TEST_CASE("chaos: 50 click-log runs in local-cluster[3], an executor killed in e
     std::vector<pid_t> executors;
     // At the very start the driver may not have started its executors yet.
     for (int i = 0; i < 2000 && executors.empty() && ::kill(driver.pid, 0) == 0; ++i) {
-      executors = children_of(driver.pid);
+      auto now = children_of(driver.pid);  // the executors the driver started
+      executors.assign(now.begin(), now.end());
       if (executors.empty()) std::this_thread::sleep_for(1ms);
     }
     if (!executors.empty()) {

@@ -104,16 +104,19 @@ struct ScopedEnv {
   ~ScopedEnv() { ::unsetenv(name.c_str()); }
 };
 
-/// The pids of this process's children now.
-inline std::set<pid_t> children_of_this_process() {
+/// The pids of `parent`'s children now (whichever thread of it started them).
+inline std::set<pid_t> children_of(pid_t parent) {
   std::set<pid_t> out;
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::ifstream stat(entry.path() / "stat");
     std::string pid, comm, state;
     pid_t ppid = 0;
-    if (stat >> pid >> comm >> state >> ppid && ppid == ::getpid()) out.insert(std::stoi(pid));
+    if (stat >> pid >> comm >> state >> ppid && ppid == parent) out.insert(std::stoi(pid));
   }
   return out;
 }
+
+/// The pids of this process's children now.
+inline std::set<pid_t> children_of_this_process() { return children_of(::getpid()); }
 
 }  // namespace spate_test

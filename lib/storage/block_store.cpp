@@ -3,8 +3,46 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
+
+#include "spate/detail/task_context.hpp"
 
 namespace spate::detail {
+
+BlockStore::BlockStore() {
+  memory_.set_reclaimer([this](std::uint64_t bytes) { move_outputs_to_disk(bytes); });
+}
+
+std::uint64_t BlockStore::move_outputs_to_disk(std::uint64_t bytes) {
+  using Key = std::pair<int, std::size_t>;
+  std::vector<std::pair<Key, std::shared_ptr<const MapOutput>>> candidates;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, out] : map_outputs_)
+      if (out->memory_bytes() > 0) candidates.emplace_back(key, out);
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& b) { return a.second->memory_bytes() > b.second->memory_bytes(); });
+  std::uint64_t moved = 0;
+  for (auto& [key, out] : candidates) {
+    if (moved >= bytes) break;
+    // Written outside the lock: readers go on with the in-memory output meanwhile.
+    std::shared_ptr<const MapOutput> on_disk;
+    try {
+      on_disk = out->to_disk(spill_dir_);
+    } catch (const std::exception&) {
+      break;  // no room on disk either: the outputs stay in memory, and the caller spills or grows
+    }
+    if (!on_disk) continue;
+    std::lock_guard lock(mutex_);
+    auto it = map_outputs_.find(key);
+    if (it == map_outputs_.end() || it->second != out) continue;  // dropped or replaced meanwhile
+    moved += out->memory_bytes();
+    it->second = std::move(on_disk);
+  }
+  if (TaskContext* tc = current_task(); tc != nullptr && moved > 0) tc->add_counter("spill.bytes", moved);
+  return moved;
+}
 
 void BlockStore::put_map_output(int shuffle_id, std::size_t map_partition,
                                 std::shared_ptr<const MapOutput> output) {

@@ -28,6 +28,10 @@ class MapOutput {
   virtual const std::string* stored_bucket(std::size_t) const noexcept { return nullptr; }
   /// Number of buckets.
   virtual std::size_t num_buckets() const noexcept = 0;
+  /// Bytes of memory this output holds that moving it to disk would free.
+  virtual std::uint64_t memory_bytes() const noexcept { return 0; }
+  /// The same output written to a spill file in `dir` (nullptr when it cannot move to disk).
+  virtual std::shared_ptr<const MapOutput> to_disk(const std::string& /*dir*/) const { return nullptr; }
 };
 
 /// A map output whose buckets are typed vectors, kept in this process's memory.
@@ -89,6 +93,14 @@ class BlockStore {
   MemoryPool& output_memory() noexcept { return output_memory_; }
   /// Where tasks spill what does not fit: SPATE_SPILL_DIR, else TMPDIR, else /tmp.
   const std::string& spill_dir() const noexcept { return spill_dir_; }
+  /// Moves map outputs held in memory to disk, largest first, until about `bytes` are freed
+  /// (once their readers let go); returns the bytes moved. The memory pool calls it when a
+  /// reservation is refused, so that a running task's table wins over an idle output.
+  std::uint64_t move_outputs_to_disk(std::uint64_t bytes);
+
+  BlockStore();
+  BlockStore(const BlockStore&) = delete;
+  BlockStore& operator=(const BlockStore&) = delete;
 
  private:
   // First, so that it outlives the blocks that hold reservations in it.

@@ -35,6 +35,8 @@ class SerializedMapOutput final : public MapOutput {
     return r < buckets_.size() ? &buckets_[r] : nullptr;
   }
   std::size_t num_buckets() const noexcept override { return buckets_.size(); }
+  std::uint64_t memory_bytes() const noexcept override { return memory_ ? memory_->held() : 0; }
+  std::shared_ptr<const MapOutput> to_disk(const std::string& dir) const override;
 
  private:
   std::vector<std::string> buckets_;
@@ -65,6 +67,17 @@ class SpilledMapOutput final : public MapOutput {
   std::vector<std::vector<std::uint64_t>> blocks_;
   std::uint64_t records_;
 };
+
+inline std::shared_ptr<const MapOutput> SerializedMapOutput::to_disk(const std::string& dir) const {
+  auto file = std::make_unique<SpillFile>(dir);
+  std::vector<std::vector<std::uint64_t>> blocks(buckets_.size());
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    if (buckets_[b].empty()) continue;
+    blocks[b].push_back(file->size());
+    file->append(buckets_[b]);
+  }
+  return std::make_shared<SpilledMapOutput>(std::move(file), std::move(blocks), records_);
+}
 
 /// Builds a map output: records are serialized into their bucket as they come; when the memory
 /// budget refuses more, the buckets so far go to a spill file and the rest follows them there.

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 
 namespace spate::detail {
 
@@ -33,9 +35,29 @@ class MemoryPool {
   /// Changes the budget (reservations already made stay).
   void set_budget(std::uint64_t bytes) noexcept { budget_.store(bytes, std::memory_order_relaxed); }
 
+  /// Sets what frees memory held by others (idle blocks that can go to disk) when a reservation
+  /// is refused; it is given the bytes wanted. Set once, before tasks run.
+  void set_reclaimer(std::function<void(std::uint64_t)> reclaim) { reclaimer_ = std::move(reclaim); }
+  /// Reserves `bytes`, asking the reclaimer to free memory first when they do not fit; returns
+  /// whether they were reserved.
+  bool reserve_or_reclaim(std::uint64_t bytes) {
+    if (try_reserve(bytes)) return true;
+    if (!reclaimer_) return false;
+    {
+      // One reclaim at a time: others wait for it, then find the memory it freed.
+      std::lock_guard lock(reclaim_mutex_);
+      if (try_reserve(bytes)) return true;
+      std::uint64_t free = budget() > used() ? budget() - used() : 0;
+      if (bytes > free) reclaimer_(bytes - free);
+    }
+    return try_reserve(bytes);
+  }
+
  private:
   std::atomic<std::uint64_t> budget_;
   std::atomic<std::uint64_t> used_{0};
+  std::function<void(std::uint64_t)> reclaimer_;
+  std::mutex reclaim_mutex_;
 };
 
 /// One consumer's reservation: grows in steps, released whole when it ends or is reset.
@@ -46,13 +68,14 @@ class MemoryReservation {
   MemoryReservation& operator=(const MemoryReservation&) = delete;
   ~MemoryReservation() { reset(); }
 
-  /// Makes the reservation at least `bytes`; false (and unchanged) when the pool refuses.
-  bool cover(std::uint64_t bytes) noexcept {
+  /// Makes the reservation at least `bytes`; false (and unchanged) when the pool refuses, even
+  /// after idle blocks were moved to disk to make room.
+  bool cover(std::uint64_t bytes) {
     if (bytes <= held_) return true;
     // Reserve ahead in steps, so that the shared counter is touched rarely.
     std::uint64_t want = bytes - held_ + kStep;
     if (!pool_.try_reserve(want)) {
-      if (!pool_.try_reserve(bytes - held_)) return false;
+      if (!pool_.reserve_or_reclaim(bytes - held_)) return false;
       want = bytes - held_;
     }
     held_ += want;

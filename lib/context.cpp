@@ -93,6 +93,13 @@ detail::EngineConfig engine_config(const Options& o) {
   c.memory_budget = o.executor_memory;
   c.print_metrics = o.print_metrics;
   c.max_executor_restarts = o.executor_restarts;
+  c.event_log_dir = o.event_log_dir;
+  c.progress = o.progress;
+  c.ui = o.ui;
+  c.ui_host = o.ui_host;
+  if (o.ui && (o.ui_port < 0 || o.ui_port > 65535))
+    throw config_error(fmt::format("--ui-port {}: must be a port from 0 (any free port) to 65535", o.ui_port));
+  c.ui_port = o.ui_port;
   return c;
 }
 
@@ -195,6 +202,21 @@ Context::Context(int argc, const char* const* argv) {
       o.executor_restarts = n;
     } else if (std::string_view(argv[i]) == "--metrics") {
       o.print_metrics = true;
+    } else if (auto d = flag(i, "--event-log")) {
+      if (d->empty()) throw config_error("--event-log: needs a directory");
+      o.event_log_dir = *d;
+    } else if (std::string_view(argv[i]) == "--no-progress") {
+      o.progress = false;
+    } else if (std::string_view(argv[i]) == "--no-ui") {
+      o.ui = false;
+    } else if (auto up = flag(i, "--ui-port")) {
+      int port = 0;
+      auto [p, ec] = std::from_chars(up->data(), up->data() + up->size(), port);
+      if (ec != std::errc{} || p != up->data() + up->size() || port < 0 || port > 65535)
+        throw config_error(fmt::format("--ui-port {}: must be a port from 0 (any free port) to 65535", *up));
+      o.ui_port = port;
+    } else if (auto uh = flag(i, "--ui-host")) {
+      o.ui_host = *uh;
     } else if (auto x = flag(i, "--executor")) {
       executor.driver_url = *x;
     } else if (auto id = flag(i, "--executor-id")) {
@@ -217,6 +239,10 @@ Context::Context(int argc, const char* const* argv) {
   engine_ = make_engine(o);
   args_ = std::move(rest);
 }
+
+std::string Context::status_url() const { return engine_->status_url(); }
+
+std::string Context::event_log_path() const { return engine_->event_log_path(); }
 
 Dataset<std::string_view> Context::text_file(const std::string& path,
                                              std::size_t min_partitions) const {

@@ -45,6 +45,18 @@ struct Options {
   /// When the Context ends, print its counters (records, shuffle bytes fetched and the time
   /// spent fetching, ...) to stderr on one line starting "spate metrics:".
   bool print_metrics = false;
+  /// Write the event log (one JSON object a line; docs/event-log.md) into this directory, as
+  /// spate-events-<app>.jsonl; "" for none.
+  std::string event_log_dir;
+  /// Draw a progress line on stderr for jobs that run longer than a second (only ever when
+  /// stderr is a terminal).
+  bool progress = true;
+  /// Serve the status page (docs/status-page.md) on ui_host:ui_port while the Context lives.
+  bool ui = true;
+  /// Where the status page listens: loopback unless you choose otherwise.
+  std::string ui_host = "127.0.0.1";
+  /// Its port; 0 picks a free one; a taken port moves on to the next 16, as Spark's UI does.
+  int ui_port = 4040;
 };
 
 /// When a local-cluster driver started this process as one of its executors, serves that
@@ -66,7 +78,9 @@ class Context {
   /// Reads spate's flags from the command line: `--master M` (or `--master=M`),
   /// `--task-attempts N`, `--min-executors N`, `--executor-wait SECONDS`,
   /// `--heartbeat-timeout SECONDS`, `--executor-memory SIZE` (bytes, or with a k, m, g or t
-  /// suffix: 512m, 4g), `--executor-restarts N`, `--metrics`; then SPATE_MASTER when no --master is given. argv is not modified; args() holds the program's own arguments.
+  /// suffix: 512m, 4g), `--executor-restarts N`, `--metrics`, `--event-log DIR`,
+  /// `--no-progress`, `--ui-port N`, `--ui-host ADDRESS`, `--no-ui`; then SPATE_MASTER when no
+  /// --master is given. argv is not modified; args() holds the program's own arguments.
   /// Throws config_error for a malformed value.
   ///
   /// With `--executor spate://HOST:PORT` (and optionally `--executor-cores N`, `--executor-id
@@ -126,6 +140,11 @@ class Context {
     });
     return Broadcast<V>(id, engine_.get());
   }
+
+  /// The status page's address ("http://127.0.0.1:4040/"), or "" when it is off.
+  std::string status_url() const;
+  /// The event log this Context writes, or "" when it writes none.
+  std::string event_log_path() const;
 
   /// The engine; for spate's own extensions.
   const std::shared_ptr<detail::Engine>& engine() const noexcept { return engine_; }

@@ -53,8 +53,8 @@ class ClickLogNode final : public detail::Node<ClickView>,
       if (strict_) fail(split, reader.line_offset(), r, line);
       ++bad;
     }
-    tc.records_read += lines;
-    tc.bytes_read += split.end - split.begin;
+    tc.add_counter("input.records", lines);
+    tc.add_counter("input.bytes", split.end - split.begin);
     tc.add_counter(counter_, bad);
   }
 

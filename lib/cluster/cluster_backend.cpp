@@ -33,6 +33,7 @@
 #include "net/auth.hpp"
 #include "net/connection.hpp"
 #include "net/net_error.hpp"
+#include "events/job_events.hpp"
 #include "scheduler/backend.hpp"
 #include "scheduler/task_loss.hpp"
 #include "storage/memory_budget.hpp"
@@ -80,8 +81,8 @@ std::pair<std::size_t, std::size_t> parse_local_cluster(const std::string& maste
 
 class ClusterBackend final : public Backend {
  public:
-  ClusterBackend(const EngineConfig& config, BroadcastBytes broadcasts)
-      : config_(config), broadcasts_(std::move(broadcasts)) {
+  ClusterBackend(const EngineConfig& config, BroadcastBytes broadcasts, JobListener& events)
+      : config_(config), broadcasts_(std::move(broadcasts)), events_(events) {
     bool local_cluster = config.master.starts_with("local-cluster[");
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
@@ -151,7 +152,8 @@ class ClusterBackend final : public Backend {
   std::vector<ExecutorInfo> executors() override {
     std::lock_guard lock(mutex_);
     std::vector<ExecutorInfo> out;
-    for (const auto& [id, e] : executors_) out.push_back({id, e.pid, e.block_address, e.cores, e.alive});
+    for (const auto& [id, e] : executors_)
+      out.push_back({id, e.pid, e.block_address, e.cores, e.alive, e.memory_used, e.memory_budget});
     return out;
   }
 
@@ -214,6 +216,8 @@ class ClusterBackend final : public Backend {
     std::size_t busy = 0;
     bool alive = true;
     std::uint64_t pid = 0;
+    std::uint64_t memory_used = 0;  // as of its last heartbeat
+    std::uint64_t memory_budget = 0;
   };
   struct Pending {
     std::string executor;
@@ -269,8 +273,10 @@ class ClusterBackend final : public Backend {
     p.executor = e->id;
     e->busy++;
     auto conn = e->conn;
+    std::string chosen = e->id;
     std::string payload = protocol::encode(l);
     lock.unlock();
+    if (spec.on_launch) spec.on_launch(chosen);
     try {
       conn->send(net::FrameType::launch_task, payload);
     } catch (const std::exception& x) {
@@ -419,8 +425,18 @@ class ClusterBackend final : public Backend {
           c->send(net::FrameType::broadcast_missing, protocol::encode(req));
         break;
       }
+      case net::FrameType::heartbeat: {
+        auto h = protocol::decode_heartbeat(f.payload);
+        std::lock_guard lock(mutex_);
+        if (auto it = by_conn_.find(c.get()); it != by_conn_.end()) {
+          Executor& e = executors_.at(it->second);
+          e.memory_used = h.memory_used;
+          e.memory_budget = h.memory_budget;
+        }
+        break;
+      }
       default:
-        break;  // heartbeat
+        break;
     }
   }
 
@@ -445,6 +461,7 @@ class ClusterBackend final : public Backend {
     e.pid = r.pid;
     by_conn_[c.get()] = e.id;
     executors_[e.id] = e;
+    events_.on_executor_added({{e.id, e.pid, e.block_address, e.cores, true}, now_ms()});
     protocol::Welcome welcome;
     welcome.heartbeat_interval_ms = static_cast<std::uint64_t>(config_.heartbeat_interval.count());
     welcome.heartbeat_timeout_ms = static_cast<std::uint64_t>(config_.heartbeat_timeout.count());
@@ -477,6 +494,7 @@ class ClusterBackend final : public Backend {
     if (!stopping_) {
       std::string_view reason(why);
       if (reason.starts_with("spate: ")) reason.remove_prefix(7);
+      events_.on_executor_lost({id, std::string(reason), now_ms()});
       std::fprintf(stderr, "spate: lost executor %s: %.*s\n", id.c_str(), static_cast<int>(reason.size()),
                    reason.data());
     }
@@ -582,6 +600,7 @@ class ClusterBackend final : public Backend {
 
   EngineConfig config_;
   BroadcastBytes broadcasts_;
+  JobListener& events_;
   std::string secret_;
   std::string url_;
   std::unique_ptr<net::Server> server_;
@@ -606,8 +625,9 @@ class ClusterBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config, BroadcastBytes broadcasts) {
-  return std::make_unique<ClusterBackend>(config, std::move(broadcasts));
+std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config, BroadcastBytes broadcasts,
+                                              JobListener& events) {
+  return std::make_unique<ClusterBackend>(config, std::move(broadcasts), events);
 }
 
 }  // namespace spate::detail

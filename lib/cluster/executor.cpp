@@ -361,7 +361,8 @@ class Executor {
     for (;;) {
       std::this_thread::sleep_for(heartbeat_interval());
       try {
-        driver_->send(net::FrameType::heartbeat, "");
+        driver_->send(net::FrameType::heartbeat,
+                      protocol::encode(protocol::Heartbeat{blocks_.memory().used(), blocks_.budget()}));
       } catch (const std::exception&) {
         quit(0, "");  // the driver went away
       }

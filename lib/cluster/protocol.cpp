@@ -56,6 +56,18 @@ Welcome decode_welcome(std::string_view payload) {
   return w;
 }
 
+std::string encode(const Heartbeat& h) { return pack(h.memory_used, h.memory_budget); }
+
+Heartbeat decode_heartbeat(std::string_view payload) {
+  Heartbeat h;
+  if (payload.empty()) return h;
+  Reader in(payload);
+  h.memory_used = deserialize_from<std::uint64_t>(in);
+  h.memory_budget = deserialize_from<std::uint64_t>(in);
+  expect_end(in, "heartbeat");
+  return h;
+}
+
 std::string encode(const RemoveCached& r) { return pack(r.node); }
 
 RemoveCached decode_remove_cached(std::string_view payload) {

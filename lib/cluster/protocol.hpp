@@ -97,6 +97,15 @@ std::string encode(const Registration& r);
 Registration decode_registration(std::string_view payload);
 std::string encode(const Welcome& w);
 Welcome decode_welcome(std::string_view payload);
+/// executor -> driver, every heartbeat interval: it is alive, and how much memory it holds.
+struct Heartbeat {
+  std::uint64_t memory_used = 0;
+  std::uint64_t memory_budget = 0;
+};
+
+std::string encode(const Heartbeat& h);
+/// An empty payload (the driver's heartbeat) decodes to zeros.
+Heartbeat decode_heartbeat(std::string_view payload);
 std::string encode(const RemoveCached& r);
 RemoveCached decode_remove_cached(std::string_view payload);
 std::string encode(const Launch& l);

@@ -35,8 +35,8 @@ class TextFileNode final : public Node<std::string_view>,
       ++records;
       out(std::move(line));
     }
-    tc.records_read += records;
-    tc.bytes_read += split.end - split.begin;
+    tc.add_counter("input.records", records);
+    tc.add_counter("input.bytes", split.end - split.begin);
   }
 
  private:

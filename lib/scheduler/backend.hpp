@@ -43,6 +43,8 @@ struct TaskSpec {
   /// Cached nodes in the stage's lineage: a process holding their partition is the best place
   /// to run the task.
   std::vector<std::uint64_t> cached_nodes;
+  /// Called with the executor's id once the attempt is handed to it (may be empty).
+  std::function<void(const std::string& executor)> on_launch;
 };
 
 /// Runs task attempts. Thread-safe: the scheduler calls it from one thread per task slot.
@@ -71,7 +73,11 @@ class Backend {
 std::unique_ptr<Backend> make_local_backend(BlockStore& blocks, std::size_t threads,
                                            BroadcastSource& broadcasts);
 
+class JobListener;
+
 /// Executor processes: local-cluster[N] (started here) or spate://HOST:PORT (joining).
-std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config, BroadcastBytes broadcasts);
+/// Executors added and lost are told to `events`.
+std::unique_ptr<Backend> make_cluster_backend(const EngineConfig& config, BroadcastBytes broadcasts,
+                                              JobListener& events);
 
 }  // namespace spate::detail

@@ -17,9 +17,18 @@
 #include <optional>
 #include <set>
 
+#include <unistd.h>
+
+#include <ctime>
+
+#include "events/event_log.hpp"
+#include "events/job_events.hpp"
+#include "events/live_status.hpp"
+#include "events/progress_line.hpp"
 #include "scheduler/backend.hpp"
 #include "scheduler/task_loss.hpp"
 #include "scheduler/task_runner.hpp"
+#include "ui/status_server.hpp"
 #include "storage/memory_budget.hpp"
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/graph_codec.hpp"
@@ -102,8 +111,30 @@ class BroadcastTable final : public BroadcastSource {
 
 }  // namespace
 
+// "20261126T031500-4242": when and which process, for the event log's name and the page.
+std::string make_app_id() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y%m%dT%H%M%S", &tm);
+  return fmt::format("{}-{}", when, ::getpid());
+}
+
 struct Engine::Impl {
   explicit Impl(EngineConfig c) : config(std::move(c)) {
+    blocks.set_budget(config.memory_budget ? config.memory_budget : default_memory_budget());
+    std::string app = make_app_id();
+    if (!config.event_log_dir.empty()) {
+      event_log = std::make_shared<EventLog>(config.event_log_dir, app, config.master);
+      app = event_log->app();
+      bus.add(event_log);
+    }
+    LiveStatus::Driver driver{config.threads, blocks.budget(), [this] { return blocks.memory().used(); }};
+    status = std::make_shared<LiveStatus>(app, config.master, driver, [this] {
+      return backend_ready.load() ? backend->executors() : std::vector<ExecutorInfo>{};
+    });
+    bus.add(status);
     backend = config.master.starts_with("local-cluster[") || config.master.starts_with("spate://")
                   ? make_cluster_backend(config,
                                          [this](std::uint64_t id) {
@@ -112,15 +143,36 @@ struct Engine::Impl {
                                              ++counters["broadcast.sent"];
                                            }
                                            return broadcasts.bytes(id);
-                                         })
+                                         },
+                                         bus)
                   : make_local_backend(blocks, config.threads, broadcasts);
-    blocks.set_budget(config.memory_budget ? config.memory_budget : default_memory_budget());
+    backend_ready = true;
+    bool terminal = ::isatty(STDERR_FILENO) == 1;
+    if (config.ui) {
+      try {
+        server = std::make_unique<StatusServer>(config.ui_host, static_cast<std::uint16_t>(config.ui_port),
+                                                [s = status](std::string_view path) { return s->api(path); });
+        if (terminal) std::fprintf(stderr, "spate: status page at %s\n", server->url().c_str());
+      } catch (const std::exception& e) {
+        // The page is a window on the job, not part of it: the job runs without it.
+        std::fprintf(stderr, "spate: no status page: %s\n", e.what());
+      }
+    }
+    if (config.progress && terminal) progress = std::make_unique<ProgressLine>(status);
   }
 
   EngineConfig config;
+  // Declared before the backend, which tells them of executors as long as it lives.
+  ListenerBus bus;
+  std::shared_ptr<EventLog> event_log;
+  std::shared_ptr<LiveStatus> status;
   BlockStore blocks;
   BroadcastTable broadcasts;
   std::unique_ptr<Backend> backend;
+  std::atomic<bool> backend_ready{false};
+  // Declared after the backend: they read it, so they stop first.
+  std::unique_ptr<ProgressLine> progress;
+  std::unique_ptr<StatusServer> server;
   std::atomic<std::uint64_t> next_node{1};
   std::atomic<int> next_shuffle{0};
   std::atomic<int> next_stage{0};
@@ -136,6 +188,35 @@ struct Engine::Impl {
   std::mutex shuffle_mutexes_mutex;
   std::map<int, std::unique_ptr<std::mutex>> shuffle_mutexes;
   std::atomic<std::uint64_t> next_job{1};
+  std::mutex submissions_mutex;
+  std::map<std::pair<std::uint64_t, int>, int> submissions;  // (job, stage) -> times submitted
+
+  // Runs one submission of a stage's tasks, telling the listeners when it starts and ends.
+  void run_stage(std::uint64_t job, int stage, int shuffle, const std::string& name, std::size_t tasks,
+                 std::size_t partitions, std::vector<int> parents, const std::function<void()>& run) {
+    int attempt;
+    {
+      std::lock_guard lock(submissions_mutex);
+      attempt = ++submissions[{job, stage}];
+    }
+    std::int64_t start = now_ms();
+    bus.on_stage_submitted({job, stage, shuffle, name, tasks, partitions, std::move(parents), attempt, start});
+    try {
+      run();
+    } catch (const std::exception& e) {
+      std::int64_t end = now_ms();
+      bus.on_stage_completed({job, stage, attempt, end, end - start, false, e.what()});
+      throw;
+    }
+    std::int64_t end = now_ms();
+    bus.on_stage_completed({job, stage, attempt, end, end - start, true, ""});
+  }
+
+  std::vector<int> stage_ids(const std::vector<std::shared_ptr<ShuffleDependencyBase>>& shuffles) {
+    std::vector<int> out;
+    for (const auto& d : shuffles) out.push_back(stage_id_for(d->shuffle_id()));
+    return out;
+  }
 
   // Re-runs of one attempt after its executor was lost, before it counts as a failed attempt.
   static constexpr int kMaxLostRuns = 8;
@@ -202,9 +283,24 @@ struct Engine::Impl {
                           const std::function<TaskUpdates(const TaskSpec&)>& call) {
     using Outcome = TaskAttempt::Outcome;
     for (int lost = 0;; ++lost) {
+      TaskSpec launched = spec;
+      std::int64_t start = now_ms();
+      std::string executor;
+      launched.on_launch = [&](const std::string& where) {
+        start = now_ms();
+        executor = where;
+        bus.on_task_started({job, spec.stage, spec.partition, spec.attempt, where, start});
+      };
+      auto record = [&](TaskAttempt a, Counters counters = {}) {
+        if (a.executor.empty()) a.executor = executor;
+        std::int64_t end = now_ms();
+        bus.on_task_ended({a, end, end - start, std::move(counters)});
+        this->record(std::move(a));
+      };
       try {
-        TaskUpdates u = call(spec);
-        record({job, spec.stage, shuffle, spec.partition, spec.attempt, u.executor, Outcome::succeeded, ""});
+        TaskUpdates u = call(launched);
+        record({job, spec.stage, shuffle, spec.partition, spec.attempt, u.executor, Outcome::succeeded, ""},
+               u.counters);
         return u;
       } catch (const fetch_failure& f) {
         record({job, spec.stage, shuffle, spec.partition, spec.attempt, f.executor(), Outcome::fetch_failed, f.what()});
@@ -276,16 +372,20 @@ struct Engine::Impl {
       }
       auto read = reads(parent);
       auto cached = cached_in_stage(parent);
-      TaskRunner(std::max<std::size_t>(1, backend->slots()), config.max_task_attempts, !recovering)
-          .run(
-              missing.size(),
-              [&](std::size_t i, int attempt) {
-                TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr, read, cached};
-                keep_updates(run_attempt(job, spec, dep.shuffle_id(), parents,
-                                         [&](const TaskSpec& s) { return backend->run_map(dep, s); }));
-              },
-              stage, fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent)),
-              [&](std::size_t i) { return missing[i]; });
+      std::string name = fmt::format("shuffle {} <- {}", dep.shuffle_id(), stage_name(parent));
+      run_stage(job, stage, dep.shuffle_id(), name, missing.size(), parent.num_partitions(), stage_ids(parents),
+                [&] {
+                  TaskRunner(std::max<std::size_t>(1, backend->slots()), config.max_task_attempts, !recovering)
+                      .run(
+                          missing.size(),
+                          [&](std::size_t i, int attempt) {
+                            TaskSpec spec{stage, missing[i], attempt, backend->ships_tasks() ? &bytes : nullptr,
+                                          read, cached, {}};
+                            keep_updates(run_attempt(job, spec, dep.shuffle_id(), parents,
+                                                     [&](const TaskSpec& s) { return backend->run_map(dep, s); }));
+                          },
+                          stage, name, [&](std::size_t i) { return missing[i]; });
+                });
     }
   }
 };
@@ -354,6 +454,12 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
     for (std::size_t p = 0; p < parts.size(); ++p) parts[p] = p;
   }
   std::uint64_t job = impl_->next_job++;
+  std::int64_t start = now_ms();
+  impl_->bus.on_job_started({job, stage_name(*node), parts.size(), start});
+  auto ended = [&](bool ok, std::string error) {
+    std::int64_t end = now_ms();
+    impl_->bus.on_job_ended({job, end, end - start, ok, std::move(error)});
+  };
   try {
     auto shuffles = stage_shuffles(*node);
     for (const auto& d : shuffles) impl_->ensure_shuffle(*d, job);
@@ -367,21 +473,34 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
     }
     auto read = Impl::reads(*node);
     auto cached = Impl::cached_in_stage(*node);
-    impl_->runner().run(
-        parts.size(),
-        [&](std::size_t i, int attempt) {
-          TaskSpec spec{stage, parts[i], attempt, impl_->backend->ships_tasks() ? &bytes : nullptr,
-                        read, cached};
-          impl_->keep_updates(impl_->run_attempt(job, spec, -1, shuffles, [&](const TaskSpec& s) {
-            return impl_->backend->run_result(handler, s);
-          }));
-        },
-        stage, stage_name(*node), [&](std::size_t i) { return parts[i]; });
+    std::string name = stage_name(*node);
+    impl_->run_stage(job, stage, -1, name, parts.size(), node->num_partitions(), impl_->stage_ids(shuffles), [&] {
+      impl_->runner().run(
+          parts.size(),
+          [&](std::size_t i, int attempt) {
+            TaskSpec spec{stage, parts[i], attempt, impl_->backend->ships_tasks() ? &bytes : nullptr,
+                          read, cached, {}};
+            impl_->keep_updates(impl_->run_attempt(job, spec, -1, shuffles, [&](const TaskSpec& s) {
+              return impl_->backend->run_result(handler, s);
+            }));
+          },
+          stage, name, [&](std::size_t i) { return parts[i]; });
+    });
     handler.job_succeeded();
+  } catch (const std::exception& e) {
+    handler.job_failed();
+    ended(false, e.what());
+    throw;
   } catch (...) {
     handler.job_failed();
+    ended(false, "unknown error");
     throw;
   }
+  ended(true, "");
 }
+
+std::string Engine::status_url() const { return impl_->server ? impl_->server->url() : ""; }
+
+std::string Engine::event_log_path() const { return impl_->event_log ? impl_->event_log->path() : ""; }
 
 }  // namespace spate::detail

@@ -21,6 +21,7 @@ class LocalBackend final : public Backend {
     TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
     tc.set_broadcasts(&broadcasts_);
     CurrentTaskScope current(tc);
+    if (spec.on_launch) spec.on_launch("driver");
     dep.run_map_task(tc, spec.partition);
     return {tc.counters(), tc.accumulator_updates(), "driver"};
   }
@@ -28,6 +29,7 @@ class LocalBackend final : public Backend {
     TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
     tc.set_broadcasts(&broadcasts_);
     CurrentTaskScope current(tc);
+    if (spec.on_launch) spec.on_launch("driver");
     handler.run_task(tc, spec.partition);
     return {tc.counters(), tc.accumulator_updates(), "driver"};
   }

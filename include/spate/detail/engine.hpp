@@ -42,6 +42,15 @@ struct EngineConfig {
   int max_stage_attempts = 4;
   /// local-cluster: executors started in place of lost ones, over the engine's life.
   std::size_t max_executor_restarts = 16;
+  /// Write the event log (docs/event-log.md) into this directory; "" for none.
+  std::string event_log_dir;
+  /// Draw a progress line on stderr for jobs longer than a second, when stderr is a terminal.
+  bool progress = true;
+  /// Serve the status page on ui_host:ui_port (0: any free port; a taken port moves on to the
+  /// next ones, as Spark's UI does).
+  bool ui = true;
+  std::string ui_host = "127.0.0.1";
+  int ui_port = 4040;
 };
 
 /// One task attempt as the scheduler saw it end: the record from which a test or a log learns
@@ -69,6 +78,9 @@ struct ExecutorInfo {
   std::string block_address;
   std::size_t cores = 0;
   bool alive = false;
+  /// Bytes reserved in its memory pool and its budget, as of its last heartbeat.
+  std::uint64_t memory_used = 0;
+  std::uint64_t memory_budget = 0;
 };
 
 class GraphWriter;
@@ -126,6 +138,10 @@ class Engine {
   std::vector<TaskAttempt> task_attempts() const;
   /// The executors that have registered (empty in local modes), lost ones included.
   std::vector<ExecutorInfo> executors() const;
+  /// The status page's address ("http://127.0.0.1:4040/"), or "" when it is off.
+  std::string status_url() const;
+  /// The event log being written, or "" when there is none.
+  std::string event_log_path() const;
 
   /// Frees the cached partitions of a node, in this process and in executors.
   void drop_cached(std::uint64_t node_id);

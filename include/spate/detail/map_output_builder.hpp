@@ -97,8 +97,10 @@ class MapOutputBuilder {
 
   /// The finished output.
   std::shared_ptr<MapOutput> finish() && {
+    tc_.add_counter("shuffle.write.records", records_);
     if (file_) {
       flush_all();
+      tc_.add_counter("shuffle.write.bytes", file_->size());
       return std::make_shared<SpilledMapOutput>(std::move(file_), std::move(blocks_), records_);
     }
     std::vector<std::string> buckets;
@@ -109,6 +111,7 @@ class MapOutputBuilder {
       buckets.back().shrink_to_fit();
       bytes += buckets.back().capacity();
     }
+    tc_.add_counter("shuffle.write.bytes", bytes);
     memory_->reset();
     memory_->cover(bytes);  // held while the output lives (it may exceed the budget by a floor)
     output_memory_->reset();

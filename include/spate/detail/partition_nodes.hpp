@@ -36,9 +36,10 @@ class ParallelizeNode final : public Node<T>,
   }
 
  protected:
-  void compute(TaskContext&, std::size_t p, Emit<T> out) override {
+  void compute(TaskContext& tc, std::size_t p, Emit<T> out) override {
     std::size_t n = data_->size(), parts = this->num_partitions();
     std::size_t begin = p * n / parts, end = (p + 1) * n / parts;
+    tc.add_counter("input.records", end - begin);
     for (std::size_t i = begin; i < end; ++i) {
       T copy((*data_)[i]);
       out(std::move(copy));

@@ -35,6 +35,7 @@ using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq>;
 /// in map-partition order (so the order is the same on every run).
 template <class R, class F>
 void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t p, F&& f) {
+  std::uint64_t records = 0, bytes = 0;
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
     if (auto out = tc.blocks().map_output(dep.shuffle_id(), m)) {
       if constexpr (is_serializable_v<R>) {
@@ -42,12 +43,17 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
         std::string loaded;  // a spilled output's bucket, read back from its file
         if (stored == nullptr) loaded = out->bucket_bytes(p);
         Reader in(stored ? *stored : loaded);
+        bytes += stored ? stored->size() : loaded.size();
         while (!in.at_end()) {
           R r = deserialize_from<R>(in);
+          ++records;
           f(std::as_const(r));
         }
       } else {
-        for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) f(r);
+        for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) {
+          ++records;
+          f(r);
+        }
       }
       continue;
     }
@@ -55,18 +61,22 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
       throw error("shuffle " + std::to_string(dep.shuffle_id()) + ": output of map partition " +
                   std::to_string(m) + " is missing");
     auto start = std::chrono::steady_clock::now();
-    std::string bytes = tc.fetcher()->fetch(dep.shuffle_id(), m, p);
-    tc.add_counter("shuffle.remote_bytes", bytes.size());
+    std::string fetched = tc.fetcher()->fetch(dep.shuffle_id(), m, p);
+    tc.add_counter("shuffle.remote_bytes", fetched.size());
     tc.add_counter("shuffle.fetch_micros",
                    static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                   std::chrono::steady_clock::now() - start)
                                                   .count()));
-    Reader in(bytes);
+    Reader in(fetched);
+    bytes += fetched.size();
     while (!in.at_end()) {
       R r = deserialize_from<R>(in);
+      ++records;
       f(std::as_const(r));
     }
   }
+  tc.add_counter("shuffle.read.records", records);
+  tc.add_counter("shuffle.read.bytes", bytes);
 }
 
 /// Map side of reduce_by_key / aggregate_by_key: combines values per key in a hash table over the
@@ -114,6 +124,7 @@ class CombiningShuffle final : public ShuffleDependencyBase,
     } else {
       auto out = std::make_shared<TypedMapOutput<Record>>(num_reducers());
       for (auto& [k, c] : table) out->bucket(part_(k)).emplace_back(k, std::move(c));
+      tc.add_counter("shuffle.write.records", out->records());
       tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
     }
   }
@@ -172,6 +183,7 @@ class PlainShuffle final : public ShuffleDependencyBase,
         out->bucket(b).push_back(std::move(r));
       };
       parent_->iterate(tc, m, Emit<In>(body));
+      tc.add_counter("shuffle.write.records", out->records());
       tc.blocks().put_map_output(shuffle_id(), m, std::move(out));
     }
   }

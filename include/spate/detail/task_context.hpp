@@ -71,12 +71,9 @@ class TaskContext {
   /// The attempt number, 1-based.
   int attempt() const noexcept { return attempt_; }
 
-  /// Records read by this task (for metrics); nodes that read input add to it.
-  std::uint64_t records_read = 0;
-  /// Bytes read from input files by this task.
-  std::uint64_t bytes_read = 0;
-
   /// Adds n to a named counter; the engine keeps the counters of successful attempts only.
+  /// Names the event log reads: input.records/bytes, shuffle.read.records/bytes,
+  /// shuffle.write.records/bytes, output.records/bytes, spill.bytes.
   void add_counter(const std::string& name, std::uint64_t n) {
     for (auto& [k, v] : counters_)
       if (k == name) {

@@ -114,9 +114,17 @@ class TextOutputHandler final : public ResultHandler,
   void run_task(TaskContext& tc, std::size_t p) override {
     F format = format_;
     auto part = sink_.open_part(p, tc.attempt());
-    auto line = [&](T&& x) { part->write_line(format(std::as_const(x))); };
+    std::uint64_t records = 0, bytes = 0;
+    auto line = [&](T&& x) {
+      auto text = format(std::as_const(x));
+      ++records;
+      bytes += std::string_view(text).size() + 1;
+      part->write_line(text);
+    };
     node_->iterate(tc, p, Emit<T>(line));
     part->commit();
+    tc.add_counter("output.records", records);
+    tc.add_counter("output.bytes", bytes);
   }
   void job_succeeded() override { sink_.finish(); }
   void job_failed() noexcept override { sink_.abort(); }

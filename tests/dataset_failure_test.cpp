@@ -43,8 +43,11 @@ TEST_CASE("a function that always throws fails the job with job_error after ever
     FAIL("collect did not throw");
   } catch (const spate::job_error& e) {
     CHECK(e.user_message() == "bad record 25");
+    CHECK(e.op() == "map");
     CHECK(e.partition() == 2);
     CHECK(e.attempt() == 3);
+    CHECK_THAT(std::string(e.what()), Catch::Contains("in map: bad record 25"));
+    CHECK_THAT(std::string(e.what()), Catch::Contains("attempt 3"));
     CHECK(e.stage() >= 0);
     std::string what = e.what();
     CHECK_THAT(what, Catch::Contains("bad record 25"));
@@ -226,4 +229,27 @@ TEST_CASE("a save_as_text_file whose task fails once is retried and commits each
   std::vector<std::string> want;
   for (int x : forty()) want.push_back(std::to_string(x));
   REQUIRE(same(lines, want));
+}
+
+TEST_CASE("a failed job names the operator of the fused stage whose function threw") {
+  auto master = SPATE_TEST_MASTER();
+  auto ctx = make_context(master, 2);
+  // map, filter and flat_map run fused in one stage: the error must say which one threw.
+  auto ds = ctx.parallelize(forty(), 4)
+                .map([](int x) { return x * 2; })
+                .filter([](int x) {
+                  if (x == 30) throw std::runtime_error("filter refuses 30");
+                  return true;
+                })
+                .flat_map([](int x) { return std::vector<int>{x, x}; });
+  try {
+    ds.count();
+    FAIL("count did not throw");
+  } catch (const spate::job_error& e) {
+    CHECK(e.op() == "filter");
+    CHECK(e.user_message() == "filter refuses 30");
+    CHECK(e.partition() == 1);
+    CHECK_THAT(std::string(e.what()), Catch::Contains("(map.filter.flat_map <- parallelize)"));
+    CHECK_THAT(std::string(e.what()), Catch::Contains("in filter: filter refuses 30"));
+  }
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -296,4 +297,34 @@ TEST_CASE("the live status follows a job's stages and tasks as its /api/ bodies 
   CHECK(json::parse(*s.api("/api/app")).at("running_jobs").as_int64() == 0);
   CHECK_FALSE(s.api("/api/stages/7/tasks"));
   CHECK_FALSE(s.api("/api/nothing"));
+}
+
+TEST_CASE("spate-history summarises the event log of a real run, stage by stage", "[events][history]") {
+  TempDir dir;
+  spate::ClickGenOptions gen;
+  gen.rows = 5'000;
+  gen.seed = 3;
+  gen.out = dir.file("clicks.tsv");
+  spate::generate_clicks(gen);
+  fs::path logs = dir.file("events");
+  REQUIRE(run(fmt::format("'{}/spate-clicks' sessions --input '{}' --out '{}' --master 'local-cluster[2]' "
+                          "--event-log '{}' --no-ui 2> /dev/null",
+                          SPATE_BIN_DIR, gen.out, dir.file("out.tsv"), logs.string())) == 0);
+  std::string summary_path = dir.file("summary.txt");
+  REQUIRE(run(fmt::format("'{}/spate-history' '{}' > '{}'", SPATE_BIN_DIR, logs.string(), summary_path)) == 0);
+  std::string summary = read_file(summary_path);
+  INFO(summary);
+  CHECK_THAT(summary, Catch::Contains("master     local-cluster[2]"));
+  CHECK_THAT(summary, Catch::Contains("executors  2 seen, 0 lost"));
+  // Every stage the log submitted has its row: id, kind, and the start of its name.
+  int stages = 0;
+  for (const auto& e : read_log(only_log_in(logs))) {
+    if (kind(e) != "stage_submitted") continue;
+    ++stages;
+    std::string name(e.at("name").as_string());
+    std::regex row(fmt::format(R"(\n\s+{}\s+{}\s+{})", num(e, "stage"), std::string(e.at("kind").as_string()),
+                               std::regex_replace(name.substr(0, 12), std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)")));
+    CHECK(std::regex_search(summary, row));
+  }
+  CHECK(stages >= 2);
 }

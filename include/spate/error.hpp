@@ -31,6 +31,19 @@ class input_error : public error {
   using error::error;
 };
 
+/// A user's function threw inside an operator (map, filter, ...): what() is "in OP: MESSAGE",
+/// so a failed job's error says which operator of its stage the exception came from.
+class operator_error : public error {
+ public:
+  operator_error(std::string op, const std::string& message)
+      : error("in " + op + ": " + message), op_(std::move(op)) {}
+  /// The operator's name, as in stage names ("map", "flat_map", ...).
+  const std::string& op() const noexcept { return op_; }
+
+ private:
+  std::string op_;
+};
+
 /// Bytes could not be decoded into a record or task state (truncated, oversized or corrupt).
 class serialization_error : public error {
  public:
@@ -41,15 +54,18 @@ class serialization_error : public error {
 class job_error : public error {
  public:
   job_error(const std::string& what, std::string user_message, int stage, std::size_t partition,
-            int attempt)
+            int attempt, std::string op = "")
       : error(what),
         user_message_(std::move(user_message)),
+        op_(std::move(op)),
         stage_(stage),
         partition_(partition),
         attempt_(attempt) {}
 
   /// The message of the exception the user's function threw.
   const std::string& user_message() const noexcept { return user_message_; }
+  /// The operator whose function threw ("map", "filter", ...), or "" when not known.
+  const std::string& op() const noexcept { return op_; }
   /// The stage whose task failed.
   int stage() const noexcept { return stage_; }
   /// The partition whose task failed.
@@ -59,6 +75,7 @@ class job_error : public error {
 
  private:
   std::string user_message_;
+  std::string op_;
   int stage_;
   std::size_t partition_;
   int attempt_;

@@ -1,6 +1,9 @@
 // TaskRunner: a fresh set of threads per stage; cheap next to a stage's work, nothing to shut down.
 #include "scheduler/task_runner.hpp"
 
+#include <cctype>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -17,6 +20,17 @@ namespace spate::detail {
 namespace {
 // Marks threads that run tasks, so a job started from inside a task runs inline.
 thread_local bool tl_in_task = false;
+
+// "in map: bad record" (an operator_error's text, which may have crossed from an executor as
+// text) -> {"map", "bad record"}; any other message -> {"", message}.
+std::pair<std::string, std::string> split_operator(const std::string& message) {
+  if (!message.starts_with("in ")) return {"", message};
+  auto colon = message.find(": ", 3);
+  if (colon == std::string::npos || colon == 3) return {"", message};
+  for (std::size_t i = 3; i < colon; ++i)
+    if (!(std::islower(static_cast<unsigned char>(message[i])) || message[i] == '_')) return {"", message};
+  return {message.substr(3, colon - 3), message.substr(colon + 2)};
+}
 
 std::string message_of(const std::exception_ptr& e) {
   try {
@@ -81,11 +95,12 @@ void TaskRunner::run(std::size_t count, const Task& task, int stage, const std::
   }
   if (failure) {
     std::size_t partition = partition_of(failure->index);
-    throw job_error(fmt::format("job failed: stage {} ({}) partition {} failed {} time{}; last "
-                                "error: {}",
+    auto [op, user_message] = split_operator(failure->message);
+    throw job_error(fmt::format("job failed: stage {} ({}) partition {} failed {} time{} (last: attempt "
+                                "{}); last error: {}",
                                 stage, stage_name, partition, failure->attempts,
-                                failure->attempts == 1 ? "" : "s", failure->message),
-                    failure->message, stage, partition, failure->attempts);
+                                failure->attempts == 1 ? "" : "s", failure->attempts, failure->message),
+                    user_message, stage, partition, failure->attempts, op);
   }
 }
 

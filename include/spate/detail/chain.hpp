@@ -9,6 +9,7 @@
 
 #include "spate/detail/narrow_ops.hpp"
 #include "spate/detail/node.hpp"
+#include "spate/error.hpp"
 
 namespace spate::detail {
 
@@ -64,7 +65,15 @@ struct Chain {
       out(std::move(x));
     } else {
       auto next = [this, &out](auto& y) { this->template step<I + 1>(y, out); };
-      std::get<I>(ops)(x, next);
+      // Exceptions from later ops were named by their own step; spate's own errors (a full
+      // disk under a shuffle writer) are not the user's function's.
+      try {
+        std::get<I>(ops)(x, next);
+      } catch (const spate::error&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw operator_error(std::tuple_element_t<I, std::tuple<Ops...>>::name, e.what());
+      }
     }
   }
 };

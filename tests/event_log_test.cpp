@@ -1,8 +1,12 @@
 // The event log (docs/event-log.md): written by a real program run as a user runs it, read back
 // line by line, and held against the figures the engine itself reports (--metrics).
+#include <pty.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -327,4 +331,54 @@ TEST_CASE("spate-history summarises the event log of a real run, stage by stage"
     CHECK(std::regex_search(summary, row));
   }
   CHECK(stages >= 2);
+}
+
+// Run by the test below in a child process whose stderr is a terminal (a pseudo-terminal).
+TEST_CASE("a job that runs for over a second with stderr on a terminal", "[.progress-child]") {
+  spate::Options o;
+  o.master = "local[2]";
+  o.ui = false;
+  spate::Context ctx(o);
+  auto n = ctx.parallelize(std::vector<int>(8, 1), 8)
+               .map([](int x) {
+                 std::this_thread::sleep_for(std::chrono::milliseconds(400));
+                 return x;
+               })
+               .count();
+  CHECK(n == 8);
+}
+
+TEST_CASE("the progress line is drawn on a terminal and never in a log", "[events]") {
+  // On a pseudo-terminal: the child's stderr shows the line, redrawn in place, then cleared.
+  int master_fd = -1;
+  pid_t pid = ::forkpty(&master_fd, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::string exe = std::string(SPATE_BIN_DIR) + "/spate_tests";
+    ::execl(exe.c_str(), exe.c_str(), "a job that runs for over a second with stderr on a terminal", nullptr);
+    ::_exit(127);
+  }
+  std::string seen;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(master_fd, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the child has closed the terminal
+    seen.append(buf, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(master_fd);
+  INFO(seen);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(seen, Catch::Contains("\r\x1b[K[stage 0: "));
+  CHECK_THAT(seen, Catch::Contains("/8 tasks"));
+  CHECK_THAT(seen, Catch::Contains(" records, 0 B in, "));
+
+  // Into a file: not a byte of it.
+  TempDir dir;
+  std::string err = dir.file("stderr.txt");
+  REQUIRE(run(fmt::format("'{}/spate_tests' 'a job that runs for over a second with stderr on a terminal' > /dev/null 2> '{}'",
+                          SPATE_BIN_DIR, err)) == 0);
+  CHECK(read_file(err).find('\r') == std::string::npos);
 }

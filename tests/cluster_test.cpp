@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "cluster/fingerprint.hpp"
+#include "net/connection.hpp"
+#include "net/net_error.hpp"
 #include "process_support.hpp"
 #include "test_support.hpp"
 
@@ -107,4 +109,43 @@ TEST_CASE("the executable fingerprint is the linker's build id of this binary", 
   text << in.rdbuf();
   CHECK_THAT(text.str(), Catch::Contains("Build ID: " + fp.substr(9)));
   fs::remove(out);
+}
+
+TEST_CASE("a peer that sends out-of-order frames is closed alone, and the driver keeps its executors",
+          "[cluster]") {
+  namespace net = spate::detail::net;
+  fs::path dir = fs::temp_directory_path() / ("spate-cluster-ooo-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::uint16_t port = free_port();
+  std::string url = "spate://127.0.0.1:" + std::to_string(port);
+  ScopedEnv secret("SPATE_SECRET", "s3cret");
+  Child good({self_exe(), "--executor", url}, {{"SPATE_SECRET", "s3cret"}}, dir / "good.err");
+  {
+    spate::Context ctx(spate::Options{.master = url, .min_executors = 1, .ui = false});
+    REQUIRE(sum_by_key(ctx) == expected_sums());
+    // Authenticated peers (they hold the secret) that break the protocol: each is cut off with
+    // its reason, alone.
+    auto expect_closed = [&](net::FrameType type, const std::string& payload) {
+      auto c = net::Connection::connect("127.0.0.1", port, "s3cret", net::PeerRole::executor, 5s);
+      c->send(type, payload);
+      CHECK_THROWS_AS(c->receive(5s), net::connection_closed);
+    };
+    spate::Writer result;
+    spate::serialize_to(result, std::uint64_t{1});  // a task id: this peer was sent no task
+    expect_closed(net::FrameType::task_result, std::move(result).take());  // before registering
+    expect_closed(net::FrameType::launch_task, "");                        // a driver's frame
+    expect_closed(net::FrameType::fetch_block, "");                        // an executor's frame
+    // The same at an executor's block server: a reader may only ask for blocks.
+    std::string blocks = ctx.engine()->executors().front().block_address;
+    auto block_port = static_cast<std::uint16_t>(std::stoi(blocks.substr(blocks.rfind(':') + 1)));
+    auto reader = net::Connection::connect("127.0.0.1", block_port, "s3cret", net::PeerRole::fetcher, 5s);
+    reader->send(net::FrameType::task_result, "");
+    CHECK_THROWS_AS(reader->receive(5s), net::connection_closed);
+
+    CHECK(ctx.engine()->executors().size() == 1);
+    CHECK(ctx.engine()->executors().front().alive);
+    REQUIRE(sum_by_key(ctx) == expected_sums());
+  }
+  CHECK(good.wait_exit(30s) == 0);
+  fs::remove_all(dir);
 }

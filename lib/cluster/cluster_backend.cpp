@@ -395,15 +395,30 @@ class ClusterBackend final : public Backend {
   }
 
   void on_frame(const std::shared_ptr<net::Connection>& c, net::Frame&& f) {
+    // A frame this driver does not expect from this peer now throws: the Server closes that
+    // one connection and logs why, and an executor on it is lost like any other.
+    if (f.type != net::FrameType::register_executor && f.type != net::FrameType::heartbeat) {
+      std::lock_guard lock(mutex_);
+      if (!by_conn_.count(c.get()))
+        throw net::net_error(fmt::format("{} frame from {}, which has not registered as an executor",
+                                         net::frame_type_name(f.type), c->peer()));
+    }
     switch (f.type) {
-      case net::FrameType::register_executor:
+      case net::FrameType::register_executor: {
+        {
+          std::lock_guard lock(mutex_);
+          if (by_conn_.count(c.get()))
+            throw net::net_error(fmt::format("executor {} registered twice", by_conn_.at(c.get())));
+        }
         register_executor(c, protocol::decode_registration(f.payload));
         break;
+      }
       case net::FrameType::task_result: {
         auto r = protocol::decode_result(f.payload);
         std::lock_guard lock(mutex_);
         auto it = pending_.find(r.task_id);
         if (it == pending_.end()) return;
+        check_sender(c, it->second, r.task_id);
         it->second.result = std::move(r);
         finish(it->first, true, "");
         break;
@@ -413,6 +428,7 @@ class ClusterBackend final : public Backend {
         std::lock_guard lock(mutex_);
         auto it = pending_.find(r.task_id);
         if (it == pending_.end() || it->second.done) return;
+        check_sender(c, it->second, r.task_id);
         if (r.fetch_failed) it->second.fetch = r;
         finish(r.task_id, false, r.message, r.input_error);
         break;
@@ -425,6 +441,8 @@ class ClusterBackend final : public Backend {
           c->send(net::FrameType::broadcast_missing, protocol::encode(req));
         break;
       }
+      case net::FrameType::shutdown:
+        break;  // the executor is ending; its connection closes next
       case net::FrameType::heartbeat: {
         auto h = protocol::decode_heartbeat(f.payload);
         std::lock_guard lock(mutex_);
@@ -436,8 +454,16 @@ class ClusterBackend final : public Backend {
         break;
       }
       default:
-        break;
+        throw net::net_error(fmt::format("an executor does not send {} frames", net::frame_type_name(f.type)));
     }
+  }
+
+  // Only the executor a task was sent to may report on it. Caller holds mutex_.
+  void check_sender(const std::shared_ptr<net::Connection>& c, const Pending& p, std::uint64_t task) {
+    auto who = by_conn_.find(c.get());
+    if (who == by_conn_.end() || who->second != p.executor)
+      throw net::net_error(fmt::format("a report on task {} came from {}, not from executor {} that runs it",
+                                       task, c->peer(), p.executor));
   }
 
   void register_executor(const std::shared_ptr<net::Connection>& c, protocol::Registration r) {

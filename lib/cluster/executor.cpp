@@ -280,7 +280,10 @@ class Executor {
     so.secret = secret_;
     net::ServerHandlers h;
     h.on_frame = [this](const std::shared_ptr<net::Connection>& c, net::Frame&& f) {
-      if (f.type != net::FrameType::fetch_block) return;
+      // Throwing closes this one peer's connection, logged; the server serves the others.
+      if (f.type != net::FrameType::fetch_block)
+        throw net::net_error(fmt::format("unexpected {} frame from block reader {}", net::frame_type_name(f.type),
+                                         c->peer()));
       auto req = protocol::decode_fetch(f.payload);
       auto out = blocks_.map_output(req.shuffle, req.map);
       if (!out || req.reduce >= out->num_buckets()) {
@@ -314,6 +317,20 @@ class Executor {
         continue;
       }
       last_heard = now;
+      try {
+        handle_driver_frame(*frame);
+      } catch (const std::exception& e) {
+        // A frame we cannot decode means the two ends no longer agree: the connection (and with
+        // it this executor, which serves one driver) ends, saying why.
+        quit(4, fmt::format("spate executor: closing the driver connection: bad {} frame: {}",
+                            net::frame_type_name(frame->type), e.what()));
+      }
+    }
+  }
+
+  void handle_driver_frame(net::Frame& f) {
+    auto* frame = &f;
+    {
       switch (frame->type) {
         case net::FrameType::launch_task: {
           std::lock_guard lock(mutex_);
@@ -343,8 +360,10 @@ class Executor {
           quit(3, "spate executor: the driver refused this executor: " + frame->payload);
         case net::FrameType::shutdown:
           quit(0, "");
+        case net::FrameType::heartbeat:
+          break;
         default:
-          break;  // heartbeat
+          throw net::net_error(fmt::format("a driver does not send {} frames", net::frame_type_name(frame->type)));
       }
     }
   }

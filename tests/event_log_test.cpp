@@ -382,3 +382,22 @@ TEST_CASE("the progress line is drawn on a terminal and never in a log", "[event
                           SPATE_BIN_DIR, err)) == 0);
   CHECK(read_file(err).find('\r') == std::string::npos);
 }
+
+TEST_CASE("the live status shows a job's whole DAG from its start, and stages it never ran as skipped",
+          "[events]") {
+  using namespace spate::detail;
+  LiveStatus s("app-2", "local[2]", LiveStatus::Driver{2, 1000, nullptr}, nullptr);
+  JobStarted job{1, "collect", 4, 100, {{0, 0, "shuffle 0 <- map", 4, {}}, {1, -1, "reduce_by_key", 4, {0}}}};
+  s.on_job_started(job);
+  auto stages = json::parse(*s.api("/api/stages?job=1")).as_array();
+  REQUIRE(stages.size() == 2);
+  CHECK(stages[0].at("status").as_string() == "pending");
+  CHECK(stages[1].at("parents").as_array().size() == 1);
+  // Stage 0's shuffle existed already: only the result stage runs.
+  s.on_stage_submitted({1, 1, -1, "reduce_by_key", 4, 4, {0}, 1, 110});
+  s.on_stage_completed({1, 1, 1, 120, 10, true, ""});
+  s.on_job_ended({1, 130, 30, true, ""});
+  stages = json::parse(*s.api("/api/stages?job=1")).as_array();
+  CHECK(stages[0].at("status").as_string() == "skipped");
+  CHECK(stages[1].at("status").as_string() == "succeeded");
+}

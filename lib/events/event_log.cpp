@@ -94,6 +94,20 @@ void EventLog::on_job_started(const JobStarted& e) {
   o["job"] = e.job;
   o["description"] = e.description;
   o["partitions"] = e.partitions;
+  json::array stages;
+  for (const StagePlan& p : e.stages) {
+    json::object st;
+    st["stage"] = p.stage;
+    st["kind"] = p.shuffle >= 0 ? "map" : "result";
+    st["shuffle"] = p.shuffle;
+    st["name"] = p.name;
+    st["partitions"] = p.partitions;
+    json::array parents;
+    for (int id : p.parents) parents.push_back(id);
+    st["parents"] = std::move(parents);
+    stages.push_back(std::move(st));
+  }
+  o["stages"] = std::move(stages);
   write(json::serialize(o), true);
 }
 

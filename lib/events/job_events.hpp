@@ -18,12 +18,23 @@ namespace spate::detail {
 /// Milliseconds since the Unix epoch.
 std::int64_t now_ms() noexcept;
 
-/// A job the scheduler started.
+/// A stage as planned when its job starts (it may never run: its shuffle may exist already).
+struct StagePlan {
+  int stage = 0;
+  /// The shuffle a map stage writes; -1 for the job's result stage.
+  int shuffle = -1;
+  std::string name;
+  std::size_t partitions = 0;
+  std::vector<int> parents;
+};
+
+/// A job the scheduler started, with every stage of its DAG.
 struct JobStarted {
   std::uint64_t job = 0;
   std::string description;
   std::size_t partitions = 0;
   std::int64_t time = 0;
+  std::vector<StagePlan> stages;
 };
 
 /// A stage submitted for some of its partitions.

@@ -52,7 +52,23 @@ void LiveStatus::on_job_started(const JobStarted& e) {
   j.job = e.job;
   j.description = e.description;
   j.start = e.time;
+  // The whole DAG from the start, as Spark shows it: stages not yet run are pending; a map
+  // stage that already ran for an earlier job keeps what it showed then.
+  for (const StagePlan& p : e.stages) {
+    j.stages.push_back(p.stage);
+    auto [it, inserted] = stages_.try_emplace(p.stage);
+    if (!inserted && it->second.status != "pending") continue;
+    Stage& s = it->second;
+    s.stage = p.stage;
+    s.job = e.job;
+    s.shuffle = p.shuffle;
+    s.name = p.name;
+    s.status = "pending";
+    s.tasks = p.partitions;
+    s.parents = p.parents;
+  }
   trim(jobs_, kRetained);
+  trim(stages_, kRetained);
 }
 
 void LiveStatus::on_stage_submitted(const StageSubmitted& e) {
@@ -149,12 +165,18 @@ void LiveStatus::on_job_ended(const JobEnded& e) {
   j->second.status = e.succeeded ? "succeeded" : "failed";
   j->second.end = e.time;
   j->second.error = e.error;
-  // Stages a failed job leaves behind (its other tasks were abandoned) are not running any more.
-  for (int id : j->second.stages)
-    if (auto s = stages_.find(id); s != stages_.end() && s->second.status == "running" && s->second.job == e.job) {
+  // Stages a failed job leaves behind (its other tasks were abandoned) are not running any more;
+  // stages it never had to run (their shuffle was there) were skipped, as Spark says.
+  for (int id : j->second.stages) {
+    auto s = stages_.find(id);
+    if (s == stages_.end() || s->second.job != e.job) continue;
+    if (s->second.status == "running") {
       s->second.status = e.succeeded ? "succeeded" : "failed";
       s->second.end = e.time;
+    } else if (s->second.status == "pending") {
+      s->second.status = "skipped";
     }
+  }
 }
 
 void LiveStatus::on_executor_added(const ExecutorAdded& e) {

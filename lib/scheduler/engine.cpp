@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -210,6 +211,24 @@ struct Engine::Impl {
     }
     std::int64_t end = now_ms();
     bus.on_stage_completed({job, stage, attempt, end, end - start, true, ""});
+  }
+
+  // Every stage of the DAG ending at `node`, whose result stage is `result_stage`: parents first.
+  std::vector<StagePlan> plan(const NodeBase& node, int result_stage) {
+    std::vector<StagePlan> out;
+    std::set<int> seen;
+    std::function<void(const ShuffleDependencyBase&)> visit = [&](const ShuffleDependencyBase& d) {
+      if (!seen.insert(d.shuffle_id()).second) return;
+      auto parents = stage_shuffles(*d.parent());
+      for (const auto& p : parents) visit(*p);
+      out.push_back({stage_id_for(d.shuffle_id()), d.shuffle_id(),
+                     fmt::format("shuffle {} <- {}", d.shuffle_id(), stage_name(*d.parent())),
+                     d.parent()->num_partitions(), stage_ids(parents)});
+    };
+    auto shuffles = stage_shuffles(node);
+    for (const auto& d : shuffles) visit(*d);
+    out.push_back({result_stage, -1, stage_name(node), node.num_partitions(), stage_ids(shuffles)});
+    return out;
   }
 
   std::vector<int> stage_ids(const std::vector<std::shared_ptr<ShuffleDependencyBase>>& shuffles) {
@@ -455,7 +474,11 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
   }
   std::uint64_t job = impl_->next_job++;
   std::int64_t start = now_ms();
-  impl_->bus.on_job_started({job, stage_name(*node), parts.size(), start});
+  // Map stages take their ids first (parents first), so that ids follow the DAG's order.
+  auto stages = impl_->plan(*node, -1);
+  int stage = impl_->next_stage++;
+  stages.back().stage = stage;
+  impl_->bus.on_job_started({job, stage_name(*node), parts.size(), start, std::move(stages)});
   auto ended = [&](bool ok, std::string error) {
     std::int64_t end = now_ms();
     impl_->bus.on_job_ended({job, end, end - start, ok, std::move(error)});
@@ -463,7 +486,6 @@ void Engine::run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handl
   try {
     auto shuffles = stage_shuffles(*node);
     for (const auto& d : shuffles) impl_->ensure_shuffle(*d, job);
-    int stage = impl_->next_stage++;
     std::string bytes;
     if (impl_->backend->ships_tasks()) {
       Writer w;

@@ -60,7 +60,7 @@ tr[aria-selected="true"] { background: var(--sel); }
 .err { color: var(--red); font-size: 12px; white-space: pre-wrap; }
 .badge { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px;
          border: 1px solid currentColor; }
-.s-pending { color: var(--grey); } .s-running { color: var(--blue); }
+.s-pending, .s-skipped { color: var(--grey); } .s-running { color: var(--blue); }
 .s-succeeded, .s-alive { color: var(--green); }
 .s-failed, .s-lost { color: var(--red); } .s-fetch_failed { color: var(--amber); }
 .bar { display: inline-flex; width: 90px; height: 8px; border-radius: 4px; overflow: hidden;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <random>
 #include <string>
@@ -129,7 +130,7 @@ TEST_CASE("concurrent attempts of one partition publish exactly one complete par
   std::string expected;
   for (int i = 0; i < 1000; ++i) expected += line;
   CHECK(content == expected);  // one attempt's output, whole
-  CHECK(fs::is_empty(tmp.file("out/_temporary")));
+  CHECK(names_in(tmp.file("out/_temporary")) == std::vector<std::string>{"_lock"});  // the job's own
 }
 
 TEST_CASE("parts committed from several threads all appear", "[io][part_file_writer]") {
@@ -172,7 +173,7 @@ TEST_CASE("abort, or destruction without commit, leaves no part and no temporary
     auto dropped = committer.open_part(2, 0);
     dropped->write_line("dropped");
   }
-  CHECK(fs::is_empty(tmp.file("out/_temporary")));
+  CHECK(names_in(tmp.file("out/_temporary")) == std::vector<std::string>{"_lock"});  // the job's own
   CHECK(names_in(tmp.file("out")) == std::vector<std::string>{"_temporary"});
 }
 
@@ -207,18 +208,40 @@ TEST_CASE("abort_job leaves nothing that looks like complete output", "[io][part
   CHECK(fs::is_empty(tmp.file("out")));
 }
 
-TEST_CASE("an existing non-empty output directory is refused; an empty one is used",
+TEST_CASE("an output directory with _SUCCESS or other files is refused; an empty one is used",
           "[io][part_file_writer]") {
   TempDir tmp;
-  fs::create_directories(tmp.file("full"));
-  std::ofstream(tmp.file("full/part-00000")) << "old\n";
-  try {
-    OutputCommitter(tmp.file("full")).prepare();
+  auto refusal = [](const std::string& dir) -> std::string {
+    try {
+      OutputCommitter(dir).prepare();
+    } catch (const spate::io_error& e) {
+      return e.what();
+    }
     FAIL("expected io_error");
-  } catch (const spate::io_error& e) {
-    CHECK_THAT(e.what(), Catch::Contains(tmp.file("full")) && Catch::Contains("already exists"));
+    return "";
+  };
+  // A complete output is kept, whatever else is in it.
+  fs::create_directories(tmp.file("done"));
+  std::ofstream(tmp.file("done/part-00000")) << "old\n";
+  std::ofstream(tmp.file("done/_SUCCESS"));
+  CHECK(refusal(tmp.file("done")) ==
+        "output directory '" + tmp.file("done") +
+            "' already holds a complete output (it has _SUCCESS); remove it or choose another "
+            "directory");
+  CHECK(names_in(tmp.file("done")) == std::vector<std::string>{"_SUCCESS", "part-00000"});
+  // So is a directory with anything that a spate job does not write.
+  for (const std::string other : {"notes.txt", "part-1", "part-00000.txt", "_temporary"}) {
+    INFO(other);
+    std::string dir = tmp.file("other-" + std::to_string(other.size()));
+    fs::create_directories(dir);
+    std::ofstream(dir + "/part-00001") << "old\n";
+    std::ofstream(dir + "/" + other) << "mine\n";  // a file named _temporary is not spate's
+    CHECK(refusal(dir) == "output directory '" + dir + "' already exists and holds '" + other +
+                              "', which is not part of an earlier spate output (only part files "
+                              "and _temporary are cleared); remove it or choose another directory");
+    CHECK(read_bytes(dir + "/" + other) == "mine\n");
+    CHECK(read_bytes(dir + "/part-00001") == "old\n");
   }
-  CHECK(read_bytes(tmp.file("full/part-00000")) == "old\n");
   std::ofstream(tmp.file("plain-file")) << "x";
   CHECK_THROWS_AS(OutputCommitter(tmp.file("plain-file")).prepare(), spate::io_error);
   fs::create_directories(tmp.file("empty"));
@@ -227,6 +250,62 @@ TEST_CASE("an existing non-empty output directory is refused; an empty one is us
   OutputCommitter nested(tmp.file("a/b/c"));
   nested.prepare();
   CHECK(fs::is_directory(tmp.file("a/b/c/_temporary")));
+}
+
+TEST_CASE("an output directory left by a job that did not finish is cleared and reused",
+          "[io][part_file_writer]") {
+  TempDir tmp;
+  std::string dir = tmp.file("out");
+  {
+    // A job that committed parts 0 and 2 and was writing part 1 when it died.
+    OutputCommitter dead(dir);
+    dead.prepare();
+    for (std::size_t p : {0, 2}) {
+      auto w = dead.open_part(p, 1);
+      w->write_line("old " + std::to_string(p));
+      REQUIRE(w->commit());
+    }
+    std::ofstream(dir + "/_temporary/part-00001.attempt-1.gone-1") << "half";
+  }  // its lock goes with it, as when its process is killed
+  OutputCommitter rerun(dir);
+  rerun.prepare();
+  CHECK(names_in(dir) == std::vector<std::string>{"_temporary"});
+  CHECK(names_in(dir + "/_temporary") == std::vector<std::string>{"_lock"});
+  for (std::size_t p : {0, 1}) {
+    auto w = rerun.open_part(p, 1);
+    w->write_line("new " + std::to_string(p));
+    REQUIRE(w->commit());
+  }
+  rerun.finish();
+  CHECK(names_in(dir) == std::vector<std::string>{"_SUCCESS", "part-00000", "part-00001"});
+  CHECK(read_bytes(dir + "/part-00000") == "new 0\n");
+  // Only part files are a leftover: an empty _temporary alone is one too.
+  std::string only_temp = tmp.file("only-temp");
+  fs::create_directories(only_temp + "/_temporary");
+  OutputCommitter(only_temp).prepare();
+}
+
+TEST_CASE("an output directory that a running job writes is refused, and free again once it ends",
+          "[io][part_file_writer]") {
+  TempDir tmp;
+  std::string dir = tmp.file("out");
+  auto running = std::make_unique<OutputCommitter>(dir);
+  running->prepare();
+  auto w = running->open_part(0, 1);
+  w->write_line("x");
+  REQUIRE(w->commit());
+  try {
+    OutputCommitter(dir).prepare();
+    FAIL("expected io_error");
+  } catch (const spate::io_error& e) {
+    CHECK(std::string(e.what()) ==
+          "output directory '" + dir + "' is being written by another job that is still running "
+          "(it holds '" + dir + "/_temporary/_lock'); wait for it to end or choose another directory");
+  }
+  CHECK(read_bytes(dir + "/part-00000") == "x\n");  // untouched
+  running->abort_job();
+  OutputCommitter(dir).prepare();  // an aborted job released the directory
+  running.reset();
 }
 
 TEST_CASE("part names have five digits, more when needed", "[io][part_file_writer]") {

@@ -333,12 +333,21 @@ TEST_CASE("a directory lists its visible regular files, sorted, with their compr
   write_file(dir.file(".a.txt.crc"), "x");
   fs::create_directory(dir.file("sub"));
   write_file(dir.file("sub/d.txt"), "d\n");
-  auto files = spate::detail::list_input_files(dir.str());
+  // Each file comes with its modification time, for readers to see whether it changed.
+  auto without_mtime = [](std::vector<InputFile> files) {
+    for (InputFile& f : files) {
+      CHECK(f.mtime_ns.has_value());
+      f.mtime_ns.reset();
+    }
+    return files;
+  };
+  auto files = without_mtime(spate::detail::list_input_files(dir.str()));
   std::vector<InputFile> expected = {{dir.file("a.gz"), 1, Compression::gzip},
                                      {dir.file("b.txt"), 3, Compression::none},
                                      {dir.file("c.zst"), 3, Compression::zstd}};
   CHECK(files == expected);
-  CHECK(spate::detail::list_input_files(dir.file("b.txt")) == std::vector<InputFile>{expected[1]});
+  CHECK(without_mtime(spate::detail::list_input_files(dir.file("b.txt"))) ==
+        std::vector<InputFile>{expected[1]});
   // An explicitly named hidden file is read: only listings skip them.
   CHECK(spate::detail::list_input_files(dir.file("_SUCCESS")).size() == 1);
 }
@@ -451,7 +460,7 @@ TEST_CASE("a truncated or corrupt compressed file throws io_error naming path an
   CHECK_THROWS_AS(read_file_lines(dir.file("bad.gz"), 1 << 20), spate::io_error);
 }
 
-TEST_CASE("a file that shrank after planning throws io_error", "[io][line_reader]") {
+TEST_CASE("a file that shrank or grew after planning throws io_error", "[io][line_reader]") {
   TempDir dir;
   std::string path = dir.file("shrink.txt");
   write_file(path, std::string(1000, 'a') + "\n");
@@ -465,12 +474,16 @@ TEST_CASE("a file that shrank after planning throws io_error", "[io][line_reader
   auto gz_splits = spate::detail::plan_splits(spate::detail::list_input_files(gz_path), 300);
   fs::resize_file(gz_path, 10);
   CHECK_THROWS_AS(read_splits(gz_splits), spate::io_error);
-  // A file that grew is read as planned: the appended bytes are not part of this job.
+  // A file that grew changed too: its new size and modification time differ from the planned.
   std::string grow = dir.file("grow.txt");
   write_file(grow, "a\nb\n");
   auto grow_splits = spate::detail::plan_splits(spate::detail::list_input_files(grow), 3);
   write_file(grow, "a\nb\nc\n");
-  CHECK(read_splits(grow_splits) == std::vector<Line>{{0, "a"}, {2, "b"}});
+  CHECK_THAT(io_error_message([&] { read_splits(grow_splits); }),
+             Catch::Contains(grow) && Catch::Contains("changed since the job was planned"));
+  // A split made without a planned mtime only checks that the file is not shorter.
+  InputSplit by_hand{grow, 0, 4, Compression::none, 4};
+  CHECK(read_splits({by_hand}) == std::vector<Line>{{0, "a"}, {2, "b"}});
 }
 
 TEST_CASE("line_number_at gives the 1-based line of an offset in plain and compressed files",

@@ -256,7 +256,8 @@ class Dataset {
   void foreach_partition(F f) const;
   /// Writes one line per record to DIR/part-NNNNN (tab-separated fields for pairs and tuples),
   /// each part committed by rename, and DIR/_SUCCESS when every part is in place. Fails if DIR
-  /// exists and is not empty.
+  /// holds _SUCCESS or anything but part files and _temporary, or a running job writes it; the
+  /// leftovers of a job that did not finish are cleared.
   void save_as_text_file(const std::string& dir) const;
   /// As above, with each record formatted by format(const T&) -> std::string.
   template <class F>

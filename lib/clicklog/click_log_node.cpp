@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "clicklog/line_scan.hpp"
 #include "io/input_files.hpp"
 #include "io/input_split.hpp"
 #include "io/line_reader.hpp"
@@ -62,12 +63,37 @@ class ClickLogNode final : public detail::Node<ClickView>,
   [[noreturn]] static void fail(const detail::InputSplit& split, std::uint64_t offset,
                                 const ClickParse& r, std::string_view line) {
     constexpr std::size_t kShown = 200;
-    std::string shown(line.substr(0, kShown));
-    for (char& c : shown)
-      if (c == '\t') c = ' ';
     throw input_error(fmt::format("{}:{}: malformed click-log line (byte offset {}): {}: \"{}{}\"",
                                   split.path, detail::line_number_at(split, offset), offset,
-                                  describe(r), shown, line.size() > kShown ? "..." : ""));
+                                  describe(r), shown_text(line.substr(0, kShown)),
+                                  line.size() > kShown ? "..." : ""));
+  }
+
+  /// The bytes as a message shows them: a tab as a space, valid UTF-8 as it is, and
+  /// control bytes, bytes of invalid UTF-8 and '\\' escaped as \xNN and \\. A raw NUL
+  /// would end the message wherever it is read as a C string (what(), a terminal).
+  static std::string shown_text(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size());
+    while (!bytes.empty()) {
+      std::size_t valid = detail::first_invalid_utf8(bytes.data(), bytes.size());
+      for (char c : bytes.substr(0, valid)) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '\t') {
+          out += ' ';
+        } else if (c == '\\') {
+          out += "\\\\";
+        } else if (u < 0x20 || u == 0x7f) {
+          out += fmt::format("\\x{:02x}", u);
+        } else {
+          out += c;
+        }
+      }
+      if (valid == bytes.size()) break;
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(bytes[valid]));
+      bytes.remove_prefix(valid + 1);
+    }
+    return out;
   }
 
   std::vector<detail::InputSplit> splits_;

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "spate/error.hpp"
 
@@ -50,11 +53,18 @@ void check_readable(const std::string& path) {
 /// Appends the readable regular file at path (already stat'ed) to out.
 void add_file(const std::string& path, const struct stat& st, std::vector<InputFile>& out) {
   check_readable(path);
-  out.push_back(
-      InputFile{path, static_cast<std::uint64_t>(st.st_size), compression_for_path(path)});
+  out.push_back(InputFile{path, static_cast<std::uint64_t>(st.st_size),
+                          compression_for_path(path), mtime_ns_of(st)});
 }
 
-/// Appends the visible regular files directly inside dir; throws when it has none.
+/// "1 subdirectory", "2 subdirectories": n and the right form of a noun.
+std::string count_of(std::size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+/// Appends the visible regular files directly inside dir; throws when it has none, saying what
+/// it holds instead. A symbolic link is followed; one that points nowhere is an error, not a
+/// silent skip, since it names data the user expects to be read.
 void add_directory(const std::string& dir, std::vector<InputFile>& out) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -62,24 +72,56 @@ void add_directory(const std::string& dir, std::vector<InputFile>& out) {
     throw io_error(fmt::format("cannot list input directory '{}': {}", dir, ec.message()));
   }
   std::size_t before = out.size();
+  std::size_t hidden = 0, subdirs = 0, special = 0;
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (is_hidden_name(name)) continue;
+    if (is_hidden_name(name)) {
+      ++hidden;
+      continue;
+    }
     std::string path = it->path().string();
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-      throw io_error(fmt::format("cannot stat input file '{}': {}", path, errno_text(errno)));
+      int err = errno;
+      std::error_code link_ec;
+      fs::path target = fs::read_symlink(path, link_ec);
+      if (!link_ec && err == ENOENT) {
+        throw io_error(fmt::format(
+            "input file '{}' is a symbolic link to '{}', which does not exist", path,
+            target.string()));
+      }
+      throw io_error(fmt::format("cannot stat input file '{}': {}", path, errno_text(err)));
     }
-    if (S_ISREG(st.st_mode)) add_file(path, st, out);  // subdirectories are not descended
+    if (S_ISREG(st.st_mode)) {
+      add_file(path, st, out);
+    } else if (S_ISDIR(st.st_mode)) {
+      ++subdirs;  // not descended, as in Spark without recursiveFileLookup
+    } else {
+      ++special;  // a FIFO, socket or device: reading it could block or never end
+    }
   }
   if (ec) {
     throw io_error(fmt::format("cannot list input directory '{}': {}", dir, ec.message()));
   }
   if (out.size() == before) {
-    throw io_error(fmt::format(
-        "input directory '{}' contains no input files (names starting with '_' or '.' are "
-        "skipped)",
-        dir));
+    if (hidden + subdirs + special == 0) {
+      throw io_error(fmt::format("input directory '{}' is empty: there is no file to read", dir));
+    }
+    std::vector<std::string> held;
+    if (hidden > 0) {
+      held.push_back(count_of(hidden, "hidden entry", "hidden entries") +
+                     " (names starting with '_' or '.' are skipped)");
+    }
+    if (subdirs > 0) {
+      held.push_back(count_of(subdirs, "subdirectory", "subdirectories") +
+                     " (subdirectories are not read)");
+    }
+    if (special > 0) {
+      held.push_back(count_of(special, "FIFO, socket or device", "FIFOs, sockets or devices") +
+                     " (only regular files are read)");
+    }
+    throw io_error(fmt::format("input directory '{}' has no file to read: it holds only {}", dir,
+                               fmt::join(held, ", ")));
   }
 }
 
@@ -129,6 +171,10 @@ void add_glob(const std::string& pattern, std::vector<InputFile>& out) {
 }
 
 }  // namespace
+
+std::int64_t mtime_ns_of(const struct ::stat& st) noexcept {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
 
 Compression compression_for_path(std::string_view path) noexcept {
   if (ends_with(path, ".gz")) return Compression::gzip;

@@ -3,23 +3,32 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct stat;
 
 namespace spate::detail {
 
 /// How a file's bytes are encoded, decided by its name: ".gz" is gzip, ".zst" is zstd.
 enum class Compression { none, gzip, zstd };
 
-/// One input file as seen when the job was planned; size is in (compressed) bytes on disk.
+/// One input file as seen when the job was planned; size is in (compressed) bytes on disk,
+/// mtime_ns its modification time in nanoseconds since the epoch. A reader compares both with
+/// the file it opens, so a file changed since planning fails the job instead of being read.
 struct InputFile {
   std::string path;
   std::uint64_t size = 0;
   Compression compression = Compression::none;
+  std::optional<std::int64_t> mtime_ns;
 
   friend bool operator==(const InputFile&, const InputFile&) = default;
 };
+
+/// The modification time of a stat'ed file, in nanoseconds since the epoch.
+std::int64_t mtime_ns_of(const struct ::stat& st) noexcept;
 
 /// The compression a file name implies (by its extension, case-sensitive as in Hadoop).
 Compression compression_for_path(std::string_view path) noexcept;
@@ -29,10 +38,12 @@ const char* compression_name(Compression compression) noexcept;
 
 /// Expands spec into the files to read, sorted by path and without duplicates.
 /// spec is an existing regular file; an existing directory (its regular files, not recursive,
-/// skipping names that start with '_' or '.' as Hadoop and Spark do); or, when no such path
-/// exists, a glob(3) pattern (with {a,b} braces) whose matches are files or directories listed
-/// by the same rules (hidden matches are skipped too). Throws io_error naming the path when
-/// nothing matches, a path or directory cannot be read, or the result would be empty.
+/// skipping names that start with '_' or '.' as Hadoop and Spark do, subdirectories, and FIFOs,
+/// sockets and devices); or, when no such path exists, a glob(3) pattern (with {a,b} braces)
+/// whose matches are files or directories listed by the same rules (hidden matches are skipped
+/// too). Throws io_error naming the path when nothing matches, a path or directory cannot be
+/// read, a symbolic link in a directory points nowhere, or the result would be empty (the
+/// message of an empty directory says what it holds instead).
 std::vector<InputFile> list_input_files(const std::string& spec);
 
 }  // namespace spate::detail

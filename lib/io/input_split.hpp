@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,14 +12,16 @@
 namespace spate::detail {
 
 /// The bytes [begin, end) of one file that one task reads. A compressed file is always one split
-/// with begin 0 and end file_size (compressed bytes). file_size is the size seen at planning;
-/// a reader never reads past it, and fails if the file has become shorter.
+/// with begin 0 and end file_size (compressed bytes). file_size and file_mtime_ns are the size
+/// and modification time seen at planning; a reader never reads past file_size, and fails if
+/// the file it opens differs in either (without a planned mtime, only if it became shorter).
 struct InputSplit {
   std::string path;
   std::uint64_t begin = 0;
   std::uint64_t end = 0;
   Compression compression = Compression::none;
   std::uint64_t file_size = 0;
+  std::optional<std::int64_t> file_mtime_ns;
 
   friend bool operator==(const InputSplit&, const InputSplit&) = default;
 };

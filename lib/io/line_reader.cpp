@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <limits>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -25,6 +27,8 @@ class ByteSource {
   virtual ~ByteSource() = default;
   /// Reads up to max (> 0) bytes into dst; returns 0 only at the end of the stream.
   virtual std::size_t read(char* dst, std::size_t max) = 0;
+  /// Throws io_error if the file has changed since the job was planned.
+  virtual void check_unchanged() const = 0;
 };
 
 namespace {
@@ -37,46 +41,94 @@ constexpr std::size_t kCompressedChunkBytes = 256 << 10;
 /// The system's description of an errno value; thread-safe, unlike strerror.
 std::string errno_text(int err) { return std::system_category().message(err); }
 
-/// An open file descriptor, closed on destruction.
+/// A modification time in nanoseconds since the epoch as UTC text, for messages.
+std::string time_text(std::int64_t ns) {
+  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  long frac = static_cast<long>(ns % 1'000'000'000);
+  if (frac < 0) {
+    frac += 1'000'000'000;
+    --secs;
+  }
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("{}.{:09} UTC", text, frac);
+}
+
+/// An open input file, closed on destruction, with the size and modification time it had when
+/// the job was planned: check_unchanged() fails if it no longer has them.
 class FileHandle {
  public:
-  /// Opens path for reading; throws io_error when it fails or the file is shorter than min_size.
-  FileHandle(const std::string& path, std::uint64_t min_size) {
+  /// Opens path for reading; throws io_error when it fails or the file is not as planned.
+  FileHandle(const std::string& path, std::uint64_t planned_size,
+             std::optional<std::int64_t> planned_mtime_ns)
+      : path_(path), planned_size_(planned_size), planned_mtime_ns_(planned_mtime_ns) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
-      throw io_error(fmt::format("cannot open input file '{}': {}", path, errno_text(errno)));
-    }
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) {
       int err = errno;
-      ::close(fd_);
-      throw io_error(fmt::format("cannot stat input file '{}': {}", path, errno_text(err)));
+      throw io_error(fmt::format("cannot open input file '{}': {}{}", path, errno_text(err),
+                                 err == ENOENT ? "; it was removed or renamed since the job was "
+                                                 "planned"
+                                               : ""));
     }
-    size_ = static_cast<std::uint64_t>(st.st_size);
-    if (size_ < min_size) {
+    try {
+      check_unchanged();
+    } catch (...) {
       ::close(fd_);
-      throw io_error(fmt::format(
-          "input file '{}' has {} bytes but had {} when the job was planned; it changed while "
-          "being read",
-          path, size_, min_size));
+      throw;
     }
   }
   ~FileHandle() {
     if (fd_ >= 0) ::close(fd_);
   }
-  FileHandle(FileHandle&& other) noexcept : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+  FileHandle(FileHandle&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)),
+        path_(std::move(other.path_)),
+        planned_size_(other.planned_size_),
+        planned_mtime_ns_(other.planned_mtime_ns_) {}
   FileHandle(const FileHandle&) = delete;
   FileHandle& operator=(const FileHandle&) = delete;
   FileHandle& operator=(FileHandle&&) = delete;
 
   /// The descriptor, owned by this handle.
   int fd() const noexcept { return fd_; }
-  /// The file's size when it was opened.
-  std::uint64_t size() const noexcept { return size_; }
+
+  /// Throws io_error unless the open file is still a regular file with the planned size and
+  /// modification time (the cheap check rsync and make use: a rewrite of the same size within
+  /// the file system's timestamp granularity goes unnoticed). Without a planned mtime, only a
+  /// file shorter than planned fails.
+  void check_unchanged() const {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      throw io_error(fmt::format("cannot stat input file '{}': {}", path_, errno_text(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      throw io_error(fmt::format(
+          "input file '{}' changed since the job was planned: it is no longer a regular file",
+          path_));
+    }
+    auto size = static_cast<std::uint64_t>(st.st_size);
+    std::int64_t mtime = mtime_ns_of(st);
+    if (planned_mtime_ns_ && (size != planned_size_ || mtime != *planned_mtime_ns_)) {
+      throw io_error(fmt::format(
+          "input file '{}' changed since the job was planned: it had {} bytes, modified {}; it "
+          "now has {} bytes, modified {}",
+          path_, planned_size_, time_text(*planned_mtime_ns_), size, time_text(mtime)));
+    }
+    if (size < planned_size_) {
+      throw io_error(fmt::format(
+          "input file '{}' has {} bytes but had {} when the job was planned; it changed while "
+          "being read",
+          path_, size, planned_size_));
+    }
+  }
 
  private:
   int fd_ = -1;
-  std::uint64_t size_ = 0;
+  std::string path_;
+  std::uint64_t planned_size_;
+  std::optional<std::int64_t> planned_mtime_ns_;
 };
 
 /// The raw bytes [offset, limit) of a file; fails if the file ends before limit.
@@ -110,6 +162,8 @@ class PlainSource final : public ByteSource {
     }
   }
 
+  void check_unchanged() const override { file_.check_unchanged(); }
+
   /// The file offset of the next byte read() returns.
   std::uint64_t offset() const noexcept { return offset_; }
 
@@ -136,6 +190,8 @@ class GzipSource final : public ByteSource {
   ~GzipSource() override { inflateEnd(&zs_); }
   GzipSource(const GzipSource&) = delete;
   GzipSource& operator=(const GzipSource&) = delete;
+
+  void check_unchanged() const override { input_.check_unchanged(); }
 
   std::size_t read(char* dst, std::size_t max) override {
     std::size_t produced = 0;
@@ -211,6 +267,8 @@ class ZstdSource final : public ByteSource {
   ZstdSource(const ZstdSource&) = delete;
   ZstdSource& operator=(const ZstdSource&) = delete;
 
+  void check_unchanged() const override { input_.check_unchanged(); }
+
   std::size_t read(char* dst, std::size_t max) override {
     ZSTD_outBuffer out{dst, max, 0};
     while (out.pos < out.size) {
@@ -256,10 +314,12 @@ class ZstdSource final : public ByteSource {
 };
 
 /// The bytes of a file from offset on (compressed files only from 0), decompressed as needed.
-/// expected_size is the (compressed) size the file had at planning; reading stops there.
+/// expected_size and mtime_ns are what the file had at planning; reading stops at that size.
 std::unique_ptr<ByteSource> open_source(const std::string& path, Compression compression,
-                                        std::uint64_t expected_size, std::uint64_t offset) {
-  FileHandle file(path, expected_size);
+                                        std::uint64_t expected_size,
+                                        std::optional<std::int64_t> mtime_ns,
+                                        std::uint64_t offset) {
+  FileHandle file(path, expected_size, mtime_ns);
   switch (compression) {
     case Compression::none:
       return std::make_unique<PlainSource>(std::move(file), path, offset, expected_size);
@@ -273,12 +333,13 @@ std::unique_ptr<ByteSource> open_source(const std::string& path, Compression com
 
 /// Counts the '\n' in the first offset bytes of the (decompressed) file, plus one.
 std::uint64_t count_lines_before(const std::string& path, Compression compression,
-                                 std::uint64_t expected_size, std::uint64_t offset) {
+                                 std::uint64_t expected_size,
+                                 std::optional<std::int64_t> mtime_ns, std::uint64_t offset) {
   if (compression == Compression::none && offset > expected_size) {
     throw io_error(fmt::format("offset {} is past the end of input file '{}' ({} bytes)", offset,
                                path, expected_size));
   }
-  std::unique_ptr<ByteSource> source = open_source(path, compression, expected_size, 0);
+  std::unique_ptr<ByteSource> source = open_source(path, compression, expected_size, mtime_ns, 0);
   constexpr std::size_t kChunk = 1 << 20;
   auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
   std::uint64_t seen = 0;
@@ -311,28 +372,36 @@ LineReader::LineReader(const InputSplit& split, std::size_t buffer_bytes)
       buf_(std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(buffer_bytes, 1))),
       cap_(std::max<std::size_t>(buffer_bytes, 1)) {
   if (split.compression != Compression::none) {
-    source_ = open_source(path_, split.compression, split.file_size, 0);
+    source_ = open_source(path_, split.compression, split.file_size, split.file_mtime_ns, 0);
     return;
   }
   if (split.begin >= split.end || split.begin >= split.file_size) {
     // Nothing starts here, but opening still reports a missing or shrunken file.
-    FileHandle check(path_, split.file_size);
+    FileHandle check(path_, split.file_size, split.file_mtime_ns);
     done_ = true;
     return;
   }
   // A split that does not start the file begins one byte early: if that byte is '\n', a line
   // starts exactly at begin and is ours.
   buf_offset_ = split.begin == 0 ? 0 : split.begin - 1;
-  source_ = open_source(path_, Compression::none, split.file_size, buf_offset_);
+  source_ =
+      open_source(path_, Compression::none, split.file_size, split.file_mtime_ns, buf_offset_);
   if (split.begin > 0) skip_partial_first_line();
 }
 
 LineReader::~LineReader() = default;
 
+bool LineReader::finish() {
+  done_ = true;
+  // A file rewritten while this split was read may have given lines of two versions.
+  source_->check_unchanged();
+  return false;
+}
+
 void LineReader::skip_partial_first_line() {
   for (;;) {
     if (!fill()) {
-      done_ = true;
+      finish();
       return;
     }
     const void* nl = std::memchr(buf_.get(), '\n', len_);
@@ -377,10 +446,7 @@ bool LineReader::fill() {
 
 bool LineReader::next(std::string_view& line) {
   if (done_) return false;
-  if (buf_offset_ + pos_ >= end_) {
-    done_ = true;  // the line starting here belongs to the next split
-    return false;
-  }
+  if (buf_offset_ + pos_ >= end_) return finish();  // the line starting here is the next split's
   std::size_t stop;
   for (;;) {
     if (scan_ < len_) {
@@ -392,10 +458,7 @@ bool LineReader::next(std::string_view& line) {
       scan_ = len_;
     }
     if (eof_) {
-      if (pos_ == len_) {
-        done_ = true;
-        return false;
-      }
+      if (pos_ == len_) return finish();
       stop = len_;  // a last line without '\n'
       break;
     }
@@ -411,11 +474,12 @@ bool LineReader::next(std::string_view& line) {
 }
 
 std::uint64_t line_number_at(const InputSplit& split, std::uint64_t offset) {
-  return count_lines_before(split.path, split.compression, split.file_size, offset);
+  return count_lines_before(split.path, split.compression, split.file_size, split.file_mtime_ns,
+                            offset);
 }
 
 std::uint64_t line_number_at(const InputFile& file, std::uint64_t offset) {
-  return count_lines_before(file.path, file.compression, file.size, offset);
+  return count_lines_before(file.path, file.compression, file.size, file.mtime_ns, offset);
 }
 
 }  // namespace spate::detail

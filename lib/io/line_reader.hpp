@@ -22,8 +22,12 @@ class ByteSource;  // a stream of file bytes, plain or decompressed; defined in 
 /// last line without '\n') is dropped, any other '\r' is data. An empty line is an empty view;
 /// nothing after the final '\n' is not a line. Reads in large chunks into one buffer that grows
 /// to hold the longest line; no allocation per line. Not thread-safe; one reader per task.
+/// Bytes are passed through as they are: a line may hold NUL bytes or invalid UTF-8.
 /// Throws io_error (naming the path, and the compressed offset for bad compressed data) when
-/// the file cannot be opened or read, is shorter than split.file_size, or is truncated or corrupt.
+/// the file cannot be opened or read, is truncated or corrupt, or is not as planned: its size
+/// or modification time differ from split.file_size and split.file_mtime_ns, when it is opened
+/// or when the split's last line has been read (a split without a planned mtime only fails when
+/// the file became shorter).
 class LineReader {
  public:
   /// The initial buffer size; it doubles whenever a line does not fit.
@@ -49,6 +53,9 @@ class LineReader {
   /// Reads more bytes after len_ (compacting or growing the buffer first when it is full);
   /// returns false, and sets eof_, at the end of the file.
   bool fill();
+  /// Ends the split: sets done_, then throws io_error if the file changed while it was read.
+  /// Returns false, for next() to return.
+  bool finish();
   /// Drops the bytes of the line that started before the split: up to and including the first
   /// '\n' at or after begin - 1. Sets done_ when there is none.
   void skip_partial_first_line();

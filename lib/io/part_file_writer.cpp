@@ -3,13 +3,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -23,6 +26,17 @@ namespace fs = std::filesystem;
 
 constexpr const char* kTemporaryDir = "_temporary";
 constexpr const char* kSuccessMarker = "_SUCCESS";
+// In _temporary; flock'ed by the driver from prepare() to the job's end, so that a second job
+// does not take a running job's output for the leftovers of a dead one. The kernel drops the
+// lock when the process dies, however it dies.
+constexpr const char* kLockFile = "_lock";
+
+/// True for the name of a part file: "part-" and at least five digits.
+bool is_part_name(std::string_view name) {
+  if (!name.starts_with("part-") || name.size() < 10) return false;
+  return std::all_of(name.begin() + 5, name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
 
 /// The system's description of an errno value; thread-safe, unlike strerror.
 std::string errno_text(int err) { return std::system_category().message(err); }
@@ -172,28 +186,106 @@ std::string OutputCommitter::part_name(std::size_t partition) {
   return fmt::format("part-{:05}", partition);
 }
 
+std::vector<fs::path> OutputCommitter::earlier_output() const {
+  std::vector<fs::path> leftovers;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir_, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const fs::path& path = it->path();
+    std::string name = path.filename().string();
+    std::error_code type_ec;
+    if (name == kSuccessMarker) {
+      throw io_error(fmt::format(
+          "output directory '{}' already holds a complete output (it has {}); remove it or "
+          "choose another directory",
+          dir_, kSuccessMarker));
+    }
+    if (name == kTemporaryDir && it->is_directory(type_ec) && !it->is_symlink(type_ec)) {
+      for (fs::directory_iterator t(path, ec); !ec && t != fs::directory_iterator();
+           t.increment(ec)) {
+        if (t->path().filename() != kLockFile) leftovers.push_back(t->path());
+      }
+      continue;
+    }
+    if (is_part_name(name) && it->is_regular_file(type_ec) && !it->is_symlink(type_ec)) {
+      leftovers.push_back(path);
+      continue;
+    }
+    throw io_error(fmt::format(
+        "output directory '{}' already exists and holds '{}', which is not part of an earlier "
+        "spate output (only part files and {} are cleared); remove it or choose another directory",
+        dir_, name, kTemporaryDir));
+  }
+  if (ec) {
+    throw io_error(fmt::format("cannot list output directory '{}': {}", dir_, ec.message()));
+  }
+  return leftovers;
+}
+
 void OutputCommitter::prepare() {
   std::error_code ec;
   fs::file_status status = fs::status(dir_, ec);
-  if (fs::exists(status)) {
-    if (!fs::is_directory(status)) {
-      throw io_error(fmt::format("output path '{}' already exists and is not a directory", dir_));
-    }
-    bool empty = fs::is_empty(dir_, ec);
-    if (ec) {
-      throw io_error(fmt::format("cannot list output directory '{}': {}", dir_, ec.message()));
-    }
-    if (!empty) {
-      throw io_error(fmt::format(
-          "output directory '{}' already exists and is not empty; remove it or choose another",
-          dir_));
-    }
+  bool existed = fs::exists(status);
+  if (existed && !fs::is_directory(status)) {
+    throw io_error(fmt::format("output path '{}' already exists and is not a directory", dir_));
   }
+  if (existed) earlier_output();  // refuse before touching anything
   fs::create_directories(temp_dir_, ec);
   if (ec) {
     throw io_error(fmt::format("cannot create output directory '{}': {}", temp_dir_, ec.message()));
   }
+  lock_job();
+  // Under the lock no other job writes here, and one that held it has finished or died: what is
+  // left of it is an incomplete output, or a complete one if it finished meanwhile.
+  std::vector<fs::path> leftovers;
+  try {
+    leftovers = earlier_output();
+  } catch (...) {
+    unlock_job(/*remove=*/true);
+    throw;
+  }
+  for (const fs::path& path : leftovers) {
+    fs::remove_all(path, ec);
+    if (ec) {
+      unlock_job(/*remove=*/true);
+      throw io_error(fmt::format("cannot remove '{}' of an earlier incomplete output: {}",
+                                 path.string(), ec.message()));
+    }
+  }
 }
+
+void OutputCommitter::lock_job() {
+  std::string lock_path = (fs::path(temp_dir_) / kLockFile).string();
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    throw io_error(fmt::format("cannot create '{}': {}", lock_path, errno_text(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err == EWOULDBLOCK) {
+      ::close(fd);
+      throw io_error(fmt::format(
+          "output directory '{}' is being written by another job that is still running (it "
+          "holds '{}'); wait for it to end or choose another directory",
+          dir_, lock_path));
+    }
+    // A file system without locks: go on unprotected, as without this check.
+  }
+  lock_fd_ = fd;
+}
+
+void OutputCommitter::unlock_job(bool remove) noexcept {
+  if (lock_fd_ < 0) return;
+  if (remove) {
+    // Only what prepare() added: the lock file, and _temporary if nothing else is in it.
+    ::unlink((fs::path(temp_dir_) / kLockFile).c_str());
+    ::rmdir(temp_dir_.c_str());
+  }
+  ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
+OutputCommitter::~OutputCommitter() { unlock_job(/*remove=*/false); }
 
 std::unique_ptr<PartWriter> OutputCommitter::open_part(std::size_t partition, int attempt) const {
   std::string name = part_name(partition);
@@ -228,15 +320,18 @@ bool OutputCommitter::publish(const std::string& temp_path, const std::string& f
 }
 
 void OutputCommitter::finish() {
-  std::error_code ec;
-  fs::remove_all(temp_dir_, ec);
-  if (ec) {
-    throw io_error(fmt::format("cannot remove '{}': {}", temp_dir_, ec.message()));
-  }
+  // _SUCCESS first, while the lock is held: a job that takes the lock next sees a complete
+  // output and refuses it, instead of clearing parts whose marker is not written yet.
   std::string marker = (fs::path(dir_) / kSuccessMarker).string();
   int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0 || ::close(fd) != 0) {
     throw io_error(fmt::format("cannot write '{}': {}", marker, errno_text(errno)));
+  }
+  std::error_code ec;
+  fs::remove_all(temp_dir_, ec);
+  unlock_job(/*remove=*/false);
+  if (ec) {
+    throw io_error(fmt::format("cannot remove '{}': {}", temp_dir_, ec.message()));
   }
 }
 
@@ -255,6 +350,7 @@ void OutputCommitter::abort_job() noexcept {
   } catch (...) {
     // Best effort by contract: the job has already failed with a better message.
   }
+  unlock_job(/*remove=*/false);
 }
 
 }  // namespace spate::detail

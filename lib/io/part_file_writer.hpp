@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace spate::detail {
 
@@ -82,9 +84,12 @@ class OutputCommitter {
   /// (off by default, as in Hadoop: the page cache is trusted, and _SUCCESS marks completion).
   explicit OutputCommitter(std::string dir, bool sync_on_commit = false);
 
-  /// Creates dir (and its parents) and dir/_temporary. Throws io_error if dir already exists
-  /// and is not empty ("output directory already exists", as Spark refuses to overwrite),
-  /// is not a directory, or cannot be created.
+  /// Creates dir (and its parents) and dir/_temporary, and locks the directory for this job
+  /// (a lock the kernel drops if the process dies). A directory left by an earlier job that did
+  /// not finish (only part-NNNNN files and _temporary, no _SUCCESS) is cleared and reused.
+  /// Throws io_error, saying why and what to do, if dir holds a complete output (_SUCCESS),
+  /// anything else, is being written by a job that is still running, is not a directory, or
+  /// cannot be created or cleared.
   void prepare();
 
   /// Starts writing attempt of partition into dir/_temporary (truncating a leftover file of
@@ -92,14 +97,19 @@ class OutputCommitter {
   /// or after finish().
   std::unique_ptr<PartWriter> open_part(std::size_t partition, int attempt) const;
 
-  /// Ends a successful job: removes dir/_temporary (and any uncommitted attempt in it), then
-  /// writes the empty dir/_SUCCESS. Throws io_error when either fails.
+  /// Ends a successful job: writes the empty dir/_SUCCESS, then removes dir/_temporary (and any
+  /// uncommitted attempt in it) and releases the directory. Throws io_error when either fails.
   void finish();
 
   /// Ends a failed job, best effort: removes dir/_temporary, every part file and any _SUCCESS,
-  /// so nothing in dir looks like complete output. A straggling task that commits afterwards
-  /// can still add a part, but never a _SUCCESS.
+  /// so nothing in dir looks like complete output, and releases the directory. A straggling
+  /// task that commits afterwards can still add a part, but never a _SUCCESS.
   void abort_job() noexcept;
+
+  /// Releases the directory if prepare() locked it and no finish() or abort_job() did.
+  ~OutputCommitter();
+  OutputCommitter(const OutputCommitter&) = delete;
+  OutputCommitter& operator=(const OutputCommitter&) = delete;
 
   /// The output directory.
   const std::string& dir() const noexcept { return dir_; }
@@ -112,10 +122,19 @@ class OutputCommitter {
   /// Moves temp_path to final_path unless final_path exists; true if it moved. Deletes
   /// temp_path when it did not. Atomic across processes where the file system allows.
   bool publish(const std::string& temp_path, const std::string& final_path) const;
+  /// The entries an earlier, unfinished job left in dir (part files, and what is in _temporary
+  /// apart from the lock); throws io_error if dir holds _SUCCESS or anything else.
+  std::vector<std::filesystem::path> earlier_output() const;
+  /// Opens and flock's dir/_temporary/_lock into lock_fd_; throws io_error if another process
+  /// holds it.
+  void lock_job();
+  /// Closes lock_fd_; with remove, also deletes the lock file and an empty _temporary.
+  void unlock_job(bool remove) noexcept;
 
   std::string dir_;
   std::string temp_dir_;
   bool sync_on_commit_;
+  int lock_fd_ = -1;  // the flock'ed dir/_temporary/_lock, from prepare() to the job's end
   // Serialises publishing only on file systems with neither no-replace rename nor hard links.
   mutable std::mutex publish_mutex_;
 };

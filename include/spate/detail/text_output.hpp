@@ -67,8 +67,10 @@ class TextOutputSink {
     virtual void commit() = 0;
   };
 
-  /// On the driver (`prepare`), creates `dir` and throws io_error if it exists and is not empty;
-  /// in a task's process, writes into the directory the driver prepared.
+  /// On the driver (`prepare`), creates `dir`, or clears what an earlier job that did not finish
+  /// left there (part files and `_temporary`, no `_SUCCESS`), and holds it until finish() or
+  /// abort(); throws io_error if `dir` holds a complete output or anything else, or another
+  /// running job writes it. In a task's process, writes into the directory the driver prepared.
   explicit TextOutputSink(const std::string& dir, bool prepare = true);
   /// The output directory.
   const std::string& dir() const noexcept;
@@ -77,7 +79,8 @@ class TextOutputSink {
   std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
   /// Writes the success marker once every part is committed.
   void finish();
-  /// Removes temporary files after a failed job; committed parts stay, but no success marker.
+  /// After a failed job, removes temporary files, committed parts and any success marker, so
+  /// that nothing in `dir` looks like output.
   void abort() noexcept;
 
  private:

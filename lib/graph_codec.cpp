@@ -114,6 +114,9 @@ std::shared_ptr<NodeBase> GraphReader::node() {
   h.id = in_.read_varint();
   h.name = deserialize_from<std::string>(in_);
   h.partitions = in_.read_varint();
+  if (h.partitions > kMaxShippedPartitions)
+    throw serialization_error(fmt::format("node {} ({}) was sent with {} partitions, more than {}",
+                                          h.id, h.name, h.partitions, kMaxShippedPartitions));
   h.cached = deserialize_from<bool>(in_);
   auto n = std::static_pointer_cast<NodeBase>(find_type(key, TypeKind::node)(*this, h));
   if (n->num_partitions() != h.partitions)
@@ -130,9 +133,10 @@ NodeHeader read_shuffle_header(Reader& in) {
   h.id = in.read_varint();
   h.maps = in.read_varint();
   h.partitions = in.read_varint();
-  if (h.id > static_cast<std::uint64_t>(std::numeric_limits<int>::max()) || h.partitions == 0)
-    throw serialization_error(fmt::format("malformed shuffle header (id {}, {} reducers)", h.id,
-                                          h.partitions));
+  if (h.id > static_cast<std::uint64_t>(std::numeric_limits<int>::max()) || h.partitions == 0 ||
+      h.partitions > kMaxShippedPartitions || h.maps > kMaxShippedPartitions)
+    throw serialization_error(fmt::format("malformed shuffle header (id {}, {} maps, {} reducers)",
+                                          h.id, h.maps, h.partitions));
   return h;
 }
 }  // namespace
@@ -141,7 +145,13 @@ std::shared_ptr<ShuffleDependencyBase> GraphReader::shuffle() {
   std::string key = deserialize_from<std::string>(in_);
   TypeLoader load = find_type(key, TypeKind::shuffle);
   NodeHeader h = read_shuffle_header(in_);
-  return std::static_pointer_cast<ShuffleDependencyBase>(load(*this, h));
+  auto d = std::static_pointer_cast<ShuffleDependencyBase>(load(*this, h));
+  // The map side's parent and partitioner decide its sizes; they must be what the header says.
+  if (d->num_maps() != h.maps || d->num_reducers() != h.partitions)
+    throw serialization_error(fmt::format(
+        "shuffle {} was sent with {} maps and {} reducers but has {} and {}", h.id, h.maps,
+        h.partitions, d->num_maps(), d->num_reducers()));
+  return d;
 }
 
 std::shared_ptr<ShuffleDependencyBase> GraphReader::shuffle_ref() {

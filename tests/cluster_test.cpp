@@ -28,7 +28,7 @@ std::vector<std::pair<int, long>> expected_sums() {
 
 }  // namespace
 
-TEST_CASE("executors that join a spate:// driver run its jobs; wrong secret, other build and garbage are refused",
+TEST_CASE("executors that join a spate:// driver run its jobs, and a wrong secret, another build and garbage are refused",
           "[cluster]") {
   fs::path dir = fs::temp_directory_path() / ("spate-cluster-" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -158,7 +158,7 @@ TEST_CASE("map_values and flat_map_values change values and keep keys and order"
       }
 }
 
-TEST_CASE("key_by pairs each record with its key; keys and values split pairs, in order") {
+TEST_CASE("key_by pairs each record with its key, and keys and values split pairs, in order") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   for (auto seed : seeds(ctx))
     for (auto n : kSizes)
@@ -420,7 +420,7 @@ TEST_CASE("a long chain of narrow operators equals the same steps done with the 
       }
 }
 
-TEST_CASE("filter, map_values and flat_map_values keep the partitioner; map and key_by drop it") {
+TEST_CASE("filter, map_values and flat_map_values keep the partitioner, and map and key_by drop it") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   auto keyed = ctx.parallelize(random_pairs(1, 50, 5), 2).partition_by(spate::HashPartitioner(3));
   spate::HashPartitioner hp(3);

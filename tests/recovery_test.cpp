@@ -196,7 +196,7 @@ TEST_CASE("killing an executor during save_as_text_file still writes each part o
   fs::remove_all(dir);
 }
 
-TEST_CASE("in executors, a function that always throws fails the job with its message; one that throws once succeeds",
+TEST_CASE("in executors, a function that always throws fails the job with its message, and one that throws once succeeds",
           "[recovery]") {
   auto ctx = make_context("local-cluster[3]", 3);
   auto bad = ctx.parallelize(std::vector<int>{1, 2, 3, 4, 5, 6}, 3).map([](int x) {

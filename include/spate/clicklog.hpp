@@ -3,6 +3,7 @@
 #pragma once
 
 #include <spate/error.hpp>
+#include <spate/serialization.hpp>
 
 #include <boost/serialization/string.hpp>
 
@@ -76,6 +77,48 @@ struct Click {
 
 /// Same as Click::from(v).
 inline Click to_owned(const ClickView& v) { return Click::from(v); }
+
+/// How spate stores and ships a Click (every ClickView that is shuffled, cached or collected):
+/// its fields in order, with spate's own encoding rather than a Boost archive. Faster, and safe
+/// on corrupt bytes: a Boost archive trusts the string lengths inside it, so 23 bytes could make
+/// the reader allocate and zero gigabytes before it failed.
+template <>
+struct Serializer<Click> {
+  static constexpr bool fixed_size = false;
+  static constexpr std::size_t size = 0;
+  static constexpr std::size_t min_size = 5 * 8 + 1 + 5 * 1;  // numbers, event, empty strings
+
+  static void write(Writer& w, const Click& c) {
+    serialize_to(w, c.ts);
+    serialize_to(w, c.user_id);
+    serialize_to(w, c.session_id);
+    serialize_to(w, static_cast<std::uint8_t>(c.event));
+    serialize_to(w, c.campaign_id);
+    serialize_to(w, c.ad_id);
+    serialize_to(w, c.url);
+    serialize_to(w, c.country);
+    serialize_to(w, c.device);
+    serialize_to(w, c.cost_micros);
+  }
+  static Click read(Reader& r) {
+    Click c;
+    c.ts = deserialize_from<std::int64_t>(r);
+    c.user_id = deserialize_from<std::string>(r);
+    c.session_id = deserialize_from<std::string>(r);
+    const auto code = deserialize_from<std::uint8_t>(r);
+    if (code > static_cast<std::uint8_t>(Event::conversion)) {
+      detail::throw_corrupt("Click event code out of range", r.offset() - 1);
+    }
+    c.event = static_cast<Event>(code);
+    c.campaign_id = deserialize_from<std::int64_t>(r);
+    c.ad_id = deserialize_from<std::int64_t>(r);
+    c.url = deserialize_from<std::string>(r);
+    c.country = deserialize_from<std::string>(r);
+    c.device = deserialize_from<std::string>(r);
+    c.cost_micros = deserialize_from<std::int64_t>(r);
+    return c;
+  }
+};
 
 /// The validity rule of CLICKLOG.md that a line broke (ok: it is a valid record).
 enum class ClickRule : std::uint8_t {

@@ -504,8 +504,9 @@ class ClusterBackend final : public Backend {
 
   // Takes an executor for lost: its running tasks fail as lost, its map outputs and cached
   // partitions are forgotten, and local-cluster starts another in its place. Idempotent.
-  // Caller holds mutex_.
-  void lose(const std::string& id, const std::string& why) {
+  // Caller holds mutex_. `id` is taken by value: on_closed passes the string held in by_conn_,
+  // which this erases.
+  void lose(std::string id, const std::string& why) {
     Executor& e = executors_.at(id);
     if (!e.alive) return;
     e.alive = false;

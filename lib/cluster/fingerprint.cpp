@@ -15,6 +15,7 @@
 #include <fstream>
 #include <memory>
 
+#include "net/auth.hpp"
 #include "spate/error.hpp"
 
 namespace spate::detail {
@@ -65,6 +66,7 @@ std::string build_id() {
 std::string sha256_of_executable() {
   std::ifstream in("/proc/self/exe", std::ios::binary);
   if (!in) throw io_error("cannot read /proc/self/exe to fingerprint this executable");
+  net::init_openssl();
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   std::array<char, 1 << 16> buf;

@@ -37,7 +37,13 @@ std::string_view peer_role_name(PeerRole role) noexcept {
   return "unknown";
 }
 
+void init_openssl() {
+  static const bool initialised = OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr) == 1;
+  (void)initialised;  // on failure, the call that follows reports it
+}
+
 Nonce fresh_nonce() {
+  init_openssl();
   Nonce nonce;
   if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1) {
     throw net_error("spate: OpenSSL's RAND_bytes could not provide a handshake nonce");
@@ -56,6 +62,7 @@ Proof compute_proof(std::string_view secret, HandshakeSide side, const Nonce& ow
   const void* key = secret.empty() ? &kNoKey : static_cast<const void*>(secret.data());
   Proof proof;
   unsigned int length = 0;
+  init_openssl();
   if (HMAC(EVP_sha256(), key, static_cast<int>(secret.size()), message.data(), message.size(),
            proof.data(), &length) == nullptr ||
       length != kProofBytes) {

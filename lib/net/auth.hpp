@@ -63,6 +63,12 @@ enum class PeerRole : std::uint8_t {
 /// The role's name ("executor"), or "unknown".
 std::string_view peer_role_name(PeerRole role) noexcept;
 
+/// Initialises OpenSSL once per process without its exit-time cleanup; spate calls it before
+/// each use of OpenSSL. A Context that outlives main (held in a static) still has threads that
+/// hash and draw nonces while exit handlers run: OpenSSL freed under them would fail their
+/// handshakes, and leak the per-thread state they hold.
+void init_openssl();
+
 /// 32 bytes from OpenSSL's CSPRNG (RAND_bytes); throws net_error if it cannot provide them.
 Nonce fresh_nonce();
 

@@ -29,6 +29,11 @@ class GraphReader;
 /// What a registered type is, so a key of the wrong kind is refused rather than miscast.
 enum class TypeKind : std::uint8_t { node, shuffle, handler };
 
+/// The most partitions (and, for a shuffle, map partitions) a shipped node may declare. A reader
+/// sizes things by these counts (a job handler keeps a slot per partition), and they cannot be
+/// checked against the bytes that remain, so GraphReader refuses larger ones.
+inline constexpr std::uint64_t kMaxShippedPartitions = std::uint64_t{1} << 20;
+
 /// The common part of every node record, read before the type-specific state. For a shuffle,
 /// id is the shuffle id, partitions the number of reducers and maps the number of map partitions.
 struct NodeHeader {

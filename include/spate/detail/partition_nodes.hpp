@@ -265,8 +265,13 @@ class ZipWithIndexNode final : public Node<std::pair<T, std::uint64_t>>,
   }
   static std::shared_ptr<ZipWithIndexNode> load(GraphReader& r, const NodeHeader& h) {
     auto parent = r.node_of<T>();
-    return std::make_shared<ZipWithIndexNode>(h.id, std::move(parent),
-                                              deserialize_from<std::vector<std::uint64_t>>(r.in()));
+    auto starts = deserialize_from<std::vector<std::uint64_t>>(r.in());
+    // compute(p) reads starts_[p].
+    if (starts.size() != parent->num_partitions())
+      throw serialization_error("zip_with_index node " + std::to_string(h.id) + " was sent with " +
+                                std::to_string(starts.size()) + " start indexes for " +
+                                std::to_string(parent->num_partitions()) + " partitions");
+    return std::make_shared<ZipWithIndexNode>(h.id, std::move(parent), std::move(starts));
   }
 
  protected:

@@ -195,8 +195,14 @@ class PlainShuffle final : public ShuffleDependencyBase,
   }
   static std::shared_ptr<PlainShuffle> load(GraphReader& r, const NodeHeader& h) {
     auto parent = r.node_of<In>();
+    Bucket bucket = load_state<Bucket>(r.in());
+    // A bucket past the reducers would be written past the map output's end.
+    if (bucket.num_buckets() != h.partitions)
+      throw serialization_error("shuffle " + std::to_string(h.id) + " was sent with " +
+                                std::to_string(h.partitions) + " reducers but buckets for " +
+                                std::to_string(bucket.num_buckets()));
     return std::make_shared<PlainShuffle>(static_cast<int>(h.id), std::move(parent), h.partitions,
-                                          load_state<Bucket>(r.in()));
+                                          std::move(bucket));
   }
 
  private:
@@ -334,6 +340,7 @@ struct KeyBucket {
   std::size_t operator()(const R& r, std::size_t, std::uint64_t) const {
     return part(r.first);
   }
+  std::size_t num_buckets() const { return part.num_partitions(); }
   void save_state(Writer& w) const { detail::save_state(w, part); }
   static KeyBucket load_state(Reader& r) { return {detail::load_state<Part>(r)}; }
 };
@@ -346,6 +353,7 @@ struct RoundRobinBucket {
   std::size_t operator()(const R&, std::size_t map_partition, std::uint64_t seq) const {
     return static_cast<std::size_t>((mix64(map_partition) + seq) % n);
   }
+  std::size_t num_buckets() const { return n; }
 };
 
 }  // namespace spate::detail

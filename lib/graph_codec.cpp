@@ -101,7 +101,27 @@ void GraphWriter::shuffle_ref(const ShuffleDependencyBase& d) {
   out_.write_varint(d.num_reducers());
 }
 
+// One level of nesting for as long as it lives; throws past kMaxShippedDepth.
+class GraphReader::Nesting {
+ public:
+  explicit Nesting(std::size_t& depth) : depth_(depth) {
+    if (depth_ >= kMaxShippedDepth)
+      throw serialization_error(fmt::format(
+          "a shipped stage nests nodes more than {} deep; a lineage that long must be cut "
+          "part-way by a shuffle (repartition, say), which ends a stage",
+          kMaxShippedDepth));
+    ++depth_;
+  }
+  Nesting(const Nesting&) = delete;
+  Nesting& operator=(const Nesting&) = delete;
+  ~Nesting() { --depth_; }
+
+ private:
+  std::size_t& depth_;
+};
+
 std::shared_ptr<NodeBase> GraphReader::node() {
+  Nesting nesting(depth_);
   std::uint64_t tag = in_.read_varint();
   if (tag != kNewNode) {
     if (tag > loaded_.size())
@@ -142,6 +162,7 @@ NodeHeader read_shuffle_header(Reader& in) {
 }  // namespace
 
 std::shared_ptr<ShuffleDependencyBase> GraphReader::shuffle() {
+  Nesting nesting(depth_);
   std::string key = deserialize_from<std::string>(in_);
   TypeLoader load = find_type(key, TypeKind::shuffle);
   NodeHeader h = read_shuffle_header(in_);

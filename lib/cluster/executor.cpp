@@ -415,11 +415,20 @@ class Executor {
       GraphReader g(in);
       protocol::Result r;
       r.task_id = task_id;
+      // The partition comes from the wire: one the stage does not have is refused before any
+      // node indexes its per-partition state with it.
+      auto check_partition = [&](std::size_t count) {
+        if (l.partition >= count)
+          throw error(fmt::format("task {} of stage {}: partition {} does not exist: the stage has {}",
+                                  l.task_id, l.stage, l.partition, count));
+      };
       if (l.is_map) {
         auto dep = g.shuffle();
+        check_partition(dep->num_maps());
         dep->run_map_task(tc, l.partition);
       } else {
         auto handler = read_registered<ResultHandler>(g, TypeKind::handler);
+        check_partition(handler->num_partitions());
         handler->run_task(tc, l.partition);
         Writer w;
         handler->save_result(l.partition, w);

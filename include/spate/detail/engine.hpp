@@ -95,6 +95,8 @@ class ResultHandler {
   virtual const char* type_key() const noexcept = 0;
   /// Writes the handler's state (its node and functions) into a task.
   virtual void save(GraphWriter& w) const = 0;
+  /// The number of partitions of the job's node; run_task takes no other partition.
+  virtual std::size_t num_partitions() const noexcept = 0;
   /// Writes the result that run_task kept for partition p.
   virtual void save_result(std::size_t p, Writer& w) const = 0;
   /// Keeps a result for partition p that save_result wrote in another process.

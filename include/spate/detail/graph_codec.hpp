@@ -34,6 +34,11 @@ enum class TypeKind : std::uint8_t { node, shuffle, handler };
 /// checked against the bytes that remain, so GraphReader refuses larger ones.
 inline constexpr std::uint64_t kMaxShippedPartitions = std::uint64_t{1} << 20;
 
+/// The deepest chain of nested nodes a shipped stage may hold. Reading a node reads its parents
+/// first, recursively, so a deeper chain would overflow a task thread's stack; GraphReader
+/// refuses it instead. Chained narrow operators are one node, so real lineages stay far below.
+inline constexpr std::size_t kMaxShippedDepth = 1000;
+
 /// The common part of every node record, read before the type-specific state. For a shuffle,
 /// id is the shuffle id, partitions the number of reducers and maps the number of map partitions.
 struct NodeHeader {
@@ -112,8 +117,11 @@ class GraphReader {
   std::shared_ptr<ShuffleDependencyBase> shuffle_ref();
 
  private:
+  class Nesting;  // counts depth_ while a node's parents are read
+
   Reader& in_;
   std::vector<std::shared_ptr<NodeBase>> loaded_;
+  std::size_t depth_ = 0;
 };
 
 /// Writes a registered object's key and state (used for job handlers).

@@ -64,6 +64,9 @@ class NodeBase {
   /// Writes the type-specific state: parents (through w.node), functions, parameters.
   virtual void save(GraphWriter& w) const = 0;
 
+  /// Throws spate::error saying that partition p is not one of this node's.
+  [[noreturn]] void throw_no_such_partition(std::size_t p) const;
+
  protected:
   void add_narrow_parent(std::shared_ptr<NodeBase> p) { narrow_parents_.push_back(std::move(p)); }
   void add_shuffle_dependency(std::shared_ptr<ShuffleDependencyBase> d) {
@@ -90,7 +93,11 @@ class Node : public NodeBase {
 
   /// Pushes every record of partition p to `out`, in the same order on every run; serves the
   /// partition from the block store when the node is cached and the block is there.
+  /// Throws spate::error when p is not one of its partitions.
   void iterate(TaskContext& tc, std::size_t p, Emit<T> out) {
+    // A partition number can arrive over the wire (a task's Launch); past the end, compute()
+    // would index its parents' and its own per-partition state out of bounds.
+    if (p >= num_partitions()) throw_no_such_partition(p);
     if constexpr (std::is_same_v<T, owned_t<T>> && std::is_copy_constructible_v<T>) {
       if (cached()) {
         iterate_cached(tc, p, out);

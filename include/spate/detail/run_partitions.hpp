@@ -21,7 +21,9 @@ class PartitionResults final : public ResultHandler,
  public:
   PartitionResults(std::shared_ptr<Node<T>> node, Fn fn)
       : node_(std::move(node)), fn_(std::move(fn)), results_(node_->num_partitions()) {}
+  std::size_t num_partitions() const noexcept override { return results_.size(); }
   void run_task(TaskContext& tc, std::size_t p) override {
+    if (p >= results_.size()) node_->throw_no_such_partition(p);
     Fn fn = fn_;  // a task's own copy of the function
     results_[p].emplace(fn(tc, p, *node_));
   }

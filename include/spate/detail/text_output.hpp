@@ -114,7 +114,10 @@ class TextOutputHandler final : public ResultHandler,
   void save_result(std::size_t, Writer&) const override {}
   void load_result(std::size_t, Reader&) override {}
 
+  std::size_t num_partitions() const noexcept override { return node_->num_partitions(); }
   void run_task(TaskContext& tc, std::size_t p) override {
+    // Before a part file is opened for a partition that does not exist.
+    if (p >= node_->num_partitions()) node_->throw_no_such_partition(p);
     F format = format_;
     auto part = sink_.open_part(p, tc.attempt());
     std::uint64_t records = 0, bytes = 0;

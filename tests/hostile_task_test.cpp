@@ -1,0 +1,163 @@
+// Tasks that no honest driver sends: a partition the stage does not have, and a stage whose
+// nodes nest deeper than a task thread's stack allows. Each fails that task with a reason; the
+// executor (a real process of this binary, over TCP) keeps serving.
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "cluster/protocol.hpp"
+#include "net/connection.hpp"
+#include "process_support.hpp"
+#include "spate/detail/graph_codec.hpp"
+#include "spate/detail/run_partitions.hpp"
+#include "test_support.hpp"
+
+using namespace spate_test;
+
+namespace {
+
+namespace detail = spate::detail;
+namespace net = spate::detail::net;
+namespace protocol = spate::detail::protocol;
+
+// The per-partition record count of `node`: the stage of a count() over it.
+template <class T>
+std::string count_stage(const std::shared_ptr<detail::Node<T>>& node) {
+  auto count = [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
+    std::uint64_t records = 0;
+    detail::for_each_record(tc, p, n, [&records](const T&) { ++records; });
+    return records;
+  };
+  detail::PartitionResults<T, std::uint64_t, decltype(count)> handler(node, count);
+  spate::Writer w;
+  detail::GraphWriter g(w);
+  detail::write_registered(g, handler);
+  return std::move(w).take();
+}
+
+// A driver that welcomes one executor and then only sends what the test tells it to, handing
+// back the frames the executor answers with.
+class ScriptedDriver {
+ public:
+  explicit ScriptedDriver(std::string secret) {
+    net::ServerOptions so;
+    so.secret = std::move(secret);
+    net::ServerHandlers h;
+    h.on_frame = [this](const std::shared_ptr<net::Connection>& c, net::Frame&& f) {
+      if (f.type == net::FrameType::register_executor) {
+        c->send(net::FrameType::executor_registered, protocol::encode(protocol::Welcome{}));
+        std::lock_guard lock(mutex_);
+        executor_ = c;
+      } else if (f.type != net::FrameType::heartbeat) {
+        std::lock_guard lock(mutex_);
+        frames_.push_back(std::move(f));
+      }
+      cv_.notify_all();
+    };
+    server_.emplace(so, h);
+  }
+
+  std::uint16_t port() const { return server_->port(); }
+
+  void launch(std::uint64_t task_id, std::uint64_t partition, std::string stage_bytes) {
+    std::shared_ptr<net::Connection> c;
+    {
+      std::unique_lock lock(mutex_);
+      REQUIRE(cv_.wait_for(lock, 30s, [this] { return executor_ != nullptr; }));
+      c = executor_;
+    }
+    protocol::Launch l;
+    l.task_id = task_id;
+    l.stage = 1;
+    l.partition = partition;
+    l.stage_bytes = std::move(stage_bytes);
+    c->send(net::FrameType::launch_task, protocol::encode(l));
+  }
+
+  net::Frame next_answer() {
+    std::unique_lock lock(mutex_);
+    REQUIRE(cv_.wait_for(lock, 30s, [this] { return !frames_.empty(); }));
+    net::Frame f = std::move(frames_.front());
+    frames_.pop_front();
+    return f;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::shared_ptr<net::Connection> executor_;
+  std::deque<net::Frame> frames_;
+  std::optional<net::Server> server_;  // last: stopped first, while the rest still exists
+};
+
+}  // namespace
+
+TEST_CASE("a task for a partition its stage does not have fails naming it; the executor serves on",
+          "[cluster]") {
+  auto ctx = make_context("local[1]");
+  std::vector<int> v{1, 2, 3, 4, 5};
+  std::string stage = count_stage(ctx.parallelize(v, 2).node());
+
+  ScriptedDriver driver("hostile-task-secret");
+  fs::path err = fs::temp_directory_path() / ("spate-hostile-task-" + std::to_string(::getpid()) + ".err");
+  Child executor({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(driver.port())},
+                 {{"SPATE_SECRET", "hostile-task-secret"}}, err);
+
+  for (std::uint64_t partition : {std::uint64_t{2}, std::uint64_t{1} << 40}) {
+    driver.launch(7, partition, stage);
+    net::Frame f = driver.next_answer();
+    REQUIRE(f.type == net::FrameType::task_failed);
+    protocol::Failure failure = protocol::decode_failure(f.payload);
+    CHECK(failure.task_id == 7);
+    CHECK(failure.message == "task 7 of stage 1: partition " + std::to_string(partition) +
+                                 " does not exist: the stage has 2");
+  }
+
+  // The same executor still runs a task that is in range, and counts right.
+  driver.launch(8, 1, stage);
+  net::Frame f = driver.next_answer();
+  REQUIRE(f.type == net::FrameType::task_result);
+  protocol::Result result = protocol::decode_result(f.payload);
+  CHECK(result.task_id == 8);
+  spate::Reader r(result.result);
+  CHECK(spate::deserialize_from<std::uint64_t>(r) == 3);  // partition 1 of 5 values in 2: {3, 4, 5}
+  fs::remove(err);
+}
+
+TEST_CASE("a node asked for a partition it does not have throws, naming node and count",
+          "[cluster]") {
+  auto ctx = make_context("local[1]");
+  std::vector<int> v{1, 2, 3};
+  auto node = ctx.parallelize(v, 3).map([](int x) { return x + 1; }).node();
+  detail::BlockStore blocks;
+  detail::TaskContext tc(blocks, 0, 3, 1);
+  std::uint64_t seen = 0;
+  auto body = [&seen](int&&) { ++seen; };
+  CHECK_THROWS_WITH(node->iterate(tc, 3, detail::Emit<int>(body)),
+                    "partition 3 of node " + std::to_string(node->id()) +
+                        " (map) does not exist: it has 3 partitions");
+  CHECK(seen == 0);
+}
+
+TEST_CASE("a shipped stage nesting nodes past the limit is refused; one at the limit is read",
+          "[cluster]") {
+  auto ctx = make_context("local[1]");
+  std::vector<int> v{1, 2, 3};
+  // Each union_with is a node over the one before: a chain of nested nodes, one level each.
+  auto chain = [&](std::size_t depth) {
+    auto d = ctx.parallelize(v, 1);
+    for (std::size_t i = 1; i < depth; ++i) d = d.union_with(ctx.parallelize(v, 1));
+    return count_stage(d.node());
+  };
+  auto read = [](const std::string& bytes) {
+    spate::Reader in(bytes);
+    detail::GraphReader g(in);
+    return detail::read_registered<detail::ResultHandler>(g, detail::TypeKind::handler);
+  };
+  CHECK(read(chain(detail::kMaxShippedDepth))->num_partitions() ==
+        detail::kMaxShippedDepth);
+  CHECK_THROWS_WITH(read(chain(detail::kMaxShippedDepth + 1)),
+                    Catch::Contains("a shipped stage nests nodes more than 1000 deep"));
+}

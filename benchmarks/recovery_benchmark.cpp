@@ -175,7 +175,7 @@ int harness(int argc, char** argv) {
     if (!fs::exists(input)) {
       fs::create_directories(input.parent_path());
       fmt::print("generating {} rows into {}\n", rows, input.string());
-      spate::generate_clicks({.rows = rows, .seed = 1, .out = input.string()});
+      spate::generate_clicks({.rows = static_cast<std::int64_t>(rows), .seed = 1, .out = input.string()});
     }
   }
   std::string master = fmt::format("local-cluster[{}]", executors);

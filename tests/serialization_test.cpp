@@ -618,6 +618,33 @@ TEST_CASE("a corrupt Boost blob throws serialization_error naming the type", "[s
   CHECK_THROWS_WITH(spate::from_bytes<UserRecord>(bytes), Catch::Contains("UserRecord"));
 }
 
+TEST_CASE("a Boost blob claiming a string or collection longer than its bytes is refused unallocated",
+          "[serialization]") {
+  const UserRecord record{"abc", 7, {1.0, 2.0}};
+  const std::string good = spate::to_bytes(record);
+  REQUIRE(spate::from_bytes<UserRecord>(good) == record);
+  // Inside the blob, Boost writes a string's length and a collection's count as 8 raw bytes
+  // just before the elements. Claim 2^40 instead: the blob has a few dozen bytes.
+  const std::uint64_t huge = std::uint64_t{1} << 40;
+  auto with_count_before = [&](std::string_view elements) {
+    std::string bytes = good;
+    std::size_t at = bytes.find(elements);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(at >= 8);
+    std::memcpy(bytes.data() + at - 8, &huge, 8);
+    return bytes;
+  };
+  CHECK_THROWS_WITH(spate::from_bytes<UserRecord>(with_count_before("abc")),
+                    Catch::Contains("UserRecord") &&
+                        Catch::Contains("claims a string length of 1099511627776 with"));
+  double first = 1.0;
+  CHECK_THROWS_WITH(
+      spate::from_bytes<UserRecord>(
+          with_count_before(std::string_view(reinterpret_cast<const char*>(&first), sizeof first))),
+      Catch::Contains("UserRecord") &&
+          Catch::Contains("claims a collection size of 1099511627776 with"));
+}
+
 TEST_CASE("an error thrown by a type's own serialize() passes through unchanged",
           "[serialization]") {
   CHECK_THROWS_WITH(spate::from_bytes<Picky>(spate::to_bytes(Picky{-3})),

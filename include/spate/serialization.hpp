@@ -13,7 +13,7 @@
 //
 // Reading is safe on hostile or truncated bytes: every read checks what remains first and throws
 // spate::serialization_error; a declared length or count is checked against the bytes that remain
-// before anything is allocated for it. (Counts inside a Boost archive are Boost's to check.)
+// before anything is allocated for it, inside a Boost archive too (see bounded_iarchive.hpp).
 #pragma once
 
 #include <algorithm>
@@ -37,7 +37,6 @@
 #include <vector>
 
 #include <boost/archive/archive_exception.hpp>
-#include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/core/demangle.hpp>
 // The members user types most often have; a type with other std members includes their
@@ -46,6 +45,7 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "spate/detail/bounded_iarchive.hpp"
 #include "spate/error.hpp"
 
 namespace spate {
@@ -639,7 +639,7 @@ void serialize() = delete;
 
 template <class T>
 concept has_free_serialize = requires(T& t, boost::archive::binary_oarchive& out,
-                                      boost::archive::binary_iarchive& in) {
+                                      BoundedBinaryIArchive& in) {
   serialize(out, t, 0u);
   serialize(in, t, 0u);
 };
@@ -647,7 +647,7 @@ concept has_free_serialize = requires(T& t, boost::archive::binary_oarchive& out
 
 template <class T>
 concept has_member_serialize = requires(T& t, boost::archive::binary_oarchive& out,
-                                        boost::archive::binary_iarchive& in) {
+                                        BoundedBinaryIArchive& in) {
   t.serialize(out, 0u);
   t.serialize(in, 0u);
 };
@@ -657,16 +657,6 @@ template <class T>
 inline constexpr bool uses_boost_v =
     std::is_class_v<T> && !std::is_const_v<T> && !has_fast_path_v<T> &&
     (has_member_serialize<T> || adl::has_free_serialize<T> || use_boost_serialization<T>);
-
-// Reads a std::string_view as a stream, for Boost's input archive. Never writes to the bytes.
-class ViewStreambuf : public std::streambuf {
- public:
-  explicit ViewStreambuf(std::string_view bytes) {
-    char* p = const_cast<char*>(bytes.data());
-    setg(p, p, p + bytes.size());
-  }
-  std::size_t unread() const { return static_cast<std::size_t>(egptr() - gptr()); }
-};
 
 // Appends a stream's output to a std::string, for Boost's output archive.
 class StringStreambuf : public std::streambuf {
@@ -697,8 +687,9 @@ inline constexpr unsigned kBoostArchiveFlags =
 
 /// Any other class type with Boost.Serialization's `template <class Archive> void
 /// serialize(Archive&, unsigned)` member (or a free `serialize(Archive&, T&, unsigned)` found
-/// next to T): a varint length, then a Boost binary archive of the value. T must be
-/// default-constructible, because Boost loads into an existing object. Costs a Boost archive per
+/// next to T): a varint length, then a Boost binary archive of the value, read back by
+/// BoundedBinaryIArchive, so the Archive of serialize() must be a template parameter (or that
+/// type). T must be default-constructible, because Boost loads into an existing object. Costs a Boost archive per
 /// value (about a microsecond), so hot record types do better as tuples of fast-path types.
 template <class T>
 struct Serializer<T, std::enable_if_t<detail::uses_boost_v<T>>> {
@@ -731,12 +722,13 @@ struct Serializer<T, std::enable_if_t<detail::uses_boost_v<T>>> {
     const std::size_t at = r.offset();
     detail::ViewStreambuf buf(r.read_view(r.read_count(1)));
     try {
-      boost::archive::binary_iarchive archive(buf, detail::kBoostArchiveFlags);
+      detail::BoundedBinaryIArchive archive(buf, detail::kBoostArchiveFlags);
       archive >> v;
     } catch (const spate::error&) {
       throw;  // the type's own serialize() rejected the value; its message says why
     } catch (const std::exception& e) {
-      // archive_exception on a short blob, length_error or bad_alloc on a corrupt inner count.
+      // archive_exception on a short blob or a bad bool, length_error on a length or count
+      // larger than the blob.
       throw serialization_error("spate: Boost.Serialization could not load a " +
                                 boost::core::demangle(typeid(T).name()) + " at offset " +
                                 std::to_string(at) + ": " + e.what());

@@ -30,9 +30,8 @@ namespace {
 using spate_fuzz::fail;
 using spate_fuzz::refused_or_done;
 
-// A user's record type with a Boost serialize(), of fixed-size members only. (A std::string or
-// container member would let Boost allocate what a corrupt length inside its archive says before
-// it fails; serialization.hpp leaves counts inside Boost archives to Boost.)
+// User record types with a Boost serialize(): fixed-size members only, and lengths and counts
+// inside the archive (which BoundedBinaryIArchive checks against the blob's bytes).
 struct UserPoint {
   std::int64_t x = 0;
   double y = 0;
@@ -43,6 +42,20 @@ struct UserPoint {
     ar & x & y & tag;
     // clang-format on
   }
+};
+
+struct UserProfile {
+  std::string name;
+  std::vector<std::int64_t> visits;
+  std::vector<std::string> tags;
+  bool active = false;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    // clang-format off
+    ar & name & visits & tags & active;
+    // clang-format on
+  }
+  friend bool operator==(const UserProfile&, const UserProfile&) = default;
 };
 
 // Record types of real jobs: click-log rows and their aggregates, reduce_by_key / group_by_key /
@@ -67,7 +80,8 @@ using RecordTypes = std::tuple<
     std::tuple<std::vector<bool>, std::optional<double>, spate::Event, std::uint8_t>,
     std::string_view,  // reads back as std::string
     UserPoint,         // through Boost
-    std::vector<std::pair<std::string, UserPoint>>>;
+    std::vector<std::pair<std::string, UserPoint>>,
+    UserProfile>;  // through Boost, with lengths and counts
 
 template <class T>
 inline constexpr bool kHasUnorderedContainer = false;
@@ -159,7 +173,7 @@ std::vector<std::string> real_records() {
       std::vector<std::pair<std::string, std::uint64_t>>,
       std::vector<std::pair<std::uint64_t, std::string>>,
       std::tuple<std::vector<bool>, std::optional<double>, spate::Event, std::uint8_t>,
-      std::string_view, UserPoint, std::vector<std::pair<std::string, UserPoint>>>
+      std::string_view, UserPoint, std::vector<std::pair<std::string, UserPoint>>, UserProfile>
       values{"GET /index.html",
              {"word", 3},
              {{1, 0.5}, {-2, 1e300}},
@@ -178,7 +192,8 @@ std::vector<std::string> real_records() {
              {{true, false, true}, 0.125, spate::Event::conversion, 255},
              "/p/books/12",
              UserPoint{-3, 0.5, 9},
-             {{"a", UserPoint{1, 2.5, 3}}, {"b", UserPoint{}}}};
+             {{"a", UserPoint{1, 2.5, 3}}, {"b", UserPoint{}}},
+             UserProfile{"u42", {1700000000123, 1700000001000}, {"vip", ""}, true}};
   static_assert(std::is_same_v<std::remove_const_t<decltype(values)>, RecordTypes>);
   std::vector<std::string> out;
   std::apply(

@@ -34,10 +34,35 @@ void BoundedBinaryIArchive::require(std::size_t count, std::size_t item_bytes,
                                         count, left, left == 1 ? "" : "s"));
 }
 
+void BoundedBinaryIArchive::throw_too_deep() {
+  throw std::length_error(
+      fmt::format("the archive nests objects more than {} deep", kMaxDepth));
+}
+
 void BoundedBinaryIArchive::load_override(boost::serialization::collection_size_type& t) {
   Base::load_override(t);
+  if (count_is_hint_) {
+    count_is_hint_ = false;  // its loader caps it
+    return;
+  }
   // An element takes at least a byte in every collection but one of empty types.
   require(static_cast<std::size_t>(t), 1, "collection size");
+}
+
+void BoundedBinaryIArchive::load_override(boost::archive::class_id_type& t) {
+  Base::load_override(t);
+  // Only pointers carry a class id. Boost indexes its per-archive class tables with it, checking
+  // a too-large one by assertion only and a negative one not at all.
+  if (t != boost::archive::class_id_type(-1))  // the null pointer's tag
+    throw boost::archive::archive_exception(
+        boost::archive::archive_exception::unregistered_class,
+        "spate reads records by value: a pointer inside a Boost archive is refused");
+}
+
+void BoundedBinaryIArchive::load_override(boost::archive::tracking_type& t) {
+  bool tracked = false;
+  load(tracked);
+  t = boost::archive::tracking_type(tracked);
 }
 
 void BoundedBinaryIArchive::load(std::string& s) {

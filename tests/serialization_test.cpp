@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <boost/serialization/deque.hpp>
+#include <boost/serialization/unique_ptr.hpp>
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -643,6 +644,107 @@ TEST_CASE("a Boost blob claiming a string or collection longer than its bytes is
           with_count_before(std::string_view(reinterpret_cast<const char*>(&first), sizeof first))),
       Catch::Contains("UserRecord") &&
           Catch::Contains("claims a collection size of 1099511627776 with"));
+}
+
+namespace {
+
+struct Lookup {
+  std::unordered_map<std::string, int> index;
+  std::unordered_set<int> seen;
+  std::vector<std::string> names;
+  std::vector<bool> bits;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & index & seen & names & bits;
+  }
+  friend bool operator==(const Lookup&, const Lookup&) = default;
+};
+
+struct Leaf {
+  int v = 0;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & v;
+  }
+};
+
+struct Holder {
+  std::unique_ptr<Leaf> leaf;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & leaf;
+  }
+};
+
+struct Flags {
+  bool on = false;
+  std::int32_t marker = 0;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & on & marker;
+  }
+};
+
+struct Tree {
+  std::vector<Tree> kids;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & kids;
+  }
+  std::size_t depth() const { return kids.empty() ? 1 : 1 + kids.front().depth(); }
+};
+
+Tree chain_of(std::size_t depth) {
+  Tree t;
+  for (std::size_t i = 1; i < depth; ++i) {
+    Tree up;
+    up.kids.push_back(std::move(t));
+    t = std::move(up);
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("Boost-serialised hash containers, vectors and bit vectors round-trip, reserved ones too",
+          "[serialization]") {
+  Lookup l;
+  l.index.reserve(5000);  // far more buckets than the blob has bytes: only a hint
+  l.index = {{"a", 1}, {"bb", 2}};
+  l.seen.reserve(3000);
+  l.seen = {4, 5, 6};
+  for (int i = 0; i < 40; ++i) l.names.push_back(std::string(static_cast<std::size_t>(i), 'x'));
+  l.bits = {true, false, true};
+  CHECK(spate::from_bytes<Lookup>(spate::to_bytes(l)) == l);
+  CHECK(spate::from_bytes<Lookup>(spate::to_bytes(Lookup{})) == Lookup{});
+}
+
+TEST_CASE("a pointer inside a Boost archive is refused, and a null one reads as null",
+          "[serialization]") {
+  Holder empty;
+  CHECK(spate::from_bytes<Holder>(spate::to_bytes(empty)).leaf == nullptr);
+  Holder full;
+  full.leaf = std::make_unique<Leaf>(Leaf{7});
+  CHECK_THROWS_WITH(spate::from_bytes<Holder>(spate::to_bytes(full)),
+                    Catch::Contains("Holder") && Catch::Contains("a pointer inside a Boost archive is refused"));
+}
+
+TEST_CASE("a bool inside a Boost archive that is neither 0 nor 1 is refused", "[serialization]") {
+  std::string bytes = spate::to_bytes(Flags{true, 0x5a5a5a5a});
+  std::size_t at = bytes.find("\x5a\x5a\x5a\x5a");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(bytes[at - 1] == 1);
+  bytes[at - 1] = 2;
+  CHECK_THROWS_WITH(spate::from_bytes<Flags>(bytes),
+                    Catch::Contains("Flags") && Catch::Contains("a bool that is neither 0 nor 1"));
+}
+
+TEST_CASE("objects nested past the Boost archive's depth limit are refused, shallower ones read",
+          "[serialization]") {
+  CHECK(spate::from_bytes<Tree>(spate::to_bytes(chain_of(100))).depth() == 100);
+  // Each level is three nested loads (the Tree, its vector, the element's wrapper).
+  CHECK_THROWS_WITH(spate::from_bytes<Tree>(spate::to_bytes(chain_of(200))),
+                    Catch::Contains("Tree") && Catch::Contains("nests objects more than 512 deep"));
 }
 
 TEST_CASE("an error thrown by a type's own serialize() passes through unchanged",

@@ -15,6 +15,26 @@ namespace spate::detail {
 
 namespace {
 
+// One level of node nesting for as long as it lives; throws past kMaxShippedDepth. The writer
+// and the reader count the same levels: every node() (a reference too) and every shuffle().
+class Nesting {
+ public:
+  explicit Nesting(std::size_t& depth) : depth_(depth) {
+    if (depth_ >= kMaxShippedDepth)
+      throw serialization_error(fmt::format(
+          "a shipped stage nests nodes more than {} deep; a lineage that long must be cut "
+          "part-way by a shuffle (repartition, say), which ends a stage",
+          kMaxShippedDepth));
+    ++depth_;
+  }
+  Nesting(const Nesting&) = delete;
+  Nesting& operator=(const Nesting&) = delete;
+  ~Nesting() { --depth_; }
+
+ private:
+  std::size_t& depth_;
+};
+
 struct Entry {
   TypeKind kind;
   TypeLoader load;
@@ -73,6 +93,7 @@ TypeLoader find_type(std::string_view key, TypeKind kind) {
 }
 
 void GraphWriter::node(const std::shared_ptr<NodeBase>& n) {
+  Nesting nesting(depth_);
   auto it = written_.find(n.get());
   if (it != written_.end()) {
     out_.write_varint(it->second + 1);
@@ -90,6 +111,7 @@ void GraphWriter::node(const std::shared_ptr<NodeBase>& n) {
 }
 
 void GraphWriter::shuffle(const ShuffleDependencyBase& d) {
+  Nesting nesting(depth_);
   serialize_to(out_, std::string_view(d.type_key()));
   shuffle_ref(d);
   d.save(*this);
@@ -100,25 +122,6 @@ void GraphWriter::shuffle_ref(const ShuffleDependencyBase& d) {
   out_.write_varint(d.num_maps());
   out_.write_varint(d.num_reducers());
 }
-
-// One level of nesting for as long as it lives; throws past kMaxShippedDepth.
-class GraphReader::Nesting {
- public:
-  explicit Nesting(std::size_t& depth) : depth_(depth) {
-    if (depth_ >= kMaxShippedDepth)
-      throw serialization_error(fmt::format(
-          "a shipped stage nests nodes more than {} deep; a lineage that long must be cut "
-          "part-way by a shuffle (repartition, say), which ends a stage",
-          kMaxShippedDepth));
-    ++depth_;
-  }
-  Nesting(const Nesting&) = delete;
-  Nesting& operator=(const Nesting&) = delete;
-  ~Nesting() { --depth_; }
-
- private:
-  std::size_t& depth_;
-};
 
 std::shared_ptr<NodeBase> GraphReader::node() {
   Nesting nesting(depth_);

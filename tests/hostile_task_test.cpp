@@ -61,7 +61,8 @@ class ScriptedDriver {
 
   std::uint16_t port() const { return server_->port(); }
 
-  void launch(std::uint64_t task_id, std::uint64_t partition, std::string stage_bytes) {
+  void launch(std::uint64_t task_id, std::uint64_t partition, std::string stage_bytes,
+              bool is_map = false) {
     std::shared_ptr<net::Connection> c;
     {
       std::unique_lock lock(mutex_);
@@ -70,6 +71,7 @@ class ScriptedDriver {
     }
     protocol::Launch l;
     l.task_id = task_id;
+    l.is_map = is_map;
     l.stage = 1;
     l.partition = partition;
     l.stage_bytes = std::move(stage_bytes);
@@ -114,6 +116,16 @@ TEST_CASE("a task for a partition its stage does not have fails naming it; the e
     CHECK(failure.message == "task 7 of stage 1: partition " + std::to_string(partition) +
                                  " does not exist: the stage has 2");
   }
+  // A map task: its partitions are the shuffled node's (3 here), not the reducers' (2).
+  std::vector<std::pair<int, long>> pairs{{1, 1}, {2, 2}, {1, 3}};
+  auto sums = ctx.parallelize(pairs, 3).reduce_by_key(std::plus<>{}, 2).node();
+  spate::Writer map_stage;
+  detail::GraphWriter(map_stage).shuffle(*sums->shuffle_dependencies().front());
+  driver.launch(9, 3, std::move(map_stage).take(), true);
+  net::Frame map_failed = driver.next_answer();
+  REQUIRE(map_failed.type == net::FrameType::task_failed);
+  CHECK(protocol::decode_failure(map_failed.payload).message ==
+        "task 9 of stage 1: partition 3 does not exist: the stage has 3");
 
   // The same executor still runs a task that is in range, and counts right.
   driver.launch(8, 1, stage);
@@ -141,23 +153,40 @@ TEST_CASE("a node asked for a partition it does not have throws, naming node and
   CHECK(seen == 0);
 }
 
-TEST_CASE("a shipped stage nesting nodes past the limit is refused; one at the limit is read",
+TEST_CASE("stages nesting nodes past the limit are refused by the driver's writer and by executors",
           "[cluster]") {
   auto ctx = make_context("local[1]");
-  std::vector<int> v{1, 2, 3};
+  std::vector<std::pair<int, long>> v{{1, 1}, {2, 2}};
   // Each union_with is a node over the one before: a chain of nested nodes, one level each.
   auto chain = [&](std::size_t depth) {
     auto d = ctx.parallelize(v, 1);
     for (std::size_t i = 1; i < depth; ++i) d = d.union_with(ctx.parallelize(v, 1));
-    return count_stage(d.node());
+    return d;
   };
-  auto read = [](const std::string& bytes) {
+  auto read_result_stage = [](const std::string& bytes) {
     spate::Reader in(bytes);
     detail::GraphReader g(in);
     return detail::read_registered<detail::ResultHandler>(g, detail::TypeKind::handler);
   };
-  CHECK(read(chain(detail::kMaxShippedDepth))->num_partitions() ==
+  const std::string too_deep = "a shipped stage nests nodes more than 1000 deep";
+  CHECK(read_result_stage(count_stage(chain(detail::kMaxShippedDepth).node()))->num_partitions() ==
         detail::kMaxShippedDepth);
-  CHECK_THROWS_WITH(read(chain(detail::kMaxShippedDepth + 1)),
-                    Catch::Contains("a shipped stage nests nodes more than 1000 deep"));
+  CHECK_THROWS_WITH(count_stage(chain(detail::kMaxShippedDepth + 1).node()),
+                    Catch::Contains(too_deep));
+
+  // A map stage counts its shuffle as a level: 1000 nodes under it are one too many. The
+  // driver's writer refuses it; bytes assembled without that check are refused by the reader.
+  auto sums = chain(detail::kMaxShippedDepth).reduce_by_key(std::plus<>{}, 2).node();
+  const auto& shuffle = *sums->shuffle_dependencies().front();
+  spate::Writer refused;
+  CHECK_THROWS_WITH(detail::GraphWriter(refused).shuffle(shuffle), Catch::Contains(too_deep));
+  spate::Writer forged;
+  detail::GraphWriter g(forged);
+  spate::serialize_to(forged, std::string_view(shuffle.type_key()));
+  g.shuffle_ref(shuffle);
+  shuffle.save(g);  // what GraphWriter::shuffle writes, without its level
+  std::string bytes = std::move(forged).take();
+  spate::Reader in(bytes);
+  detail::GraphReader reader(in);
+  CHECK_THROWS_WITH(reader.shuffle(), Catch::Contains(too_deep));
 }

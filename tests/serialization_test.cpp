@@ -855,6 +855,32 @@ TEST_CASE("a lambda capturing values ships as bytes and computes the same after 
   CHECK(moved(6) == kAffine(6));
 }
 
+namespace {
+auto make_padded_lambda(char c, double d) {
+  return [c, d](int x) { return c + d * x; };  // 7 padding bytes between c and d
+}
+using PaddedLambda = decltype(make_padded_lambda(0, 0));
+}  // namespace
+
+TEST_CASE("a shipped closure's padding bytes go out as zeros, not as this process's memory",
+          "[serialization][shipping]") {
+  static_assert(!std::has_unique_object_representations_v<PaddedLambda>);
+  auto shipped_from = [](unsigned char garbage) {
+    alignas(PaddedLambda) unsigned char storage[sizeof(PaddedLambda)];
+    std::memset(storage, garbage, sizeof storage);
+    // Built in place: its members are set, its padding keeps the garbage.
+    auto* f = ::new (static_cast<void*>(storage)) PaddedLambda(make_padded_lambda('a', 1.5));
+    Writer w;
+    spate::detail::write_function(w, *f);
+    return std::move(w).take();
+  };
+  const std::string a = shipped_from(0xaa);
+  CHECK(a == shipped_from(0x55));
+  CHECK(a.find('\xaa') == std::string::npos);
+  Reader r(a);
+  CHECK(spate::detail::read_function<PaddedLambda>(r)(2) == 'a' + 3.0);
+}
+
 TEST_CASE("a mutable lambda keeps its state across calls after shipping",
           "[serialization][shipping]") {
   auto counter = [n = 10]() mutable { return n++; };

@@ -168,7 +168,19 @@ void write_function(Writer& w, const F& f) {
                 "trivially copyable.)");
   if constexpr (ship_method_v<F> == ShipMethod::bytes) {
     w.write_varint(sizeof(F));
-    w.write_bytes(std::addressof(f), sizeof(F));
+    if constexpr (std::has_unique_object_representations_v<F>) {
+      w.write_bytes(std::addressof(f), sizeof(F));
+    } else {
+      // Padding bytes would carry whatever this process's memory held there onto the wire.
+      alignas(F) unsigned char copy[sizeof(F)];
+      std::memcpy(copy, std::addressof(f), sizeof(F));
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_clear_padding)
+      if constexpr (std::is_trivially_copyable_v<F>) __builtin_clear_padding(reinterpret_cast<F*>(copy));
+#endif
+#endif
+      w.write_bytes(copy, sizeof(F));
+    }
   } else if constexpr (ship_method_v<F> == ShipMethod::serialize) {
     Serializer<F>::write(w, f);
   } else if constexpr (ship_method_v<F> == ShipMethod::code_address) {

@@ -36,7 +36,8 @@ inline constexpr std::uint64_t kMaxShippedPartitions = std::uint64_t{1} << 20;
 
 /// The deepest chain of nested nodes a shipped stage may hold. Reading a node reads its parents
 /// first, recursively, so a deeper chain would overflow a task thread's stack; GraphReader
-/// refuses it instead. Chained narrow operators are one node, so real lineages stay far below.
+/// refuses it instead, and GraphWriter refuses to write it, so the driver fails such a job at
+/// once. Chained narrow operators are one node, so real lineages stay far below.
 inline constexpr std::size_t kMaxShippedDepth = 1000;
 
 /// The common part of every node record, read before the type-specific state. For a shuffle,
@@ -88,7 +89,8 @@ class GraphWriter {
   explicit GraphWriter(Writer& out) : out_(out) {}
   /// The byte stream, for type-specific state.
   Writer& out() noexcept { return out_; }
-  /// Writes node n (with its narrow parents, recursively) or a reference to it.
+  /// Writes node n (with its narrow parents, recursively) or a reference to it. Throws
+  /// serialization_error when the nodes nest more than kMaxShippedDepth deep.
   void node(const std::shared_ptr<NodeBase>& n);
   /// Writes a shuffle's map side in full: its type, state and parent lineage (for map tasks).
   void shuffle(const ShuffleDependencyBase& d);
@@ -98,6 +100,7 @@ class GraphWriter {
  private:
   Writer& out_;
   std::map<const NodeBase*, std::uint64_t> written_;
+  std::size_t depth_ = 0;  // as the reader will count it
 };
 
 /// Reads what a GraphWriter wrote, rebuilding nodes through the registry.
@@ -117,8 +120,6 @@ class GraphReader {
   std::shared_ptr<ShuffleDependencyBase> shuffle_ref();
 
  private:
-  class Nesting;  // counts depth_ while a node's parents are read
-
   Reader& in_;
   std::vector<std::shared_ptr<NodeBase>> loaded_;
   std::size_t depth_ = 0;

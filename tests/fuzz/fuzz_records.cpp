@@ -104,11 +104,25 @@ inline constexpr bool kBytesAreTheCheck<UserPoint> = true;
 template <>
 inline constexpr bool kBytesAreTheCheck<std::vector<std::pair<std::string, UserPoint>>> = true;
 
+// Types inside a Boost archive. Boost reads class information (a tracking flag, a class version)
+// that its writer would not have written, e.g. a version of 3 billion for a type at version 0
+// with the tracking flag set, and writes its own back, which can take more bytes than were
+// read. For these only the round trip after the first encoding must be exact.
+template <class T>
+inline constexpr bool kBoostArchive = false;
+template <>
+inline constexpr bool kBoostArchive<UserPoint> = true;
+template <>
+inline constexpr bool kBoostArchive<UserProfile> = true;
+template <>
+inline constexpr bool kBoostArchive<std::vector<std::pair<std::string, UserPoint>>> = true;
+
 template <class T>
 void check_round_trip(const spate::deserialized_t<T>& value, std::size_t read_bytes) {
   using V = spate::deserialized_t<T>;
   const std::string once = spate::to_bytes(value);
-  if (once.size() > read_bytes) fail("a value encodes to more bytes than it was read from");
+  if (!kBoostArchive<T> && once.size() > read_bytes)
+    fail("a value encodes to more bytes than it was read from");
   V again;
   if (!refused_or_done([&] { again = spate::from_bytes<V>(once); }))
     fail("the encoding of a decoded value is refused by its own decoder");

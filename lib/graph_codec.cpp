@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "spate/detail/nesting_guard.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 #include "spate/error.hpp"
@@ -15,25 +16,14 @@ namespace spate::detail {
 
 namespace {
 
-// One level of node nesting for as long as it lives; throws past kMaxShippedDepth. The writer
-// and the reader count the same levels: every node() (a reference too) and every shuffle().
-class Nesting {
- public:
-  explicit Nesting(std::size_t& depth) : depth_(depth) {
-    if (depth_ >= kMaxShippedDepth)
-      throw serialization_error(fmt::format(
-          "a shipped stage nests nodes more than {} deep; a lineage that long must be cut "
-          "part-way by a shuffle (repartition, say), which ends a stage",
-          kMaxShippedDepth));
-    ++depth_;
-  }
-  Nesting(const Nesting&) = delete;
-  Nesting& operator=(const Nesting&) = delete;
-  ~Nesting() { --depth_; }
-
- private:
-  std::size_t& depth_;
-};
+// The writer and the reader count the same levels: every node() (a reference too) and every
+// shuffle().
+[[noreturn]] void refuse_deep_stage() {
+  throw serialization_error(fmt::format(
+      "a shipped stage nests nodes more than {} deep; a lineage that long must be cut part-way "
+      "by a shuffle (repartition, say), which ends a stage",
+      kMaxShippedDepth));
+}
 
 struct Entry {
   TypeKind kind;
@@ -93,7 +83,7 @@ TypeLoader find_type(std::string_view key, TypeKind kind) {
 }
 
 void GraphWriter::node(const std::shared_ptr<NodeBase>& n) {
-  Nesting nesting(depth_);
+  NestingGuard nesting(depth_, kMaxShippedDepth, &refuse_deep_stage);
   auto it = written_.find(n.get());
   if (it != written_.end()) {
     out_.write_varint(it->second + 1);
@@ -111,7 +101,7 @@ void GraphWriter::node(const std::shared_ptr<NodeBase>& n) {
 }
 
 void GraphWriter::shuffle(const ShuffleDependencyBase& d) {
-  Nesting nesting(depth_);
+  NestingGuard nesting(depth_, kMaxShippedDepth, &refuse_deep_stage);
   serialize_to(out_, std::string_view(d.type_key()));
   shuffle_ref(d);
   d.save(*this);
@@ -124,7 +114,7 @@ void GraphWriter::shuffle_ref(const ShuffleDependencyBase& d) {
 }
 
 std::shared_ptr<NodeBase> GraphReader::node() {
-  Nesting nesting(depth_);
+  NestingGuard nesting(depth_, kMaxShippedDepth, &refuse_deep_stage);
   std::uint64_t tag = in_.read_varint();
   if (tag != kNewNode) {
     if (tag > loaded_.size())
@@ -165,7 +155,7 @@ NodeHeader read_shuffle_header(Reader& in) {
 }  // namespace
 
 std::shared_ptr<ShuffleDependencyBase> GraphReader::shuffle() {
-  Nesting nesting(depth_);
+  NestingGuard nesting(depth_, kMaxShippedDepth, &refuse_deep_stage);
   std::string key = deserialize_from<std::string>(in_);
   TypeLoader load = find_type(key, TypeKind::shuffle);
   NodeHeader h = read_shuffle_header(in_);

@@ -187,7 +187,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "read_click_log counts a line with invalid UTF-8 as malformed; strict mode names file, line "
+    "read_click_log counts a line with invalid UTF-8 as malformed, and strict mode names file, line "
     "and field",
     "[hostile]") {
   auto master = HOSTILE_MASTER();
@@ -295,7 +295,7 @@ TEST_CASE("text_file reads a 100 MB line whole, holding it about once", "[hostil
   }
 }
 
-TEST_CASE("read_click_log skips a 100 MB line as malformed; strict mode names file, line and rule",
+TEST_CASE("read_click_log skips a 100 MB line as malformed and strict mode names file, line and rule",
           "[hostile]") {
   auto master = HOSTILE_MASTER();
   auto ctx = make_context(master);

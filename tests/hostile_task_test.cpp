@@ -96,7 +96,7 @@ class ScriptedDriver {
 
 }  // namespace
 
-TEST_CASE("a task for a partition its stage does not have fails naming it; the executor serves on",
+TEST_CASE("a task for a partition its stage does not have fails naming it, and the executor serves on",
           "[cluster]") {
   auto ctx = make_context("local[1]");
   std::vector<int> v{1, 2, 3, 4, 5};

@@ -208,7 +208,7 @@ TEST_CASE("abort_job leaves nothing that looks like complete output", "[io][part
   CHECK(fs::is_empty(tmp.file("out")));
 }
 
-TEST_CASE("an output directory with _SUCCESS or other files is refused; an empty one is used",
+TEST_CASE("an output directory with _SUCCESS or other files is refused and an empty one is used",
           "[io][part_file_writer]") {
   TempDir tmp;
   auto refusal = [](const std::string& dir) -> std::string {

@@ -27,6 +27,8 @@
 #include <boost/serialization/unordered_set.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "spate/detail/nesting_guard.hpp"
+
 namespace spate::detail {
 
 /// Reads a std::string_view as a stream; never writes to the bytes.
@@ -79,7 +81,7 @@ class BoundedBinaryIArchive
  protected:
   template <class T>
   void load_override(T& t) {
-    Nesting nesting(*this);
+    NestingGuard nesting(depth_, kMaxDepth, &throw_too_deep);
     Base::load_override(t);
   }
   void load_override(boost::serialization::collection_size_type& t);
@@ -95,20 +97,6 @@ class BoundedBinaryIArchive
   void load(wchar_t* s);
 
  private:
-  // One level of object nesting for as long as it lives; throws past kMaxDepth.
-  class Nesting {
-   public:
-    explicit Nesting(BoundedBinaryIArchive& ar) : depth_(ar.depth_) {
-      if (depth_ >= kMaxDepth) throw_too_deep();
-      ++depth_;
-    }
-    Nesting(const Nesting&) = delete;
-    Nesting& operator=(const Nesting&) = delete;
-    ~Nesting() { --depth_; }
-
-   private:
-    std::size_t& depth_;
-  };
   [[noreturn]] static void throw_too_deep();
 
   ViewStreambuf& in_;

@@ -1,6 +1,7 @@
 // spate-bench-clicks: runs click-log jobs (CLICKLOG.md) with the hand-written baseline and with
 // spate under each master in one run, checks that every output is byte-identical to the
 // baseline's, and prints rows/s, wall time, peak RSS and the ratios to the baseline.
+#include <spate/command_line.hpp>
 #include <spate/clicklog.hpp>
 #include <spate/clicklog_generator.hpp>
 
@@ -149,7 +150,11 @@ Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
-    if (i + 1 >= argc) throw UsageError{fmt::format("'{}' needs a value (or is unknown)", flag)};
+    const std::initializer_list<std::string_view> kFlags = {
+        "--rows", "--data-dir", "--input", "--jobs", "--masters", "--repeat", "--bin-dir"};
+    if (std::find(kFlags.begin(), kFlags.end(), flag) == kFlags.end())
+      throw UsageError{spate::unknown_argument(flag, kFlags)};
+    if (i + 1 >= argc) throw UsageError{fmt::format("{} needs a value", flag)};
     const std::string_view value = argv[++i];
     if (flag == "--rows") o.rows = parse_positive(flag, value);
     else if (flag == "--data-dir") o.data_dir = value;
@@ -157,8 +162,7 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--jobs") o.jobs = split_list(value);
     else if (flag == "--masters") o.masters = split_list(value);
     else if (flag == "--repeat") o.repeat = static_cast<int>(parse_positive(flag, value));
-    else if (flag == "--bin-dir") o.bin_dir = value;
-    else throw UsageError{fmt::format("unknown argument '{}'", flag)};
+    else o.bin_dir = value;
   }
   for (const auto& job : o.jobs) {
     if (!spate::click_job_from_name(job)) throw UsageError{fmt::format("unknown job '{}'", job)};
@@ -490,16 +494,14 @@ int run(Options o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-      fmt::print("{}", kUsage);
-      return 0;
-    }
+  if (spate::help_requested(argc, argv)) {
+    fmt::print("{}", kUsage);
+    return 0;
   }
   try {
     return run(parse_options(argc, argv));
   } catch (const UsageError& e) {
-    fmt::print(stderr, "spate-bench-clicks: {}\n{}", e.message, kUsage);
+    fmt::print(stderr, "{}\n", spate::usage_hint("spate-bench-clicks", e.message));
     return 2;
   } catch (const BenchError& e) {
     fmt::print(stderr, "spate-bench-clicks: {}\n", e.message);

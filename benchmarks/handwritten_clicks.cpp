@@ -1,6 +1,7 @@
 // spate-handwritten-clicks: the hand-written single-threaded baseline for the click-log jobs J1-J5
 // (CLICKLOG.md) that spate's versions are measured against: mmap, parse_click, flat hash maps.
 // Usage: spate-handwritten-clicks JOB --input FILE [--campaigns FILE] [--out FILE]
+#include <spate/command_line.hpp>
 #include <spate/clicklog.hpp>
 #include <spate/error.hpp>
 
@@ -320,7 +321,8 @@ Args parse_args(int argc, char** argv) {
                           : flag == "--campaigns" ? &a.campaigns
                           : flag == "--out"       ? &a.out
                                                   : nullptr;
-    if (target == nullptr) throw UsageError{"unknown argument '" + std::string(flag) + "'"};
+    if (target == nullptr)
+      throw UsageError{spate::unknown_argument(flag, {"--input", "--campaigns", "--out"})};
     if (i + 1 >= argc || argv[i + 1][0] == '\0') {
       throw UsageError{std::string(flag) + " needs a file name"};
     }
@@ -347,6 +349,10 @@ void write_result(const std::string& text, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (spate::help_requested(argc, argv)) {
+    std::fputs(kUsage.data(), stdout);
+    return 0;
+  }
   try {
     const Args args = parse_args(argc, argv);
     const MappedFile input(args.input);
@@ -374,7 +380,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "skipped %lld malformed lines\n", static_cast<long long>(r.malformed));
     return 0;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "spate-handwritten-clicks: %s\n%s", e.message.c_str(), kUsage.data());
+    std::fprintf(stderr, "%s\n", spate::usage_hint("spate-handwritten-clicks", e.message).c_str());
     return 2;
   } catch (const spate::error& e) {
     std::fprintf(stderr, "spate-handwritten-clicks: %s\n", e.what());

@@ -4,6 +4,8 @@
 // Usage: spate-handwritten-wordcount --input FILE [--out FILE]
 // Output is byte-identical to spate-wordcount's: "word\tcount" lines, count descending, then word
 // ascending (bytes), no header.
+#include <spate/command_line.hpp>
+
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
@@ -152,12 +154,16 @@ void write_result(const std::string& text, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (spate::help_requested(argc, argv)) {
+    std::fputs(kUsage.data(), stdout);
+    return 0;
+  }
   try {
     std::string input, out;
     for (int i = 1; i < argc; ++i) {
       const std::string_view flag = argv[i];
       std::string* target = flag == "--input" ? &input : flag == "--out" ? &out : nullptr;
-      if (target == nullptr) throw UsageError{"unknown argument '" + std::string(flag) + "'"};
+      if (target == nullptr) throw UsageError{spate::unknown_argument(flag, {"--input", "--out"})};
       if (i + 1 >= argc || argv[i + 1][0] == '\0') {
         throw UsageError{std::string(flag) + " needs a file name"};
       }
@@ -168,7 +174,7 @@ int main(int argc, char** argv) {
     write_result(format_counts(count_words(file.bytes())), out);
     return 0;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "spate-handwritten-wordcount: %s\n%s", e.message.c_str(), kUsage.data());
+    std::fprintf(stderr, "%s\n", spate::usage_hint("spate-handwritten-wordcount", e.message).c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "spate-handwritten-wordcount: %s\n", e.what());

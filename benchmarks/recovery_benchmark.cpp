@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include <spate/command_line.hpp>
 #include <spate/clicklog_generator.hpp>
 #include <spate/clicklog_reader.hpp>
 #include <spate/spate.hpp>
@@ -152,21 +153,38 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
+constexpr const char* kUsage =
+    "usage: spate-bench-recovery [--rows N] [--input FILE] [--executors N] [--repeat R] [--bin-dir DIR]\n"
+    "Times J1 and a sort_by_key job in local-cluster[N] without a fault and with one executor\n"
+    "killed half-way, checks both give the same output, and prints the times and their ratio.\n"
+    "  --rows N        rows of the generated click log (default 10000000)\n"
+    "  --input FILE    use this click log instead of generating one\n"
+    "  --executors N   executors of local-cluster (default 2)\n"
+    "  --repeat R      runs of each (default 3)\n"
+    "  --bin-dir DIR   where spate-clicks and spate-gen-clicks are (default: beside this program)\n";
+
 int harness(int argc, char** argv) {
   std::size_t rows = 10'000'000, executors = 2;
   int repeat = 3;
   fs::path input, bin = fs::read_symlink("/proc/self/exe").parent_path();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    std::string a = argv[i];
+    const std::initializer_list<std::string_view> kFlags = {"--rows", "--input", "--executors",
+                                                                "--repeat", "--bin-dir"};
+    if (std::find(kFlags.begin(), kFlags.end(), a) == kFlags.end()) {
+      std::fprintf(stderr, "%s\n", spate::usage_hint("spate-bench-recovery", spate::unknown_argument(a, kFlags)).c_str());
+      return 2;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s\n", spate::usage_hint("spate-bench-recovery", a + " needs a value").c_str());
+      return 2;
+    }
+    std::string v = argv[i + 1];
     if (a == "--rows") rows = std::stoull(v);
     else if (a == "--input") input = v;
     else if (a == "--executors") executors = std::stoull(v);
     else if (a == "--repeat") repeat = std::stoi(v);
-    else if (a == "--bin-dir") bin = v;
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", a.c_str());
-      return 2;
-    }
+    else bin = v;
   }
   fs::path tmp = fs::temp_directory_path() / fmt::format("spate-bench-recovery-{}", ::getpid());
   fs::create_directories(tmp);
@@ -231,6 +249,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "spate-bench-recovery sort: %s\n", e.what());
       return 1;
     }
+  }
+  if (spate::help_requested(argc, argv)) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
   return harness(argc, argv);
 }

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
 extern char** environ;
@@ -104,13 +105,33 @@ Result run_child(const std::vector<std::string>& args, const fs::path& log) {
   return r;
 }
 
+constexpr const char* kUsage =
+    "usage: spate-bench-spill [--budget-mb B] [--master M]\n"
+    "Peak RSS of a sort_by_key of four budgets and of a hot-key group_by_key, each in a process\n"
+    "of its own with --executor-memory B, against the budget plus a tiny job's base.\n"
+    "  --budget-mb B   the memory budget in MB (default 128)\n"
+    "  --master M      the master to run them in (default local[2])\n";
+
 int harness(int argc, char** argv) {
   double budget_mb = 128;
   std::string master = "local[2]";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--budget-mb") budget_mb = std::stod(argv[i + 1]);
-    else if (a == "--master") master = argv[i + 1];
+    auto fail = [](const std::string& problem) {
+      std::fprintf(stderr, "%s\n", spate::usage_hint("spate-bench-spill", problem).c_str());
+      return 2;
+    };
+    if (a != "--budget-mb" && a != "--master")
+      return fail(spate::unknown_argument(a, {"--budget-mb", "--master"}));
+    if (i + 1 >= argc) return fail(a + " needs a value");
+    if (a == "--master") {
+      master = argv[i + 1];
+      continue;
+    }
+    char* end = nullptr;
+    budget_mb = std::strtod(argv[i + 1], &end);
+    if (end == argv[i + 1] || *end != '\0' || !(budget_mb >= 1))
+      return fail(fmt::format("--budget-mb needs a number of MB of 1 or more, not '{}'", argv[i + 1]));
   }
   fs::path self = fs::read_symlink("/proc/self/exe");
   fs::path log = fs::temp_directory_path() / fmt::format("spate-bench-spill-{}.log", ::getpid());
@@ -151,6 +172,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "spate-bench-spill: %s\n", e.what());
       return 1;
     }
+  }
+  if (spate::help_requested(argc, argv)) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
   return harness(argc, argv);
 }

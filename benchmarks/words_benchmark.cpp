@@ -2,6 +2,8 @@
 // single-threaded baseline and with spate-wordcount under each master in one run. Checks that
 // every output is byte-identical to the baseline's and prints throughput, wall time, peak RSS and
 // the ratio to the baseline, with the target: local[2] within 1.5x of the hand-written count.
+#include <spate/command_line.hpp>
+
 #include <fmt/core.h>
 
 #include <boost/unordered/unordered_flat_set.hpp>
@@ -83,20 +85,24 @@ Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
-    if (i + 1 >= argc) throw UsageError{fmt::format("'{}' needs a value (or is unknown)", flag)};
+    const std::initializer_list<std::string_view> kFlags = {"--mb", "--data-dir", "--repeat",
+                                                                "--bin-dir", "--masters"};
+    if (std::find(kFlags.begin(), kFlags.end(), flag) == kFlags.end())
+      throw UsageError{spate::unknown_argument(flag, kFlags)};
+    if (i + 1 >= argc) throw UsageError{fmt::format("{} needs a value", flag)};
     const std::string_view value = argv[++i];
     if (flag == "--mb") o.mb = parse_positive(flag, value);
     else if (flag == "--data-dir") o.data_dir = value;
     else if (flag == "--repeat") o.repeat = static_cast<int>(parse_positive(flag, value));
     else if (flag == "--bin-dir") o.bin_dir = value;
-    else if (flag == "--masters") {
+    else {  // --masters
       o.masters.clear();
       for (std::size_t start = 0; start <= value.size();) {
         const std::size_t comma = std::min(value.find(',', start), value.size());
         if (comma > start) o.masters.emplace_back(value.substr(start, comma - start));
         start = comma + 1;
       }
-    } else throw UsageError{fmt::format("unknown argument '{}'", flag)};
+    }
   }
   return o;
 }
@@ -359,16 +365,14 @@ int run(Options o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-      fmt::print("{}", kUsage);
-      return 0;
-    }
+  if (spate::help_requested(argc, argv)) {
+    fmt::print("{}", kUsage);
+    return 0;
   }
   try {
     return run(parse_options(argc, argv));
   } catch (const UsageError& e) {
-    fmt::print(stderr, "spate-bench-words: {}\n{}", e.message, kUsage);
+    fmt::print(stderr, "{}\n", spate::usage_hint("spate-bench-words", e.message));
     return 2;
   } catch (const BenchError& e) {
     fmt::print(stderr, "spate-bench-words: {}\n", e.message);

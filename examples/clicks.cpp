@@ -2,6 +2,7 @@
 //
 //   spate-clicks JOB --input PATH [--campaigns FILE] [--out FILE] [--strict] [--master M]
 #include <spate/clicklog_reader.hpp>
+#include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
 #include <algorithm>
@@ -134,17 +135,28 @@ std::string wordcount(const spate::ClickLog& log) {
   return out;
 }
 
+constexpr std::string_view kUsage =
+    "usage: spate-clicks JOB --input PATH [--campaigns FILE] [--out FILE] [--strict] [spate flags]\n"
+    "Runs one of CLICKLOG.md's reference jobs over a click log and prints its table.\n"
+    "  JOB                 ctr, uniques, join, sessions or wordcount (J1-J5)\n"
+    "  --input PATH        the click log: a file, a directory or a glob (.gz and .zst too)\n"
+    "  --campaigns FILE    join's dimension table (default: campaigns.tsv beside --input)\n"
+    "  --out FILE          write the table there instead of to stdout\n"
+    "  --strict            fail on the first malformed line instead of skipping it\n";
+
+// A command-line mistake: one line on stderr, exit code 2.
 int usage(const std::string& problem) {
-  std::cerr << "spate-clicks: " << problem << "\n"
-            << "usage: spate-clicks JOB --input PATH [--campaigns FILE] [--out FILE] [--strict] "
-               "[--master M]\n"
-            << "  JOB is one of ctr, uniques, join, sessions, wordcount\n";
+  std::cerr << spate::usage_hint("spate-clicks", problem) << "\n";
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
+  if (spate::help_requested(argc, argv)) {
+    std::cout << kUsage << '\n' << spate::context_flags_help();
+    return 0;
+  }
   spate::Context ctx(argc, argv);
   const auto& args = ctx.args();
   std::string job, input, campaigns, out_path;
@@ -160,7 +172,7 @@ int main(int argc, char** argv) try {
     else if (a == "--out") out_path = value();
     else if (a == "--strict") strict = true;
     else if (job.empty() && !a.starts_with("--")) job = a;
-    else return usage("unexpected argument '" + a + "'");
+    else return usage(spate::unknown_argument(a, {"--input", "--campaigns", "--out", "--strict"}));
   }
   auto which = spate::click_job_from_name(job);
   if (!which) return usage(job.empty() ? "no JOB given" : "unknown JOB '" + job + "'");
@@ -187,6 +199,8 @@ int main(int argc, char** argv) try {
   std::cerr << "skipped " << log.malformed_lines() << " malformed lines\n";
   return 0;
 } catch (const std::invalid_argument& e) {
+  return usage(e.what());
+} catch (const spate::config_error& e) {
   return usage(e.what());
 } catch (const std::exception& e) {
   std::cerr << "spate-clicks: " << e.what() << "\n";

@@ -2,6 +2,7 @@
 // Usage: spate-gen-clicks --rows N --seed S --out FILE [--users N] [--bad-rate R]
 //                         [--campaigns-out FILE]
 #include <spate/clicklog_generator.hpp>
+#include <spate/command_line.hpp>
 #include <spate/error.hpp>
 
 #include <charconv>
@@ -23,18 +24,20 @@ constexpr std::string_view kUsage =
     "  --bad-rate R         chance in [0, 1] of a malformed line before each row (default 0)\n"
     "  --campaigns-out FILE the dimension table (default: campaigns.tsv beside --out)\n";
 
-// A command-line mistake: reported with the usage, exit code 2.
+// A command-line mistake: one line on stderr (from usage_hint), exit code 2.
 struct UsageError {
-  std::string message;
+  std::string line;
 };
+
+UsageError bad(const std::string& problem) { return {spate::usage_hint("spate-gen-clicks", problem)}; }
 
 template <class Int>
 Int parse_int(std::string_view flag, std::string_view text) {
   Int value{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || text[0] == '-') {
-    throw UsageError{std::string(flag) + " expects a non-negative integer, got '" +
-                     std::string(text) + "'"};
+    throw bad(std::string(flag) + " expects a non-negative integer, got '" +
+                     std::string(text) + "'");
   }
   return value;
 }
@@ -44,7 +47,7 @@ double parse_rate(std::string_view flag, const std::string& text) {
   const double value = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < 0 ||
       value > 1) {
-    throw UsageError{std::string(flag) + " expects a number between 0 and 1, got '" + text + "'"};
+    throw bad(std::string(flag) + " expects a number between 0 and 1, got '" + text + "'");
   }
   return value;
 }
@@ -60,7 +63,7 @@ spate::ClickGenOptions parse_args(int argc, char** argv) {
       flag = flag.substr(0, eq);
     } else if (flag == "--rows" || flag == "--seed" || flag == "--out" || flag == "--users" ||
                flag == "--bad-rate" || flag == "--campaigns-out") {
-      if (i + 1 >= argc) throw UsageError{std::string(flag) + " needs a value"};
+      if (i + 1 >= argc) throw bad(std::string(flag) + " needs a value");
       value = argv[++i];
     }
     if (flag == "--rows") {
@@ -70,22 +73,23 @@ spate::ClickGenOptions parse_args(int argc, char** argv) {
       options.seed = parse_int<std::uint64_t>(flag, value);
       have_seed = true;
     } else if (flag == "--out") {
-      if (value.empty()) throw UsageError{"--out needs a file name"};
+      if (value.empty()) throw bad("--out needs a file name");
       options.out = value;
     } else if (flag == "--users") {
       options.users = parse_int<std::int64_t>(flag, value);
     } else if (flag == "--bad-rate") {
       options.bad_rate = parse_rate(flag, value);
     } else if (flag == "--campaigns-out") {
-      if (value.empty()) throw UsageError{"--campaigns-out needs a file name"};
+      if (value.empty()) throw bad("--campaigns-out needs a file name");
       options.campaigns_out = value;
     } else {
-      throw UsageError{"unknown argument '" + std::string(argv[i]) + "'"};
+      throw bad(spate::unknown_argument(
+          argv[i], {"--rows", "--seed", "--out", "--users", "--bad-rate", "--campaigns-out"}));
     }
   }
-  if (!have_rows) throw UsageError{"--rows is required"};
-  if (!have_seed) throw UsageError{"--seed is required"};
-  if (options.out.empty()) throw UsageError{"--out is required"};
+  if (!have_rows) throw bad("--rows is required");
+  if (!have_seed) throw bad("--seed is required");
+  if (options.out.empty()) throw bad("--out is required");
   return options;
 }
 
@@ -108,7 +112,7 @@ int main(int argc, char** argv) {
                  static_cast<long long>(s.campaigns), s.campaigns_out.c_str());
     return 0;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "spate-gen-clicks: %s\n%s", e.message.c_str(), kUsage.data());
+    std::fprintf(stderr, "%s\n", e.line.c_str());
     return 2;
   } catch (const spate::config_error& e) {
     std::fprintf(stderr, "spate-gen-clicks: %s\n", e.what());

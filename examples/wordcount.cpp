@@ -1,8 +1,10 @@
 // spate-wordcount: the classic. Splits lines on ASCII whitespace and counts each word.
 //
 //   spate-wordcount --input PATH [--top N] [--out FILE] [--master M]
+#include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -26,26 +28,46 @@ struct SplitWords {
   }
 };
 
+constexpr std::string_view kUsage =
+    "usage: spate-wordcount --input PATH [--top N] [--out FILE] [spate flags]\n"
+    "Counts the whitespace-separated words of text files; prints word<TAB>count, most frequent first.\n"
+    "  --input PATH   a file, a directory or a glob (.gz and .zst too)\n"
+    "  --top N        only the N most frequent words (default: all)\n"
+    "  --out FILE     write there instead of to stdout\n";
+
+// A command-line mistake: one line on stderr, exit code 2.
 int usage(const std::string& problem) {
-  std::cerr << "spate-wordcount: " << problem << "\n"
-            << "usage: spate-wordcount --input PATH [--top N] [--out FILE] [--master M]\n";
+  std::cerr << spate::usage_hint("spate-wordcount", problem) << "\n";
   return 2;
+}
+
+int unknown(const std::string& argument) {
+  return usage(spate::unknown_argument(argument, {"--input", "--top", "--out"}));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
+  if (spate::help_requested(argc, argv)) {
+    std::cout << kUsage << '\n' << spate::context_flags_help();
+    return 0;
+  }
   spate::Context ctx(argc, argv);
   const auto& args = ctx.args();
   std::string input, out_path;
   std::size_t top = 0;  // 0: all words
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (i + 1 >= args.size()) return usage("unexpected argument '" + a + "'");
+    if (a != "--input" && a != "--out" && a != "--top") return unknown(a);
+    if (i + 1 >= args.size()) return usage(a + " needs a value");
     if (a == "--input") input = args[++i];
     else if (a == "--out") out_path = args[++i];
-    else if (a == "--top") top = std::stoul(args[++i]);
-    else return usage("unexpected argument '" + a + "'");
+    else {
+      const std::string& n = args[++i];
+      auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), top);
+      if (ec != std::errc{} || end != n.data() + n.size())
+        return usage("--top needs a whole number (0: all words), not '" + n + "'");
+    }
   }
   if (input.empty()) return usage("--input is required");
 
@@ -72,7 +94,7 @@ int main(int argc, char** argv) try {
     if (!f.flush()) throw spate::io_error("cannot write " + out_path);
   }
   return 0;
-} catch (const std::invalid_argument& e) {
+} catch (const spate::config_error& e) {
   return usage(e.what());
 } catch (const std::exception& e) {
   std::cerr << "spate-wordcount: " << e.what() << "\n";

@@ -15,6 +15,7 @@
 
 #include "process_support.hpp"
 #include "test_support.hpp"
+#include "test_paths.hpp"
 
 using namespace spate_test;
 
@@ -33,7 +34,7 @@ std::string slurp(const fs::path& p) {
 // it as the ctest test chaos_soak (label slow), where it runs and fails like any other test.
 TEST_CASE("chaos: 50 click-log runs in local-cluster[3], an executor killed in each, all correct",
           "[.][chaos]") {
-  const std::string bin = SPATE_BIN_DIR;
+  const std::string bin = spate_test::bin_dir();
   fs::path dir = fs::temp_directory_path() / ("spate-chaos-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   {

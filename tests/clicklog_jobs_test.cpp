@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "clicklog_reference.hpp"
+#include "test_paths.hpp"
 
 namespace fs = std::filesystem;
 
@@ -50,7 +51,7 @@ struct TempDir {
 Run run_clicks(const std::string& args, const fs::path& dir) {
   fs::path out = dir / "result.tsv", err = dir / "stderr.txt";
   fs::remove(out);
-  std::string cmd = std::string(SPATE_BIN_DIR) + "/spate-clicks " + args + " --out '" + out.string() +
+  std::string cmd = spate_test::bin_dir() + "/spate-clicks " + args + " --out '" + out.string() +
                     "' 2> '" + err.string() + "'";
   int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, fs::exists(out) ? read_all(out) : "",

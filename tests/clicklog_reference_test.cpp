@@ -4,6 +4,7 @@
 #include <spate/clicklog_generator.hpp>
 
 #include "clicklog_reference.hpp"
+#include "test_paths.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -186,11 +187,7 @@ TEST_CASE(
 
 TEST_CASE("the hand-written baseline prints the reference output for every job",
           "[clicklog][reference]") {
-#ifdef SPATE_BIN_DIR
-  const fs::path baseline = fs::path(SPATE_BIN_DIR) / "spate-handwritten-clicks";
-#else
-  const fs::path baseline = "spate-handwritten-clicks";
-#endif
+  const fs::path baseline = fs::path(spate_test::bin_dir()) / "spate-handwritten-clicks";
   REQUIRE(fs::exists(baseline));  // built with the tests by the README's test command
   TempDir dir;
   spate::ClickGenOptions o;

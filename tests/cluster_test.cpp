@@ -9,6 +9,7 @@
 #include "net/net_error.hpp"
 #include "process_support.hpp"
 #include "test_support.hpp"
+#include "test_paths.hpp"
 
 using namespace spate_test;
 
@@ -40,7 +41,7 @@ TEST_CASE("executors that join a spate:// driver run its jobs, and a wrong secre
              {{"SPATE_SECRET", "the-right-secret"}}, dir / "good.err");
   Child wrong_secret({self_exe(), "--executor", url}, {{"SPATE_SECRET", "a-wrong-secret"}},
                      dir / "wrong.err");
-  Child other_build({std::string(SPATE_BIN_DIR) + "/spate-wordcount", "--executor", url},
+  Child other_build({spate_test::bin_dir() + "/spate-wordcount", "--executor", url},
                     {{"SPATE_SECRET", "the-right-secret"}}, dir / "other.err");
   {
     spate::Context ctx(spate::Options{.master = url, .min_executors = 1});

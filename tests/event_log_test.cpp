@@ -21,6 +21,7 @@
 #include "events/live_status.hpp"
 #include "events/progress_line.hpp"
 #include "test_support.hpp"
+#include "test_paths.hpp"
 
 using namespace spate_test;
 namespace fs = std::filesystem;
@@ -93,7 +94,7 @@ TEST_CASE("the event log of a click-log job parses line by line and agrees with 
   std::string err = dir.file("stderr.txt");
   int code = run(fmt::format("'{}/spate-clicks' uniques --input '{}' --out '{}' --master '{}' --event-log '{}' "
                              "--metrics --no-ui 2> '{}'",
-                             SPATE_BIN_DIR, gen.out, dir.file("out.tsv"), master, logs.string(), err));
+                             spate_test::bin_dir(), gen.out, dir.file("out.tsv"), master, logs.string(), err));
   std::string stderr_text = read_file(err);
   INFO(stderr_text);
   REQUIRE(code == 0);
@@ -313,9 +314,9 @@ TEST_CASE("spate-history summarises the event log of a real run, stage by stage"
   fs::path logs = dir.file("events");
   REQUIRE(run(fmt::format("'{}/spate-clicks' sessions --input '{}' --out '{}' --master 'local-cluster[2]' "
                           "--event-log '{}' --no-ui 2> /dev/null",
-                          SPATE_BIN_DIR, gen.out, dir.file("out.tsv"), logs.string())) == 0);
+                          spate_test::bin_dir(), gen.out, dir.file("out.tsv"), logs.string())) == 0);
   std::string summary_path = dir.file("summary.txt");
-  REQUIRE(run(fmt::format("'{}/spate-history' '{}' > '{}'", SPATE_BIN_DIR, logs.string(), summary_path)) == 0);
+  REQUIRE(run(fmt::format("'{}/spate-history' '{}' > '{}'", spate_test::bin_dir(), logs.string(), summary_path)) == 0);
   std::string summary = read_file(summary_path);
   INFO(summary);
   CHECK_THAT(summary, Catch::Contains("master     local-cluster[2]"));
@@ -354,7 +355,7 @@ TEST_CASE("the progress line is drawn on a terminal and never in a log", "[event
   pid_t pid = ::forkpty(&master_fd, nullptr, nullptr, nullptr);
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    std::string exe = std::string(SPATE_BIN_DIR) + "/spate_tests";
+    std::string exe = spate_test::bin_dir() + "/spate_tests";
     ::execl(exe.c_str(), exe.c_str(), "a job that runs for over a second with stderr on a terminal", nullptr);
     ::_exit(127);
   }
@@ -379,7 +380,7 @@ TEST_CASE("the progress line is drawn on a terminal and never in a log", "[event
   TempDir dir;
   std::string err = dir.file("stderr.txt");
   REQUIRE(run(fmt::format("'{}/spate_tests' 'a job that runs for over a second with stderr on a terminal' > /dev/null 2> '{}'",
-                          SPATE_BIN_DIR, err)) == 0);
+                          spate_test::bin_dir(), err)) == 0);
   CHECK(read_file(err).find('\r') == std::string::npos);
 }
 

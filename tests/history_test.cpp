@@ -15,6 +15,7 @@
 
 #include "history/history_summary.hpp"
 #include "spate/error.hpp"
+#include "test_paths.hpp"
 
 namespace {
 
@@ -26,7 +27,7 @@ using spate::history::render_summary;
 // Hand-written to docs/event-log.md: two jobs on local-cluster[2]; job 1's map task 2 throws once
 // and is retried, its result stage reads 900 records in partition 3 against about 100 elsewhere;
 // in job 2 executor-1 is lost mid-stage and executor-2 replaces it.
-const fs::path kFixture = fs::path(SPATE_SOURCE_DIR) / "tests" / "data" / "event-log-v1.jsonl";
+const fs::path kFixture = fs::path(spate_test::source_dir()) / "tests" / "data" / "event-log-v1.jsonl";
 
 std::string read_all(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -117,7 +118,7 @@ Run run_history(const std::string& args) {
   static int counter = 0;
   fs::path base = fs::temp_directory_path() / ("spate-history-test-" + std::to_string(::getpid()) +
                                                "-" + std::to_string(counter++));
-  std::string cmd = std::string(SPATE_BIN_DIR) + "/spate-history " + args + " > '" + base.string() +
+  std::string cmd = spate_test::bin_dir() + "/spate-history " + args + " > '" + base.string() +
                     ".out' 2> '" + base.string() + ".err'";
   int status = std::system(cmd.c_str());
   Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(base.string() + ".out"),
@@ -413,8 +414,14 @@ TEST_CASE("spate-history exits 1 with a one-line error for a bad log and 2 for a
 
   Run usage = run_history("--top 0 '" + kFixture.string() + "'");
   CHECK(usage.exit_code == 2);
-  CHECK(usage.err.starts_with(
-      "spate-history: --top needs a whole number of 1 or more, not '0'\nusage: "));
+  CHECK(usage.err ==
+        "spate-history: --top needs a whole number of 1 or more, not '0' (spate-history --help "
+        "lists the flags)\n");
+  Run typo = run_history("--tpo 3 '" + kFixture.string() + "'");
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err ==
+        "spate-history: unknown argument '--tpo', did you mean --top? (spate-history --help lists "
+        "the flags)\n");
   CHECK(run_history("").exit_code == 2);
   Run help = run_history("--help");
   CHECK(help.exit_code == 0);

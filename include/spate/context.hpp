@@ -36,8 +36,9 @@ struct Options {
   std::chrono::milliseconds heartbeat_timeout{10'000};
   /// Bytes of cached partitions each process that runs tasks may hold (this process in local
   /// modes, each executor of local-cluster); a partition that does not fit is not kept and is
-  /// computed again when read. 0: half the physical memory, shared by the executors of
-  /// local-cluster.
+  /// computed again when read. 0: an eighth of the memory this process may use (the physical
+  /// memory, or its cgroup's limit when lower), kept within 256 MiB and 4 GiB, shared by the
+  /// executors of local-cluster.
   std::uint64_t executor_memory = 0;
   /// local-cluster: executors started in place of lost ones over the Context's life (0: a lost
   /// executor is not replaced, and the job goes on with the others).

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "history/history_summary.hpp"
+#include "spate/command_line.hpp"
 
 namespace {
 
@@ -23,7 +24,7 @@ constexpr std::string_view kUsage =
     "Prints the jobs' stages with their times, the slowest tasks, skew, retries, lost executors\n"
     "and where the time went.\n";
 
-// A bad command line: exit 2 with the usage, as opposed to a bad log (exit 1).
+// A bad command line: exit 2 with a one-line hint, as opposed to a bad log (exit 1).
 struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
       } else if (!a.starts_with("-") && !file) {
         file = std::string(a);
       } else {
-        throw usage_error("unexpected argument '" + std::string(a) + "'");
+        throw usage_error(spate::unknown_argument(a, {"--job", "--top"}));
       }
     }
     if (!file) throw usage_error("no FILE given");
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
     if (std::fflush(stdout) != 0) throw std::runtime_error("cannot write the summary to stdout");
     return 0;
   } catch (const usage_error& e) {
-    std::cerr << "spate-history: " << e.what() << '\n' << kUsage;
+    std::cerr << spate::usage_hint("spate-history", e.what()) << '\n';
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "spate-history: " << e.what() << '\n';

@@ -1,9 +1,9 @@
 // spate-bench-clicks: runs click-log jobs (CLICKLOG.md) with the hand-written baseline and with
 // spate under each master in one run, checks that every output is byte-identical to the
 // baseline's, and prints rows/s, wall time, peak RSS and the ratios to the baseline.
-#include <spate/command_line.hpp>
 #include <spate/clicklog.hpp>
 #include <spate/clicklog_generator.hpp>
+#include <spate/command_line.hpp>
 
 #include <fmt/core.h>
 

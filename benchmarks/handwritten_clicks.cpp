@@ -1,8 +1,8 @@
 // spate-handwritten-clicks: the hand-written single-threaded baseline for the click-log jobs J1-J5
 // (CLICKLOG.md) that spate's versions are measured against: mmap, parse_click, flat hash maps.
 // Usage: spate-handwritten-clicks JOB --input FILE [--campaigns FILE] [--out FILE]
-#include <spate/command_line.hpp>
 #include <spate/clicklog.hpp>
+#include <spate/command_line.hpp>
 #include <spate/error.hpp>
 
 #include <boost/unordered/unordered_flat_map.hpp>

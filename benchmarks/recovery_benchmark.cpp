@@ -24,9 +24,9 @@
 #include <thread>
 #include <vector>
 
-#include <spate/command_line.hpp>
 #include <spate/clicklog_generator.hpp>
 #include <spate/clicklog_reader.hpp>
+#include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
 extern char** environ;

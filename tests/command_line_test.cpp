@@ -122,7 +122,7 @@ TEST_CASE("Context takes every flag that context_flags_help lists", "[cli]") {
 TEST_CASE("every bundled program answers --help on stdout with exit 0", "[cli]") {
   for (std::string program :
        {"spate-clicks", "spate-wordcount", "spate-gen-clicks", "spate-history", "spate-bench-clicks",
-        "spate-bench-words", "spate-bench-spill", "spate-bench-recovery", "spate-handwritten-clicks",
+        "spate-bench-words", "spate-bench-spill", "spate-bench-recovery", "spate-bench-shuffle", "spate-handwritten-clicks",
         "spate-handwritten-wordcount"}) {
     INFO(program);
     Run r = run_program(program, "--help");
@@ -167,6 +167,9 @@ TEST_CASE("a bundled program given a wrong flag prints one line with a hint and 
       {"spate-bench-recovery", "--repeats 2",
        "spate-bench-recovery: unknown argument '--repeats', did you mean --repeat? "
        "(spate-bench-recovery --help lists the flags)"},
+      {"spate-bench-shuffle", "--reducer 5",
+       "spate-bench-shuffle: unknown argument '--reducer', did you mean --reducers? "
+       "(spate-bench-shuffle --help lists the flags)"},
       {"spate-handwritten-clicks", "ctr --outt x",
        "spate-handwritten-clicks: unknown argument '--outt', did you mean --out? "
        "(spate-handwritten-clicks --help lists the flags)"},

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <string>
 
@@ -50,6 +51,7 @@ class ScriptedDriver {
         c->send(net::FrameType::executor_registered, protocol::encode(protocol::Welcome{}));
         std::lock_guard lock(mutex_);
         executor_ = c;
+        registration_ = protocol::decode_registration(f.payload);
       } else if (f.type != net::FrameType::heartbeat) {
         std::lock_guard lock(mutex_);
         frames_.push_back(std::move(f));
@@ -78,6 +80,13 @@ class ScriptedDriver {
     c->send(net::FrameType::launch_task, protocol::encode(l));
   }
 
+  // The executor's registration, once it has registered.
+  protocol::Registration registration() {
+    std::unique_lock lock(mutex_);
+    REQUIRE(cv_.wait_for(lock, 30s, [this] { return executor_ != nullptr; }));
+    return registration_;
+  }
+
   net::Frame next_answer() {
     std::unique_lock lock(mutex_);
     REQUIRE(cv_.wait_for(lock, 30s, [this] { return !frames_.empty(); }));
@@ -90,6 +99,7 @@ class ScriptedDriver {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::shared_ptr<net::Connection> executor_;
+  protocol::Registration registration_;
   std::deque<net::Frame> frames_;
   std::optional<net::Server> server_;  // last: stopped first, while the rest still exists
 };
@@ -189,4 +199,77 @@ TEST_CASE("stages nesting nodes past the limit are refused by the driver's write
   spate::Reader in(bytes);
   detail::GraphReader reader(in);
   CHECK_THROWS_WITH(reader.shuffle(), Catch::Contains(too_deep));
+}
+
+TEST_CASE("an executor's block server answers a batched fetch in order, marks what it lacks, and "
+          "closes a reader that asks too much or sends garbage",
+          "[cluster]") {
+  auto ctx = make_context("local[1]");
+  std::vector<std::pair<int, long>> pairs{{1, 1}, {2, 2}, {1, 3}, {3, 4}};
+  auto sums = ctx.parallelize(pairs, 3).reduce_by_key(std::plus<>{}, 2).node();
+  const auto& dep = *sums->shuffle_dependencies().front();
+  spate::Writer map_stage;
+  detail::GraphWriter(map_stage).shuffle(dep);
+  std::string stage = std::move(map_stage).take();
+
+  const std::string secret = "block-fetch-secret";
+  ScriptedDriver driver(secret);
+  fs::path err = fs::temp_directory_path() / ("spate-block-fetch-" + std::to_string(::getpid()) + ".err");
+  Child executor({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(driver.port())},
+                 {{"SPATE_SECRET", secret}}, err);
+  for (std::uint64_t m = 0; m < 3; ++m) {
+    driver.launch(20 + m, m, stage, true);
+    REQUIRE(driver.next_answer().type == net::FrameType::task_result);
+  }
+  protocol::Registration reg = driver.registration();
+  auto connect = [&] {
+    return net::Connection::connect(reg.block_host, reg.block_port, secret, net::PeerRole::fetcher, 10s);
+  };
+  // Every entry of the answers to `request`, in order (the bytes copied out of their frames).
+  auto fetch = [&](net::Connection& c, const protocol::Fetch& request) {
+    c.send(net::FrameType::fetch_block, protocol::encode(request));
+    std::vector<std::pair<protocol::BlockEntry, std::string>> got;
+    while (got.size() < request.maps.size()) {
+      auto f = c.receive(10s);
+      REQUIRE(f);
+      REQUIRE(f->type == net::FrameType::block_data);
+      for (const auto& e : protocol::decode_blocks(f->payload)) got.emplace_back(e, std::string(e.bytes));
+    }
+    return got;
+  };
+
+  auto c = connect();
+  // Both buckets of every map output: each of the four records comes back exactly once.
+  std::vector<std::pair<int, long>> records;
+  for (std::uint64_t reduce : {0, 1}) {
+    auto got = fetch(*c, {dep.shuffle_id(), reduce, {0, 1, 2}});
+    REQUIRE(got.size() == 3);
+    for (std::uint64_t m = 0; m < 3; ++m) {
+      CHECK(got[m].first.map == m);
+      CHECK_FALSE(got[m].first.missing);
+      spate::Reader in(got[m].second);
+      while (!in.at_end()) records.push_back(spate::deserialize_from<std::pair<int, long>>(in));
+    }
+  }
+  CHECK(sorted(records) == sorted(pairs));
+  // A map output it does not hold, and a shuffle it has never seen, are marked missing.
+  auto partly = fetch(*c, {dep.shuffle_id(), 0, {1, 7}});
+  REQUIRE(partly.size() == 2);
+  CHECK_FALSE(partly[0].first.missing);
+  CHECK((partly[1].first.map == 7 && partly[1].first.missing));
+  auto unknown = fetch(*c, {dep.shuffle_id() + 100, 1, {0}});
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0].first.missing);
+
+  // Too many blocks in one request, and a request that is not one, close that reader only.
+  std::vector<std::uint64_t> many(protocol::kMaxBlocksPerFetch + 1);
+  std::iota(many.begin(), many.end(), 0);
+  c->send(net::FrameType::fetch_block, protocol::encode(protocol::Fetch{dep.shuffle_id(), 0, many}));
+  CHECK_THROWS_AS(c->receive(10s), net::connection_closed);
+  auto garbage = connect();
+  garbage->send(net::FrameType::fetch_block, "\x01\x02");
+  CHECK_THROWS_AS(garbage->receive(10s), net::connection_closed);
+  auto again = connect();
+  CHECK(fetch(*again, {dep.shuffle_id(), 1, {2}}).size() == 1);
+  fs::remove(err);
 }

@@ -3,6 +3,7 @@
 
 #include "spate/accumulator.hpp"
 #include "spate/broadcast.hpp"
+#include "spate/command_line.hpp"
 #include "spate/context.hpp"
 #include "spate/dataset.hpp"
 #include "spate/error.hpp"

@@ -124,7 +124,126 @@ class PeerConnections {
   std::map<std::string, std::vector<std::shared_ptr<net::Connection>>> idle_;
 };
 
-// Fetches one task's buckets from the executors that hold them.
+// Buckets a reducer has asked for and not yet read, per executor: what bounds the bytes a
+// reducer receives ahead of its reading, and how long a block server may wait on it.
+constexpr std::size_t kBlocksAhead = 256;
+// A block server fills a block_data frame with buckets up to this size before sending it.
+constexpr std::size_t kBlockFrameBytes = std::size_t{1} << 20;
+
+// One reduce partition's buckets from the executors that hold them. Requests go out for the
+// next kBlocksAhead buckets in map order, one request per executor, to every executor at once;
+// each executor answers its requests in order, many buckets to a block_data frame, so a
+// thousand empty buckets cost one round trip and a few bytes. Blocks are handed out in map
+// order, each executor's frames read as their turn comes (TCP holds back an executor whose
+// buckets come later).
+class PeerBlockStream final : public BlockStream {
+ public:
+  PeerBlockStream(PeerConnections& pool, int shuffle, std::size_t reduce, std::vector<std::size_t> maps,
+                  const std::vector<std::string>& addresses)
+      : pool_(pool), shuffle_(shuffle), reduce_(reduce), maps_(std::move(maps)) {
+    std::map<std::string, std::size_t> index;
+    owner_.reserve(maps_.size());
+    for (std::size_t m : maps_) {
+      if (m >= addresses.size())
+        throw error(fmt::format("shuffle {} map partition {}: no location was sent with the task", shuffle, m));
+      auto [it, added] = index.try_emplace(addresses[m], peers_.size());
+      if (added) peers_.push_back(Peer{addresses[m]});
+      owner_.push_back(it->second);
+    }
+  }
+
+  ~PeerBlockStream() override {
+    for (auto& p : peers_) {
+      if (!p.conn) continue;
+      // A connection with answers still on their way cannot serve the next request.
+      if (p.outstanding == 0 && p.at == p.entries.size())
+        pool_.give_back(p.address, std::move(p.conn));
+      else
+        p.conn->close("the reducer stopped reading");
+    }
+  }
+
+  std::string_view next(std::size_t map) override {
+    if (read_ >= maps_.size() || maps_[read_] != map)
+      throw error(fmt::format("shuffle {}: bucket of map partition {} asked out of turn", shuffle_, map));
+    if (requested_ - read_ <= kBlocksAhead / 2) request_more();
+    Peer& p = peers_[owner_[read_]];
+    try {
+      if (p.at == p.entries.size()) {
+        std::optional<net::Frame> frame = p.conn->receive(60s);
+        if (!frame) throw failed(p, map, "no answer in 60 s");
+        if (frame->type != net::FrameType::block_data)
+          throw failed(p, map, fmt::format("a {} frame instead of block_data", net::frame_type_name(frame->type)));
+        p.payload = std::move(frame->payload);
+        p.entries = protocol::decode_blocks(p.payload);
+        p.at = 0;
+        if (p.entries.empty()) throw failed(p, map, "a block_data frame with no block");
+      }
+      const protocol::BlockEntry& e = p.entries[p.at++];
+      --p.outstanding;
+      if (e.map != map)
+        throw failed(p, map, fmt::format("the bucket of map partition {} came instead", e.map));
+      if (e.missing) throw failed(p, map, "not there");
+      ++read_;
+      return e.bytes;
+    } catch (const serialization_error& e) {
+      throw failed(p, map, e.what());
+    } catch (const net::net_error& e) {
+      // Refused, reset, timed out: the executor that held the block is gone or unreachable.
+      throw failed(p, map, e.what());
+    }
+  }
+
+ private:
+  struct Peer {
+    std::string address;
+    std::shared_ptr<net::Connection> conn;
+    std::size_t outstanding = 0;  // buckets asked of it and not yet read
+    std::string payload;           // its last block_data frame, which `entries` view
+    std::vector<protocol::BlockEntry> entries;
+    std::size_t at = 0;
+  };
+
+  fetch_failure failed(Peer& p, std::size_t map, const std::string& why) {
+    if (p.conn) p.conn->close(why);
+    return fetch_failure(fmt::format("fetch failure: shuffle {} map partition {} bucket {} from {}: {}",
+                                     shuffle_, map, reduce_, p.address, why),
+                         shuffle_, map, p.address);
+  }
+
+  // Asks each executor for its buckets among the next ones in map order.
+  void request_more() {
+    std::size_t end = std::min(maps_.size(), read_ + kBlocksAhead);
+    if (requested_ >= end) return;
+    std::vector<protocol::Fetch> asks(peers_.size());
+    for (std::size_t i = requested_; i < end; ++i) asks[owner_[i]].maps.push_back(maps_[i]);
+    for (std::size_t k = 0; k < peers_.size(); ++k) {
+      if (asks[k].maps.empty()) continue;
+      Peer& p = peers_[k];
+      try {
+        if (!p.conn) p.conn = pool_.checkout(p.address);
+        asks[k].shuffle = shuffle_;
+        asks[k].reduce = reduce_;
+        p.conn->send(net::FrameType::fetch_block, protocol::encode(asks[k]));
+        p.outstanding += asks[k].maps.size();
+      } catch (const net::net_error& e) {
+        throw failed(p, asks[k].maps.front(), e.what());
+      }
+    }
+    requested_ = end;
+  }
+
+  PeerConnections& pool_;
+  int shuffle_;
+  std::size_t reduce_;
+  std::vector<std::size_t> maps_;
+  std::vector<std::size_t> owner_;  // per position in maps_: its executor in peers_
+  std::vector<Peer> peers_;
+  std::size_t requested_ = 0;  // positions in maps_ asked for
+  std::size_t read_ = 0;       // positions in maps_ handed out
+};
+
+// Opens the block streams of one task's reads from the locations sent with it.
 class PeerFetcher final : public BucketFetcher {
  public:
   PeerFetcher(PeerConnections& peers, const std::vector<protocol::ShuffleLocations>& where)
@@ -132,36 +251,11 @@ class PeerFetcher final : public BucketFetcher {
     for (const auto& s : where) where_[s.shuffle] = &s.addresses;
   }
 
-  std::string fetch(int shuffle, std::size_t map, std::size_t reduce) override {
+  std::unique_ptr<BlockStream> open(int shuffle, std::size_t reduce, std::vector<std::size_t> maps) override {
     auto it = where_.find(shuffle);
-    if (it == where_.end() || map >= it->second->size())
-      throw error(fmt::format("shuffle {} map partition {}: no location was sent with the task",
-                              shuffle, map));
-    const std::string& address = (*it->second)[map];
-    auto failed = [&](const std::string& why) {
-      return fetch_failure(fmt::format("fetch failure: shuffle {} map partition {} bucket {} from {}: {}",
-                                       shuffle, map, reduce, address, why),
-                           shuffle, map, address);
-    };
-    try {
-      auto conn = peers_.checkout(address);
-      conn->send(net::FrameType::fetch_block, protocol::encode(protocol::Fetch{shuffle, map, reduce}));
-      for (;;) {
-        auto frame = conn->receive(60s);
-        if (!frame) throw failed("no answer in 60 s");
-        if (frame->type == net::FrameType::block_data) {
-          peers_.give_back(address, std::move(conn));
-          return std::move(frame->payload);
-        }
-        if (frame->type == net::FrameType::block_missing) {
-          peers_.give_back(address, std::move(conn));
-          throw failed("not there: " + frame->payload);
-        }
-      }
-    } catch (const net::net_error& e) {
-      // Refused, reset, timed out: the executor that held the block is gone or unreachable.
-      throw failed(e.what());
-    }
+    if (it == where_.end())
+      throw error(fmt::format("shuffle {}: no locations were sent with the task", shuffle));
+    return std::make_unique<PeerBlockStream>(peers_, shuffle, reduce, std::move(maps), *it->second);
   }
 
  private:
@@ -284,16 +378,26 @@ class Executor {
       if (f.type != net::FrameType::fetch_block)
         throw net::net_error(fmt::format("unexpected {} frame from block reader {}", net::frame_type_name(f.type),
                                          c->peer()));
+      // The buckets go out in the order asked, many to a frame up to kBlockFrameBytes; a larger
+      // bucket goes in a frame of its own.
       auto req = protocol::decode_fetch(f.payload);
-      auto out = blocks_.map_output(req.shuffle, req.map);
-      if (!out || req.reduce >= out->num_buckets()) {
-        c->send(net::FrameType::block_missing, "no such map output here");
-        return;
+      Writer batch;
+      for (std::uint64_t m : req.maps) {
+        auto out = blocks_.map_output(req.shuffle, m);
+        if (!out || req.reduce >= out->num_buckets()) {
+          protocol::append_block(batch, m, nullptr);
+        } else if (const std::string* stored = out->stored_bucket(req.reduce)) {
+          protocol::append_block(batch, m, stored);
+        } else {
+          std::string loaded = out->bucket_bytes(req.reduce);
+          protocol::append_block(batch, m, &loaded);
+        }
+        if (batch.size() >= kBlockFrameBytes) {
+          c->send(net::FrameType::block_data, batch.view());
+          batch.clear();
+        }
       }
-      if (const std::string* stored = out->stored_bucket(req.reduce))
-        c->send(net::FrameType::block_data, *stored);
-      else
-        c->send(net::FrameType::block_data, out->bucket_bytes(req.reduce));
+      if (batch.size() > 0) c->send(net::FrameType::block_data, batch.view());
     };
     h.on_log = [](const std::string&) {};  // refused peers are the driver's to report
     blocks_server_ = std::make_unique<net::Server>(so, h);

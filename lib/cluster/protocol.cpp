@@ -1,6 +1,8 @@
 // Message layouts: Serializer-encoded fields in a fixed order; decoders reject trailing bytes.
 #include "cluster/protocol.hpp"
 
+#include <map>
+#include <string_view>
 #include <tuple>
 
 #include "spate/error.hpp"
@@ -78,6 +80,45 @@ RemoveCached decode_remove_cached(std::string_view payload) {
   return r;
 }
 
+namespace {
+
+// A shuffle's locations travel as its distinct addresses, then one varint index per map
+// partition: a thousand maps on three executors take a thousand bytes and three addresses.
+void write_locations(Writer& w, const ShuffleLocations& s) {
+  serialize_to(w, static_cast<std::int32_t>(s.shuffle));
+  std::vector<const std::string*> distinct;
+  std::map<std::string_view, std::uint64_t> index;
+  std::vector<std::uint64_t> of_map;
+  of_map.reserve(s.addresses.size());
+  for (const auto& a : s.addresses) {
+    auto [it, added] = index.try_emplace(a, distinct.size());
+    if (added) distinct.push_back(&a);
+    of_map.push_back(it->second);
+  }
+  w.write_varint(distinct.size());
+  for (const std::string* a : distinct) serialize_to(w, *a);
+  w.write_varint(of_map.size());
+  for (std::uint64_t i : of_map) w.write_varint(i);
+}
+
+ShuffleLocations read_locations(Reader& in) {
+  ShuffleLocations s;
+  s.shuffle = deserialize_from<std::int32_t>(in);
+  std::vector<std::string> distinct(in.read_count(1));
+  for (auto& a : distinct) a = deserialize_from<std::string>(in);
+  s.addresses.resize(in.read_count(1));
+  for (auto& a : s.addresses) {
+    std::uint64_t i = in.read_varint();
+    if (i >= distinct.size())
+      throw serialization_error("launch_task message: map location " + std::to_string(i) + " of " +
+                                std::to_string(distinct.size()) + " addresses");
+    a = distinct[i];
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string encode(const Launch& l) {
   Writer w;
   serialize_to(w, l.task_id);
@@ -86,10 +127,7 @@ std::string encode(const Launch& l) {
   serialize_to(w, l.partition);
   serialize_to(w, static_cast<std::int32_t>(l.attempt));
   w.write_varint(l.shuffles.size());
-  for (const auto& s : l.shuffles) {
-    serialize_to(w, static_cast<std::int32_t>(s.shuffle));
-    serialize_to(w, s.addresses);
-  }
+  for (const auto& s : l.shuffles) write_locations(w, s);
   serialize_to(w, l.stage_bytes);
   return std::move(w).take();
 }
@@ -103,10 +141,7 @@ Launch decode_launch(std::string_view payload) {
   l.partition = deserialize_from<std::uint64_t>(in);
   l.attempt = deserialize_from<std::int32_t>(in);
   l.shuffles.resize(in.read_count(2));
-  for (auto& s : l.shuffles) {
-    s.shuffle = deserialize_from<std::int32_t>(in);
-    s.addresses = deserialize_from<std::vector<std::string>>(in);
-  }
+  for (auto& s : l.shuffles) s = read_locations(in);
   l.stage_bytes = deserialize_from<std::string>(in);
   expect_end(in, "launch_task");
   return l;
@@ -147,18 +182,81 @@ Failure decode_failure(std::string_view payload) {
   return f;
 }
 
+// Maps travel as the gaps between them (the first from -1), each a varint: a request for a
+// thousand neighbouring buckets takes a thousand bytes.
 std::string encode(const Fetch& f) {
-  return pack(static_cast<std::int32_t>(f.shuffle), f.map, f.reduce);
+  Writer w;
+  serialize_to(w, static_cast<std::int32_t>(f.shuffle));
+  w.write_varint(f.reduce);
+  w.write_varint(f.maps.size());
+  std::uint64_t next = 0;
+  for (std::uint64_t m : f.maps) {
+    w.write_varint(m - next);
+    next = m + 1;
+  }
+  return std::move(w).take();
 }
 
 Fetch decode_fetch(std::string_view payload) {
   Reader in(payload);
   Fetch f;
   f.shuffle = deserialize_from<std::int32_t>(in);
-  f.map = deserialize_from<std::uint64_t>(in);
-  f.reduce = deserialize_from<std::uint64_t>(in);
+  f.reduce = in.read_varint();
+  std::uint64_t count = in.read_varint();
+  if (count == 0 || count > kMaxBlocksPerFetch)
+    throw serialization_error("fetch_block message asks for " + std::to_string(count) +
+                              " blocks; a request asks for 1 to " + std::to_string(kMaxBlocksPerFetch));
+  if (count > in.remaining())
+    throw serialization_error("fetch_block message claims " + std::to_string(count) + " blocks in " +
+                              std::to_string(in.remaining()) + " bytes");
+  f.maps.reserve(count);
+  std::uint64_t next = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t gap = in.read_varint();
+    if (gap > ~std::uint64_t{0} - next)
+      throw serialization_error("fetch_block message: map partition number overflows");
+    f.maps.push_back(next + gap);
+    next = f.maps.back() + 1;
+  }
   expect_end(in, "fetch_block");
   return f;
+}
+
+void append_block(Writer& w, std::uint64_t map, const std::string* bytes) {
+  w.write_varint(map);
+  if (bytes == nullptr) {
+    w.write_varint(0);  // missing
+    return;
+  }
+  w.write_varint(1);
+  w.write_varint(bytes->size());
+  w.write_bytes(bytes->data(), bytes->size());
+}
+
+std::vector<BlockEntry> decode_blocks(std::string_view payload) {
+  Reader in(payload);
+  std::vector<BlockEntry> out;
+  while (!in.at_end()) {
+    BlockEntry e;
+    e.map = in.read_varint();
+    if (!out.empty() && e.map <= out.back().map)
+      throw serialization_error("block_data message: map partition " + std::to_string(e.map) +
+                                " comes after " + std::to_string(out.back().map));
+    std::uint64_t status = in.read_varint();
+    if (status > 1)
+      throw serialization_error("block_data message: block status " + std::to_string(status) +
+                                " is neither 0 (missing) nor 1 (present)");
+    e.missing = status == 0;
+    if (!e.missing) {
+      std::uint64_t n = in.read_varint();
+      if (n > in.remaining())
+        throw serialization_error("block_data message: a block of " + std::to_string(n) +
+                                  " bytes with " + std::to_string(in.remaining()) + " left");
+      e.bytes = in.read_view(static_cast<std::size_t>(n));
+    }
+    out.push_back(e);
+  }
+  return out;
 }
 
 std::string encode(const BroadcastRequest& b) { return pack(b.id); }

@@ -74,12 +74,31 @@ struct Failure {
   std::string address;  // the block server that failed
 };
 
-/// A reducer asking an executor for one bucket.
+/// The most buckets one fetch_block request may ask for.
+inline constexpr std::size_t kMaxBlocksPerFetch = 4096;
+
+/// A reducer asking an executor for bucket `reduce` of several of its map outputs at once
+/// (fetch_block). `maps` ascend strictly; the answer is block_data frames whose entries follow
+/// the same order.
 struct Fetch {
   int shuffle = 0;
-  std::uint64_t map = 0;
   std::uint64_t reduce = 0;
+  std::vector<std::uint64_t> maps;
 };
+
+/// One bucket in a block_data frame: its map output's bytes, or `missing` when the executor
+/// does not hold that map output.
+struct BlockEntry {
+  std::uint64_t map = 0;
+  bool missing = false;
+  std::string_view bytes;  // into the frame's payload
+};
+
+/// Appends one entry to a block_data payload being built.
+void append_block(Writer& w, std::uint64_t map, const std::string* bytes);
+/// The entries of a block_data payload, in order; their maps ascend strictly. Throws
+/// serialization_error for anything else.
+std::vector<BlockEntry> decode_blocks(std::string_view payload);
 
 /// An executor asking the driver for a broadcast value (fetch_broadcast; broadcast_missing
 /// carries the same layout).

@@ -56,8 +56,10 @@ enum class FrameType : std::uint8_t {
   kill_task = 23,
   // Liveness, both directions.
   heartbeat = 30,
-  // Blocks (shuffle outputs, cached partitions): R->E fetch_block; E->R block_data or
-  // block_missing; D->E remove_blocks (unpersist, finished shuffles).
+  // Blocks (shuffle outputs): R->E fetch_block asks for one bucket of many map outputs; E->R
+  // block_data frames answer with them in order, many to a frame (a bucket it lacks is marked
+  // missing inside); D->E remove_blocks (unpersist, finished shuffles). block_missing is no
+  // longer sent (its number stays taken).
   fetch_block = 40,
   block_data = 41,
   block_missing = 42,

@@ -57,6 +57,24 @@ void check_message(std::string_view payload, Decode decode) {
   if (twice != once) fail("a message's encoding is not stable across decode and encode");
 }
 
+// block_data: the entries, written again, read back as the same entries, and write the same.
+void check_blocks(std::string_view payload) {
+  auto encode = [](const std::vector<protocol::BlockEntry>& entries) {
+    spate::Writer w;
+    for (const auto& e : entries) {
+      std::string bytes(e.bytes);
+      protocol::append_block(w, e.map, e.missing ? nullptr : &bytes);
+    }
+    return std::move(w).take();
+  };
+  std::string once;
+  if (!refused_or_done([&] { once = encode(protocol::decode_blocks(payload)); })) return;
+  std::string twice;
+  if (!refused_or_done([&] { twice = encode(protocol::decode_blocks(once)); }))
+    fail("decoded blocks, encoded again, are refused by their own decoder");
+  if (twice != once) fail("a block_data encoding is not stable across decode and encode");
+}
+
 void check_handshake(net::FrameType type, std::string_view payload) {
   switch (type) {
     case net::FrameType::hello: {
@@ -112,12 +130,27 @@ void check_payload(net::FrameType type, std::string_view payload) {
     case T::fetch_broadcast:
     case T::broadcast_missing: return check_message(payload, protocol::decode_broadcast_request);
     case T::broadcast_data: return check_message(payload, protocol::decode_broadcast_data);
-    // Free text (registration_refused, block_missing, shutdown), shuffle records (block_data,
-    // fuzz_records' business) or nothing at all (kill_task): no decoder to run.
+    case T::block_data: return check_blocks(payload);
+    // Free text (registration_refused, block_missing, shutdown) or nothing at all (kill_task):
+    // no decoder to run. The records inside a block are fuzz_records' business.
     default:
       if (net::is_handshake_frame(type)) check_handshake(type, payload);
       return;
   }
+}
+
+// A block server's answer: a bucket with records, an empty one, one it does not hold.
+std::string blocks_payload() {
+  spate::Writer w;
+  const std::string records("\x03"
+                            "abc"
+                            "\x01\0\0\0\0\0\0\0",
+                            12);
+  const std::string empty;
+  protocol::append_block(w, 0, &records);
+  protocol::append_block(w, 2, &empty);
+  protocol::append_block(w, 5, nullptr);
+  return std::move(w).take();
 }
 
 // Seeds: a frame of every type, with the payloads real processes send.
@@ -156,11 +189,8 @@ std::vector<std::string> real_frames() {
       {T::kill_task, ""},
       {T::heartbeat, ""},
       {T::heartbeat, protocol::encode(protocol::Heartbeat{1 << 20, 1 << 30})},
-      {T::fetch_block, protocol::encode(protocol::Fetch{1, 2, 3})},
-      {T::block_data, std::string("\x03"
-                                  "abc"
-                                  "\x01\0\0\0\0\0\0\0",
-                                  12)},
+      {T::fetch_block, protocol::encode(protocol::Fetch{1, 3, {0, 2, 5, 1000}})},
+      {T::block_data, blocks_payload()},
       {T::block_missing, "no such map output here"},
       {T::remove_blocks, protocol::encode(protocol::RemoveCached{12})},
       {T::fetch_broadcast, protocol::encode(protocol::BroadcastRequest{3})},

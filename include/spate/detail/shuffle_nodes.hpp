@@ -35,9 +35,31 @@ using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq>;
 /// in map-partition order (so the order is the same on every run).
 template <class R, class F>
 void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t p, F&& f) {
-  std::uint64_t records = 0, bytes = 0;
+  std::uint64_t records = 0, bytes = 0, remote_bytes = 0;
+  std::chrono::steady_clock::duration fetch_time{};
+  // Outputs in this process are read in place; the others are requested at once, before the
+  // first is read, so that fetching overlaps reading.
+  // Without a fetcher (local modes) every output is in this process. A local output is looked
+  // up again when its turn comes (the first look-up lets go of it): one waiting its turn may
+  // move to disk meanwhile.
+  std::vector<bool> is_remote;
+  std::unique_ptr<BlockStream> fetched_blocks;
+  if (tc.fetcher() != nullptr) {
+    is_remote.resize(dep.num_maps());
+    std::vector<std::size_t> remote;
+    for (std::size_t m = 0; m < dep.num_maps(); ++m)
+      if (!tc.blocks().map_output(dep.shuffle_id(), m)) {
+        is_remote[m] = true;
+        remote.push_back(m);
+      }
+    if (!remote.empty()) fetched_blocks = tc.fetcher()->open(dep.shuffle_id(), p, std::move(remote));
+  }
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
-    if (auto out = tc.blocks().map_output(dep.shuffle_id(), m)) {
+    if (is_remote.empty() || !is_remote[m]) {
+      auto out = tc.blocks().map_output(dep.shuffle_id(), m);
+      if (!out)
+        throw error("shuffle " + std::to_string(dep.shuffle_id()) + ": output of map partition " +
+                    std::to_string(m) + " is missing");
       if constexpr (is_serializable_v<R>) {
         const std::string* stored = out->stored_bucket(p);
         std::string loaded;  // a spilled output's bucket, read back from its file
@@ -57,16 +79,10 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
       }
       continue;
     }
-    if (tc.fetcher() == nullptr)
-      throw error("shuffle " + std::to_string(dep.shuffle_id()) + ": output of map partition " +
-                  std::to_string(m) + " is missing");
     auto start = std::chrono::steady_clock::now();
-    std::string fetched = tc.fetcher()->fetch(dep.shuffle_id(), m, p);
-    tc.add_counter("shuffle.remote_bytes", fetched.size());
-    tc.add_counter("shuffle.fetch_micros",
-                   static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  std::chrono::steady_clock::now() - start)
-                                                  .count()));
+    std::string_view fetched = fetched_blocks->next(m);
+    fetch_time += std::chrono::steady_clock::now() - start;
+    remote_bytes += fetched.size();
     Reader in(fetched);
     bytes += fetched.size();
     while (!in.at_end()) {
@@ -74,6 +90,12 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
       ++records;
       f(std::as_const(r));
     }
+  }
+  if (fetched_blocks) {
+    tc.add_counter("shuffle.remote_bytes", remote_bytes);
+    tc.add_counter("shuffle.fetch_micros",
+                   static_cast<std::uint64_t>(
+                       std::chrono::duration_cast<std::chrono::microseconds>(fetch_time).count()));
   }
   tc.add_counter("shuffle.read.records", records);
   tc.add_counter("shuffle.read.bytes", bytes);

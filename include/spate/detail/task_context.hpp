@@ -43,13 +43,24 @@ class AccumulatorPartial {
 /// Updates a task attempt made to accumulators: (accumulator id, saved partial value).
 using AccumulatorUpdates = std::vector<std::pair<std::uint64_t, std::string>>;
 
+/// One reduce partition's buckets that live in other processes, requested ahead of their use
+/// (many to a request, from every executor at once) and handed out in map order.
+class BlockStream {
+ public:
+  virtual ~BlockStream() = default;
+  /// The bytes of the next map output's bucket, valid until the next call. `map` must be the
+  /// next of the maps the stream was opened with; throws fetch_failure when the bucket cannot be
+  /// had.
+  virtual std::string_view next(std::size_t map) = 0;
+};
+
 /// Fetches shuffle buckets written in other processes (by the executor that holds them).
 class BucketFetcher {
  public:
   virtual ~BucketFetcher() = default;
-  /// The bytes of bucket `reduce` of map output `map` of shuffle `shuffle`; throws when the
-  /// bucket cannot be fetched.
-  virtual std::string fetch(int shuffle, std::size_t map, std::size_t reduce) = 0;
+  /// Starts fetching bucket `reduce` of the map outputs `maps` (ascending) of `shuffle`.
+  virtual std::unique_ptr<BlockStream> open(int shuffle, std::size_t reduce,
+                                            std::vector<std::size_t> maps) = 0;
 };
 
 /// Identity of one task attempt and its access to the block store; owned by the scheduler,

@@ -15,37 +15,18 @@
 #include <string>
 #include <vector>
 
+#include "process_support.hpp"
 #include "test_paths.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using Run = spate_test::CommandRun;
 
 // Runs a program of build/bin with the arguments (a shell string), no master from outside.
 Run run_program(const std::string& program, const std::string& args) {
-  static int counter = 0;
-  fs::path base = fs::temp_directory_path() /
-                  ("spate-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  std::string cmd = "env -u SPATE_MASTER '" + spate_test::bin_dir() + "/" + program + "' " + args +
-                    " > '" + base.string() + ".out' 2> '" + base.string() + ".err' < /dev/null";
-  int status = std::system(cmd.c_str());
-  Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(base.string() + ".out"),
-        slurp(base.string() + ".err")};
-  fs::remove(base.string() + ".out");
-  fs::remove(base.string() + ".err");
-  return r;
+  return spate_test::run_captured("env -u SPATE_MASTER '" + spate_test::bin_dir() + "/" + program + "' " + args);
 }
 
 // The flags context_flags_help() lists: the first word of each line that starts with "  --".

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "history/history_summary.hpp"
+#include "process_support.hpp"
 #include "spate/error.hpp"
 #include "test_paths.hpp"
 
@@ -108,24 +109,11 @@ const std::string kStart =
     R"({"event":"log_start","time":1000,"version":1,"app":"t","master":"local[2]","pid":7,"host":"h","spate_version":"0.1.0"})"
     "\n";
 
-struct Run {
-  int exit_code;
-  std::string out, err;
-};
+using Run = spate_test::CommandRun;
 
 // Runs the spate-history program built next to this test binary.
 Run run_history(const std::string& args) {
-  static int counter = 0;
-  fs::path base = fs::temp_directory_path() / ("spate-history-test-" + std::to_string(::getpid()) +
-                                               "-" + std::to_string(counter++));
-  std::string cmd = spate_test::bin_dir() + "/spate-history " + args + " > '" + base.string() +
-                    ".out' 2> '" + base.string() + ".err'";
-  int status = std::system(cmd.c_str());
-  Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(base.string() + ".out"),
-        read_all(base.string() + ".err")};
-  fs::remove(base.string() + ".out");
-  fs::remove(base.string() + ".err");
-  return r;
+  return spate_test::run_captured(spate_test::bin_dir() + "/spate-history " + args);
 }
 
 struct TempDir {

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -96,6 +98,32 @@ struct Child {
 };
 
 inline std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// How a shell command ended and what it printed.
+struct CommandRun {
+  int exit_code;  // -1 when it did not exit normally
+  std::string out, err;
+};
+
+// Runs `command` with sh, its stdin from /dev/null and its stdout and stderr captured.
+inline CommandRun run_captured(const std::string& command) {
+  static std::atomic<int> counter{0};
+  fs::path base = fs::temp_directory_path() /
+                  ("spate-run-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::path out = base.string() + ".out", err = base.string() + ".err";
+  std::string cmd = command + " > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
+  int status = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  };
+  CommandRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
 
 // Sets an environment variable for the scope of a test.
 struct ScopedEnv {

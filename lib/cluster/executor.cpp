@@ -124,8 +124,8 @@ class PeerConnections {
   std::map<std::string, std::vector<std::shared_ptr<net::Connection>>> idle_;
 };
 
-// Buckets a reducer has asked for and not yet read, per executor: what bounds the bytes a
-// reducer receives ahead of its reading, and how long a block server may wait on it.
+// The most buckets a reducer has asked for and not yet read, from all executors together: what
+// bounds the bytes it receives ahead of its reading, and how long a block server may wait on it.
 constexpr std::size_t kBlocksAhead = 256;
 // A block server fills a block_data frame with buckets up to this size before sending it.
 constexpr std::size_t kBlockFrameBytes = std::size_t{1} << 20;
@@ -156,7 +156,7 @@ class PeerBlockStream final : public BlockStream {
     for (auto& p : peers_) {
       if (!p.conn) continue;
       // A connection with answers still on their way cannot serve the next request.
-      if (p.outstanding == 0 && p.at == p.entries.size())
+      if (p.outstanding == 0)
         pool_.give_back(p.address, std::move(p.conn));
       else
         p.conn->close("the reducer stopped reading");

@@ -60,14 +60,13 @@ std::uint64_t cgroup_memory_limit(const std::filesystem::path& cgroup_root,
     if (first == std::string::npos || second == std::string::npos) continue;
     std::string_view controllers = std::string_view(line).substr(first + 1, second - first - 1);
     std::filesystem::path path = std::filesystem::path(line.substr(second + 1)).relative_path();
+    // The walk up ends at the root, which is ours inside a cgroup namespace even when the
+    // path named here does not exist below it.
     if (line.starts_with("0::")) {
       take(smallest_limit_up(cgroup_root, path, "memory.max"));
-      // Inside a cgroup namespace the path may not exist below the root; the root is ours.
-      take(read_limit(cgroup_root / "memory.max"));
     } else if (controllers == "memory" || controllers.find("memory,") == 0 ||
                controllers.find(",memory") != std::string_view::npos) {
       take(smallest_limit_up(cgroup_root / "memory", path, "memory.limit_in_bytes"));
-      take(read_limit(cgroup_root / "memory" / "memory.limit_in_bytes"));
     }
   }
   return best;

@@ -38,10 +38,9 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
   std::uint64_t records = 0, bytes = 0, remote_bytes = 0;
   std::chrono::steady_clock::duration fetch_time{};
   // Outputs in this process are read in place; the others are requested at once, before the
-  // first is read, so that fetching overlaps reading.
-  // Without a fetcher (local modes) every output is in this process. A local output is looked
-  // up again when its turn comes (the first look-up lets go of it): one waiting its turn may
-  // move to disk meanwhile.
+  // first is read, so that fetching overlaps reading. Without a fetcher (local modes) every
+  // output is here. A local output is looked up again when its turn comes (the first look-up
+  // lets go of it): one waiting its turn may move to disk meanwhile.
   std::vector<bool> is_remote;
   std::unique_ptr<BlockStream> fetched_blocks;
   if (tc.fetcher() != nullptr) {

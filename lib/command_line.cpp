@@ -25,6 +25,9 @@ constexpr std::array kContextFlags{
     FlagHelp{"--executor-memory", "SIZE",
              "memory budget of each process that runs tasks (512m, 4g); default 1/8 of the\n"
              "memory (or cgroup limit), from 256m to 4g, shared by local-cluster's executors"},
+    FlagHelp{"--shuffle-compression", "CODEC",
+             "lz4 (default), zstd or none: shuffle blocks and spill files (local modes\n"
+             "keep shuffle outputs uncompressed unless a codec is given)"},
     FlagHelp{"--task-attempts", "N", "attempts per task before the job fails (default 4)"},
     FlagHelp{"--metrics", "", "print the job counters to stderr at the end"},
     FlagHelp{"--event-log", "DIR", "write scheduler events to DIR as JSON lines"},

@@ -91,6 +91,11 @@ detail::EngineConfig engine_config(const Options& o) {
   c.heartbeat_interval = std::clamp(o.heartbeat_timeout / 10, std::chrono::milliseconds(10),
                                     std::chrono::milliseconds(1000));
   c.memory_budget = o.executor_memory;
+  if (!o.shuffle_compression.empty()) {
+    c.shuffle_compression = detail::parse_codec(o.shuffle_compression);
+    if (!c.shuffle_compression)
+      throw config_error(fmt::format("--shuffle-compression {}: must be lz4, zstd or none", o.shuffle_compression));
+  }
   c.print_metrics = o.print_metrics;
   c.max_executor_restarts = o.executor_restarts;
   c.event_log_dir = o.event_log_dir;
@@ -194,6 +199,8 @@ Context::Context(int argc, const char* const* argv) {
     } else if (auto mem = flag(i, "--executor-memory")) {
       o.executor_memory = size_flag("--executor-memory", *mem);
       executor.memory = o.executor_memory;
+    } else if (auto sc = flag(i, "--shuffle-compression")) {
+      o.shuffle_compression = *sc;
     } else if (auto r = flag(i, "--executor-restarts")) {
       std::size_t n = 0;
       auto [p, ec] = std::from_chars(r->data(), r->data() + r->size(), n);

@@ -66,6 +66,8 @@ TEST_CASE("unknown_argument suggests the flag a typo was meant to be, and nothin
   CHECK(spate::unknown_argument("--executor-memroy", {}) ==
         "unknown argument '--executor-memroy', did you mean --executor-memory?");
   CHECK(spate::unknown_argument("--colour", {"--input", "--out"}) == "unknown argument '--colour'");
+  CHECK(spate::unknown_argument("--shuffle-compresion", {}) ==
+        "unknown argument '--shuffle-compresion', did you mean --shuffle-compression?");
   CHECK(spate::unknown_argument("extra", {"--input"}) == "unknown argument 'extra'");
   CHECK(spate::usage_hint("prog", "--input is required") ==
         "prog: --input is required (prog --help lists the flags)");
@@ -78,7 +80,7 @@ TEST_CASE("Context takes every flag that context_flags_help lists", "[cli]") {
       {"--event-log", "unused-dir"}, {"--ui-port", "0"},           {"--ui-host", "127.0.0.1"},
       {"--heartbeat-timeout", "5"},  {"--min-executors", "1"},     {"--executor-wait", "5"},
       {"--executor-restarts", "3"},  {"--executor-cores", "2"},    {"--executor-host", "127.0.0.1"},
-      {"--executor-id", "x"}};
+      {"--executor-id", "x"},        {"--shuffle-compression", "zstd"}};
   const std::vector<std::string> switches = {"--metrics", "--no-progress", "--no-ui"};
   auto flags = listed_flags();
   REQUIRE(flags.size() == values.size() + switches.size() + 1);

@@ -246,20 +246,24 @@ TEST_CASE("an executor's block server answers a batched fetch in order, marks wh
     REQUIRE(got.size() == 3);
     for (std::uint64_t m = 0; m < 3; ++m) {
       CHECK(got[m].first.map == m);
-      CHECK_FALSE(got[m].first.missing);
-      spate::Reader in(got[m].second);
-      while (!in.at_end()) records.push_back(spate::deserialize_from<std::pair<int, long>>(in));
+      CHECK(got[m].first.kind == protocol::BlockPiece::last);
+      detail::ChunkDecoder decoder;
+      decoder.feed(got[m].second, [&](std::string_view raw) {
+        spate::Reader in(raw);
+        while (!in.at_end()) records.push_back(spate::deserialize_from<std::pair<int, long>>(in));
+      });
+      decoder.finish();
     }
   }
   CHECK(sorted(records) == sorted(pairs));
   // A map output it does not hold, and a shuffle it has never seen, are marked missing.
   auto partly = fetch(*c, {dep.shuffle_id(), 0, {1, 7}});
   REQUIRE(partly.size() == 2);
-  CHECK_FALSE(partly[0].first.missing);
-  CHECK((partly[1].first.map == 7 && partly[1].first.missing));
+  CHECK(partly[0].first.kind == protocol::BlockPiece::last);
+  CHECK((partly[1].first.map == 7 && partly[1].first.kind == protocol::BlockPiece::missing));
   auto unknown = fetch(*c, {dep.shuffle_id() + 100, 1, {0}});
   REQUIRE(unknown.size() == 1);
-  CHECK(unknown[0].first.missing);
+  CHECK(unknown[0].first.kind == protocol::BlockPiece::missing);
 
   // Too many blocks in one request, and a request that is not one, close that reader only.
   std::vector<std::uint64_t> many(protocol::kMaxBlocksPerFetch + 1);

@@ -40,6 +40,10 @@ struct Options {
   /// memory, or its cgroup's limit when lower), kept within 256 MiB and 4 GiB, shared by the
   /// executors of local-cluster.
   std::uint64_t executor_memory = 0;
+  /// How shuffle blocks and spill files are compressed: "lz4", "zstd" or "none"; "" (the
+  /// default) means LZ4, except that local modes keep shuffle outputs, which never leave the
+  /// process, uncompressed.
+  std::string shuffle_compression;
   /// local-cluster: executors started in place of lost ones over the Context's life (0: a lost
   /// executor is not replaced, and the job goes on with the others).
   std::size_t executor_restarts = 16;

@@ -491,6 +491,7 @@ class ClusterBackend final : public Backend {
     protocol::Welcome welcome;
     welcome.heartbeat_interval_ms = static_cast<std::uint64_t>(config_.heartbeat_interval.count());
     welcome.heartbeat_timeout_ms = static_cast<std::uint64_t>(config_.heartbeat_timeout.count());
+    welcome.compression = config_.shuffle_compression.value_or(Codec::lz4);
     c->send(net::FrameType::executor_registered, protocol::encode(welcome));
     cv_.notify_all();
   }

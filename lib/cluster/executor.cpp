@@ -147,7 +147,7 @@ class PeerBlockStream final : public BlockStream {
       if (m >= addresses.size())
         throw error(fmt::format("shuffle {} map partition {}: no location was sent with the task", shuffle, m));
       auto [it, added] = index.try_emplace(addresses[m], peers_.size());
-      if (added) peers_.push_back(Peer{addresses[m]});
+      if (added) peers_.emplace_back().address = addresses[m];
       owner_.push_back(it->second);
     }
   }
@@ -163,36 +163,33 @@ class PeerBlockStream final : public BlockStream {
     }
   }
 
-  std::string_view next(std::size_t map) override {
+  void read(std::size_t map, ChunkDecoder& decoder, const ChunkDecoder::Sink& sink) override {
     if (read_ >= maps_.size() || maps_[read_] != map)
       throw error(fmt::format("shuffle {}: bucket of map partition {} asked out of turn", shuffle_, map));
     if (requested_ - read_ <= kBlocksAhead / 2) request_more();
     Peer& p = peers_[owner_[read_]];
-    try {
-      if (p.at == p.entries.size()) {
-        std::optional<net::Frame> frame = p.conn->receive(60s);
-        if (!frame) throw failed(p, map, "no answer in 60 s");
-        if (frame->type != net::FrameType::block_data)
-          throw failed(p, map, fmt::format("a {} frame instead of block_data", net::frame_type_name(frame->type)));
-        p.payload = std::move(frame->payload);
-        p.entries = protocol::decode_blocks(p.payload);
-        p.at = 0;
-        if (p.entries.empty()) throw failed(p, map, "a block_data frame with no block");
-      }
+    for (;;) {
+      if (p.at == p.entries.size()) receive(p, map);
       const protocol::BlockEntry& e = p.entries[p.at++];
-      --p.outstanding;
       if (e.map != map)
         throw failed(p, map, fmt::format("the bucket of map partition {} came instead", e.map));
-      if (e.missing) throw failed(p, map, "not there");
-      ++read_;
-      return e.bytes;
-    } catch (const serialization_error& e) {
-      throw failed(p, map, e.what());
-    } catch (const net::net_error& e) {
-      // Refused, reset, timed out: the executor that held the block is gone or unreachable.
-      throw failed(p, map, e.what());
+      if (e.kind == protocol::BlockPiece::missing) throw failed(p, map, "not there");
+      bytes_ += e.bytes.size();
+      try {
+        decoder.feed(e.bytes, sink);
+        if (e.kind == protocol::BlockPiece::last) decoder.finish();
+      } catch (const corrupt_chunk& x) {
+        // Damaged on the way or in the sender's memory: the map output is computed again.
+        decoder.reset();
+        throw failed(p, map, x.what());
+      }
+      if (e.kind == protocol::BlockPiece::last) break;
     }
+    --p.outstanding;
+    ++read_;
   }
+
+  std::uint64_t bytes() const noexcept override { return bytes_; }
 
  private:
   struct Peer {
@@ -203,6 +200,25 @@ class PeerBlockStream final : public BlockStream {
     std::vector<protocol::BlockEntry> entries;
     std::size_t at = 0;
   };
+
+  // Reads p's next block_data frame.
+  void receive(Peer& p, std::size_t map) {
+    try {
+      std::optional<net::Frame> frame = p.conn->receive(60s);
+      if (!frame) throw failed(p, map, "no answer in 60 s");
+      if (frame->type != net::FrameType::block_data)
+        throw failed(p, map, fmt::format("a {} frame instead of block_data", net::frame_type_name(frame->type)));
+      p.payload = std::move(frame->payload);
+      p.entries = protocol::decode_blocks(p.payload);
+      p.at = 0;
+      if (p.entries.empty()) throw failed(p, map, "a block_data frame with no block");
+    } catch (const serialization_error& e) {
+      throw failed(p, map, e.what());
+    } catch (const net::net_error& e) {
+      // Refused, reset, timed out: the executor that held the block is gone or unreachable.
+      throw failed(p, map, e.what());
+    }
+  }
 
   fetch_failure failed(Peer& p, std::size_t map, const std::string& why) {
     if (p.conn) p.conn->close(why);
@@ -241,6 +257,7 @@ class PeerBlockStream final : public BlockStream {
   std::vector<Peer> peers_;
   std::size_t requested_ = 0;  // positions in maps_ asked for
   std::size_t read_ = 0;       // positions in maps_ handed out
+  std::uint64_t bytes_ = 0;
 };
 
 // Opens the block streams of one task's reads from the locations sent with it.
@@ -379,25 +396,38 @@ class Executor {
         throw net::net_error(fmt::format("unexpected {} frame from block reader {}", net::frame_type_name(f.type),
                                          c->peer()));
       // The buckets go out in the order asked, many to a frame up to kBlockFrameBytes; a larger
-      // bucket goes in a frame of its own.
+      // one in pieces, cut anywhere (the reducer puts chunks back together).
       auto req = protocol::decode_fetch(f.payload);
       Writer batch;
+      auto flush = [&] {
+        c->send(net::FrameType::block_data, batch.view());
+        batch.clear();
+      };
       for (std::uint64_t m : req.maps) {
         auto out = blocks_.map_output(req.shuffle, m);
         if (!out || req.reduce >= out->num_buckets()) {
-          protocol::append_block(batch, m, nullptr);
-        } else if (const std::string* stored = out->stored_bucket(req.reduce)) {
-          protocol::append_block(batch, m, stored);
+          protocol::append_block(batch, m, protocol::BlockPiece::missing);
+        } else if (std::uint64_t total = out->bucket_size(req.reduce); total == 0) {
+          protocol::append_block(batch, m, protocol::BlockPiece::last);
         } else {
-          std::string loaded = out->bucket_bytes(req.reduce);
-          protocol::append_block(batch, m, &loaded);
+          std::uint64_t sent = 0;
+          out->read_bucket(req.reduce, [&](std::string_view piece) {
+            while (!piece.empty()) {
+              if (batch.size() >= kBlockFrameBytes) flush();
+              std::size_t take = std::min(piece.size(), kBlockFrameBytes - batch.size());
+              sent += take;
+              protocol::append_block(batch, m, sent == total ? protocol::BlockPiece::last : protocol::BlockPiece::more,
+                                     piece.substr(0, take));
+              piece.remove_prefix(take);
+            }
+          });
+          if (sent != total)
+            throw error(fmt::format("shuffle {} map partition {} bucket {}: {} bytes read back of {}", req.shuffle, m,
+                                    req.reduce, sent, total));
         }
-        if (batch.size() >= kBlockFrameBytes) {
-          c->send(net::FrameType::block_data, batch.view());
-          batch.clear();
-        }
+        if (batch.size() >= kBlockFrameBytes) flush();
       }
-      if (batch.size() > 0) c->send(net::FrameType::block_data, batch.view());
+      if (batch.size() > 0) flush();
     };
     h.on_log = [](const std::string&) {};  // refused peers are the driver's to report
     blocks_server_ = std::make_unique<net::Server>(so, h);
@@ -446,6 +476,7 @@ class Executor {
           auto w = protocol::decode_welcome(frame->payload);
           heartbeat_interval_ms_ = w.heartbeat_interval_ms;
           heartbeat_timeout_ms_ = w.heartbeat_timeout_ms;
+          blocks_.set_compression(w.compression, w.compression);
           if (!heartbeats_.joinable()) heartbeats_ = std::thread([this] { send_heartbeats(); });
           break;
         }

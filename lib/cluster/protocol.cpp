@@ -45,14 +45,20 @@ Registration decode_registration(std::string_view payload) {
   return r;
 }
 
-std::string encode(const Welcome& w) { return pack(w.heartbeat_interval_ms, w.heartbeat_timeout_ms); }
+std::string encode(const Welcome& w) {
+  return pack(w.heartbeat_interval_ms, w.heartbeat_timeout_ms, static_cast<std::uint8_t>(w.compression));
+}
 
 Welcome decode_welcome(std::string_view payload) {
   Reader in(payload);
   Welcome w;
   w.heartbeat_interval_ms = deserialize_from<std::uint64_t>(in);
   w.heartbeat_timeout_ms = deserialize_from<std::uint64_t>(in);
+  auto codec = deserialize_from<std::uint8_t>(in);
   expect_end(in, "executor_registered");
+  if (codec > static_cast<std::uint8_t>(Codec::zstd))
+    throw serialization_error("executor_registered: unknown compression " + std::to_string(codec));
+  w.compression = static_cast<Codec>(codec);
   if (w.heartbeat_interval_ms == 0 || w.heartbeat_timeout_ms < w.heartbeat_interval_ms)
     throw serialization_error("executor_registered: heartbeat timeout shorter than its interval");
   return w;
@@ -222,15 +228,12 @@ Fetch decode_fetch(std::string_view payload) {
   return f;
 }
 
-void append_block(Writer& w, std::uint64_t map, const std::string* bytes) {
+void append_block(Writer& w, std::uint64_t map, BlockPiece kind, std::string_view bytes) {
   w.write_varint(map);
-  if (bytes == nullptr) {
-    w.write_varint(0);  // missing
-    return;
-  }
-  w.write_varint(1);
-  w.write_varint(bytes->size());
-  w.write_bytes(bytes->data(), bytes->size());
+  w.write_varint(static_cast<std::uint64_t>(kind));
+  if (kind == BlockPiece::missing) return;
+  w.write_varint(bytes.size());
+  w.write_bytes(bytes.data(), bytes.size());
 }
 
 std::vector<BlockEntry> decode_blocks(std::string_view payload) {
@@ -239,15 +242,21 @@ std::vector<BlockEntry> decode_blocks(std::string_view payload) {
   while (!in.at_end()) {
     BlockEntry e;
     e.map = in.read_varint();
-    if (!out.empty() && e.map <= out.back().map)
+    if (!out.empty()) {
+      const BlockEntry& prev = out.back();
+      if (prev.kind == BlockPiece::more ? e.map != prev.map : e.map <= prev.map)
+        throw serialization_error("block_data message: map partition " + std::to_string(e.map) + " comes after " +
+                                  (prev.kind == BlockPiece::more ? "a piece of " : "") + std::to_string(prev.map));
+    }
+    std::uint64_t kind = in.read_varint();
+    if (kind > static_cast<std::uint64_t>(BlockPiece::more))
+      throw serialization_error("block_data message: block status " + std::to_string(kind) +
+                                " is none of 0 (missing), 1 (last piece), 2 (more pieces follow)");
+    e.kind = static_cast<BlockPiece>(kind);
+    if (e.kind == BlockPiece::missing && !out.empty() && out.back().kind == BlockPiece::more)
       throw serialization_error("block_data message: map partition " + std::to_string(e.map) +
-                                " comes after " + std::to_string(out.back().map));
-    std::uint64_t status = in.read_varint();
-    if (status > 1)
-      throw serialization_error("block_data message: block status " + std::to_string(status) +
-                                " is neither 0 (missing) nor 1 (present)");
-    e.missing = status == 0;
-    if (!e.missing) {
+                                " is missing after a piece of it");
+    if (e.kind != BlockPiece::missing) {
       std::uint64_t n = in.read_varint();
       if (n > in.remaining())
         throw serialization_error("block_data message: a block of " + std::to_string(n) +

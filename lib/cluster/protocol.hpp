@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "scheduler/backend.hpp"
+#include "spate/detail/block_codec.hpp"
 #include "spate/serialization.hpp"
 
 namespace spate::detail::protocol {
@@ -29,6 +30,7 @@ struct Registration {
 struct Welcome {
   std::uint64_t heartbeat_interval_ms = 1000;
   std::uint64_t heartbeat_timeout_ms = 10000;
+  Codec compression = Codec::lz4;  // of shuffle outputs and spill files
 };
 
 /// The driver dropping the cached partitions of a node (remove_blocks).
@@ -79,25 +81,32 @@ inline constexpr std::size_t kMaxBlocksPerFetch = 4096;
 
 /// A reducer asking an executor for bucket `reduce` of several of its map outputs at once
 /// (fetch_block). `maps` ascend strictly; the answer is block_data frames whose entries follow
-/// the same order.
+/// the same order, a bucket larger than a frame in several pieces.
 struct Fetch {
   int shuffle = 0;
   std::uint64_t reduce = 0;
   std::vector<std::uint64_t> maps;
 };
 
-/// One bucket in a block_data frame: its map output's bytes, or `missing` when the executor
-/// does not hold that map output.
+/// What a block_data entry holds.
+enum class BlockPiece : std::uint8_t {
+  missing = 0,  // the executor does not hold that map output
+  last = 1,     // the bucket's last (or only) piece
+  more = 2,     // a piece; the next entry continues the same bucket
+};
+
+/// One entry in a block_data frame: a piece of a map output's bucket, or word that it is missing.
 struct BlockEntry {
   std::uint64_t map = 0;
-  bool missing = false;
+  BlockPiece kind = BlockPiece::last;
   std::string_view bytes;  // into the frame's payload
 };
 
 /// Appends one entry to a block_data payload being built.
-void append_block(Writer& w, std::uint64_t map, const std::string* bytes);
-/// The entries of a block_data payload, in order; their maps ascend strictly. Throws
-/// serialization_error for anything else.
+void append_block(Writer& w, std::uint64_t map, BlockPiece kind, std::string_view bytes = {});
+/// The entries of a block_data payload, in order; their maps ascend, a map repeating only after
+/// a `more` piece of it (which must be followed by its next piece). Throws serialization_error
+/// for anything else.
 std::vector<BlockEntry> decode_blocks(std::string_view payload);
 
 /// An executor asking the driver for a broadcast value (fetch_broadcast; broadcast_missing

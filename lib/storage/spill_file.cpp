@@ -11,7 +11,7 @@
 
 namespace spate::detail {
 
-SpillFile::SpillFile(const std::string& dir) : dir_(dir) {
+SpillFile::SpillFile(const std::string& dir, Codec codec) : dir_(dir), codec_(codec) {
   fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
     // A filesystem without O_TMPFILE: a named file, unlinked at once.
@@ -27,7 +27,12 @@ SpillFile::~SpillFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void SpillFile::append(std::string_view block) {
+std::string SpillFile::path() const { return fmt::format("/proc/self/fd/{} (a spill file in '{}')", fd_, dir_); }
+
+void SpillFile::append(std::string_view raw) {
+  chunk_.clear();
+  append_chunk(chunk_, raw, codec_);
+  std::string_view block = chunk_;
   std::uint32_t len = static_cast<std::uint32_t>(block.size());
   if (block.size() != len) throw io_error("spill block over 4 GiB");
   auto write_at = [&](const void* data, std::size_t n, std::uint64_t at) {
@@ -64,9 +69,16 @@ std::uint64_t SpillFile::read(std::uint64_t offset, std::string& out) const {
   };
   std::uint32_t len = 0;
   read_at(&len, sizeof len, offset);
-  if (offset + sizeof len + len > size_) throw io_error("spill file block runs past the end of the file");
-  out.resize(len);
-  read_at(out.data(), len, offset + sizeof len);
+  if (offset + sizeof len + len > size_)
+    throw io_error(fmt::format("{}: the block at offset {} runs past the end of the file", path(), offset));
+  std::string chunk(len, '\0');
+  read_at(chunk.data(), len, offset + sizeof len);
+  try {
+    std::string_view raw = decode_chunk(chunk, out);
+    if (raw.data() != out.data()) out.assign(raw);
+  } catch (const corrupt_chunk& e) {
+    throw io_error(fmt::format("{}: the block at offset {} is damaged: {}", path(), offset, e.what()));
+  }
   return offset + sizeof len + len;
 }
 

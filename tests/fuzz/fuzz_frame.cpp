@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cluster/protocol.hpp"
+#include "spate/detail/block_codec.hpp"
 #include "fuzz_support.hpp"
 #include "net/auth.hpp"
 #include "net/frame.hpp"
@@ -61,14 +62,24 @@ void check_message(std::string_view payload, Decode decode) {
 void check_blocks(std::string_view payload) {
   auto encode = [](const std::vector<protocol::BlockEntry>& entries) {
     spate::Writer w;
-    for (const auto& e : entries) {
-      std::string bytes(e.bytes);
-      protocol::append_block(w, e.map, e.missing ? nullptr : &bytes);
-    }
+    for (const auto& e : entries) protocol::append_block(w, e.map, e.kind, e.bytes);
     return std::move(w).take();
   };
   std::string once;
-  if (!refused_or_done([&] { once = encode(protocol::decode_blocks(payload)); })) return;
+  std::vector<protocol::BlockEntry> entries;
+  if (!refused_or_done([&] { once = encode(entries = protocol::decode_blocks(payload)); })) return;
+  // Each bucket's pieces through a chunk decoder: damaged chunks are refused as such, and
+  // nothing else is thrown.
+  spate::detail::ChunkDecoder decoder;
+  for (const auto& e : entries) {
+    if (e.kind == protocol::BlockPiece::missing) continue;
+    try {
+      decoder.feed(e.bytes, [](std::string_view) {});
+      if (e.kind == protocol::BlockPiece::last) decoder.finish();
+    } catch (const spate::detail::corrupt_chunk&) {
+      decoder.reset();
+    }
+  }
   std::string twice;
   if (!refused_or_done([&] { twice = encode(protocol::decode_blocks(once)); }))
     fail("decoded blocks, encoded again, are refused by their own decoder");
@@ -139,17 +150,22 @@ void check_payload(net::FrameType type, std::string_view payload) {
   }
 }
 
-// A block server's answer: a bucket with records, an empty one, one it does not hold.
+// A block server's answer: a bucket with records, an empty one, one in two pieces, one it does not
+// hold.
 std::string blocks_payload() {
   spate::Writer w;
   const std::string records("\x03"
                             "abc"
                             "\x01\0\0\0\0\0\0\0",
                             12);
-  const std::string empty;
-  protocol::append_block(w, 0, &records);
-  protocol::append_block(w, 2, &empty);
-  protocol::append_block(w, 5, nullptr);
+  std::string lz4, plain;
+  spate::detail::append_chunk(lz4, records + records + records, spate::detail::Codec::lz4);
+  spate::detail::append_chunk(plain, records, spate::detail::Codec::none);
+  protocol::append_block(w, 0, protocol::BlockPiece::last, lz4);
+  protocol::append_block(w, 2, protocol::BlockPiece::last);
+  protocol::append_block(w, 4, protocol::BlockPiece::more, plain.substr(0, 5));
+  protocol::append_block(w, 4, protocol::BlockPiece::last, plain.substr(5));
+  protocol::append_block(w, 5, protocol::BlockPiece::missing);
   return std::move(w).take();
 }
 

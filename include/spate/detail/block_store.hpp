@@ -5,29 +5,38 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "spate/detail/block_codec.hpp"
+#include "spate/error.hpp"
 #include "spate/serialization.hpp"
 
 namespace spate::detail {
 
-/// The output of one map task of one shuffle: one bucket per reduce partition.
+/// Called with the pieces of a bucket in order: its chunks (block_codec.hpp) cut anywhere.
+using PieceSink = std::function<void(std::string_view piece)>;
+
+/// The output of one map task of one shuffle: one bucket per reduce partition, each a run of
+/// chunks (block_codec.hpp) as it is sent to reducers.
 class MapOutput {
  public:
   virtual ~MapOutput() = default;
   /// Number of records written to all buckets.
   virtual std::uint64_t records() const noexcept = 0;
-  /// Bucket r as bytes (records one after another), for a reducer in another process.
-  virtual std::string bucket_bytes(std::size_t r) const = 0;
-  /// Bucket r when it is kept as bytes already (nullptr otherwise): sent without a copy.
-  virtual const std::string* stored_bucket(std::size_t) const noexcept { return nullptr; }
   /// Number of buckets.
   virtual std::size_t num_buckets() const noexcept = 0;
+  /// Stored bytes of bucket r (0 for an empty one): what a reducer fetches.
+  virtual std::uint64_t bucket_size(std::size_t r) const = 0;
+  /// Hands bucket r's stored bytes to `sink`, in one piece or several; throws io_error when
+  /// they cannot be read back.
+  virtual void read_bucket(std::size_t r, const PieceSink& sink) const = 0;
   /// Bytes of memory this output holds that moving it to disk would free.
   virtual std::uint64_t memory_bytes() const noexcept { return 0; }
   /// The same output written to a spill file in `dir` (nullptr when it cannot move to disk).
@@ -44,12 +53,13 @@ class TypedMapOutput final : public MapOutput {
     for (const auto& b : buckets_) n += b.size();
     return n;
   }
-  std::string bucket_bytes(std::size_t r) const override {
-    Writer w;
-    for (const R& rec : buckets_.at(r)) serialize_to(w, rec);
-    return std::move(w).take();
-  }
   std::size_t num_buckets() const noexcept override { return buckets_.size(); }
+  // Typed outputs hold records that cannot be serialized: only this process reads them, in
+  // place (read_buckets), so they have no stored form.
+  std::uint64_t bucket_size(std::size_t r) const override { return buckets_.at(r).empty() ? 0 : 1; }
+  void read_bucket(std::size_t, const PieceSink&) const override {
+    throw error("a shuffle of records that cannot be serialized has no stored form");
+  }
   /// Bucket for reduce partition r.
   std::vector<R>& bucket(std::size_t r) { return buckets_[r]; }
   const std::vector<R>& bucket(std::size_t r) const { return buckets_[r]; }
@@ -93,6 +103,14 @@ class BlockStore {
   MemoryPool& output_memory() noexcept { return output_memory_; }
   /// Where tasks spill what does not fit: SPATE_SPILL_DIR, else TMPDIR, else /tmp.
   const std::string& spill_dir() const noexcept { return spill_dir_; }
+  /// How map outputs kept for other processes compress their chunks (none when every reader
+  /// is in this process), and how spill files compress theirs.
+  void set_compression(Codec shuffle, Codec spill) noexcept {
+    shuffle_compression_ = shuffle;
+    spill_compression_ = spill;
+  }
+  Codec shuffle_compression() const noexcept { return shuffle_compression_; }
+  Codec spill_compression() const noexcept { return spill_compression_; }
   /// Moves map outputs held in memory to disk, largest first, until about `bytes` are freed
   /// (once their readers let go); returns the bytes moved. The memory pool calls it when a
   /// reservation is refused, so that a running task's table wins over an idle output.
@@ -115,6 +133,8 @@ class BlockStore {
   std::map<std::pair<std::uint64_t, std::size_t>, Cached> cached_;
   std::uint64_t cached_total_ = 0;
   std::string spill_dir_ = default_spill_dir();
+  Codec shuffle_compression_ = Codec::lz4;
+  Codec spill_compression_ = Codec::lz4;
   static std::string default_spill_dir();
 };
 

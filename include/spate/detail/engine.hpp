@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct EngineConfig {
   /// Bytes each task-running process may hold in cached partitions (this process in local
   /// modes; each executor started by local-cluster). 0: the default share of physical memory.
   std::uint64_t memory_budget = 0;
+  /// How shuffle outputs and spill files are compressed; nullopt: LZ4, except that in local
+  /// modes shuffle outputs, which never leave the process, are not compressed.
+  std::optional<Codec> shuffle_compression;
   /// Print every counter to stderr, one line, when the engine ends (--metrics).
   bool print_metrics = false;
   /// How often the map outputs of one shuffle may be recomputed after losses, per job.

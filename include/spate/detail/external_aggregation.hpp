@@ -150,7 +150,7 @@ class ExternalAggregator {
 
   void spill() {
     auto v = sorted_entries();
-    if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir());
+    if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir(), tc_.blocks().spill_compression());
     std::uint64_t begin = file_->size();
     RunWriter<std::pair<K, C>> w(*file_);
     for (auto& e : v) {

@@ -121,7 +121,7 @@ class ExternalCoGroup {
 
   void spill() {
     auto v = sorted_groups();
-    if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir());
+    if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir(), tc_.blocks().spill_compression());
     std::uint64_t begin = file_->size();
     RunWriter<Out> w(*file_);
     for (const auto& g : v) w.add(g);

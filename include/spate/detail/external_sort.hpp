@@ -82,7 +82,7 @@ class ExternalSorter {
 
   void spill() {
     std::stable_sort(buffer_.begin(), buffer_.end(), before_);
-    if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir());
+    if (!file_) file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir(), tc_.blocks().spill_compression());
     std::uint64_t begin = file_->size();
     RunWriter<R> w(*file_);
     for (const auto& r : buffer_) w.add(r);

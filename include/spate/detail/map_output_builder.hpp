@@ -1,18 +1,22 @@
-// Serialized map outputs: what a map task writes for its reducers. Buckets are kept as bytes
-// (compact: a short string costs its length and a byte, not a 32-byte object; and sent to other
-// processes as they are). They stay in memory while the process's memory budget allows; past it
-// they go to an anonymous spill file that lives as long as the output.
+// Serialized map outputs: what a map task writes for its reducers. Each bucket is a run of
+// chunks (block_codec.hpp): records serialized, compressed and checksummed in pieces of about
+// kChunkBytes, in the form a reducer fetches. The buckets of one output share one buffer, so an
+// empty bucket costs 8 bytes. Outputs stay in memory while the process's memory budget allows;
+// past it they go to an anonymous spill file that lives as long as the output.
+//
+// Nothing here depends on user types: lib/storage/map_output.cpp compiles it once.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "spate/detail/block_codec.hpp"
 #include "spate/detail/block_store.hpp"
-#include "spate/detail/external_sort.hpp"
 #include "spate/detail/memory_pool.hpp"
 #include "spate/detail/spill_file.hpp"
 #include "spate/detail/task_context.hpp"
@@ -20,26 +24,26 @@
 
 namespace spate::detail {
 
-/// A map output held in memory as bytes, with its share of the memory budget.
+/// A map output held in memory, with its share of the memory budget.
 class SerializedMapOutput final : public MapOutput {
  public:
-  SerializedMapOutput(std::vector<std::string> buckets, std::uint64_t records,
-                      std::unique_ptr<MemoryReservation> memory, std::unique_ptr<MemoryReservation> output_memory)
-      : buckets_(std::move(buckets)),
-        records_(records),
-        memory_(std::move(memory)),
-        output_memory_(std::move(output_memory)) {}
+  /// `ends[b]` is where bucket b ends in `data` (it starts where bucket b-1 ends).
+  SerializedMapOutput(std::string data, std::vector<std::uint64_t> ends, std::uint64_t records,
+                      std::unique_ptr<MemoryReservation> memory, std::unique_ptr<MemoryReservation> output_memory);
   std::uint64_t records() const noexcept override { return records_; }
-  std::string bucket_bytes(std::size_t r) const override { return buckets_.at(r); }
-  const std::string* stored_bucket(std::size_t r) const noexcept override {
-    return r < buckets_.size() ? &buckets_[r] : nullptr;
-  }
-  std::size_t num_buckets() const noexcept override { return buckets_.size(); }
+  std::size_t num_buckets() const noexcept override { return ends_.size(); }
+  std::uint64_t bucket_size(std::size_t r) const override { return bucket(r).size(); }
+  void read_bucket(std::size_t r, const PieceSink& sink) const override { sink(bucket(r)); }
   std::uint64_t memory_bytes() const noexcept override { return memory_ ? memory_->held() : 0; }
   std::shared_ptr<const MapOutput> to_disk(const std::string& dir) const override;
+  /// Bucket r's stored bytes, valid while the output lives.
+  std::string_view bucket(std::size_t r) const;
+  /// Bytes its buffers take (the reservation rounds this up).
+  std::uint64_t buffer_bytes() const noexcept { return data_.capacity() + ends_.capacity() * sizeof(std::uint64_t); }
 
  private:
-  std::vector<std::string> buckets_;
+  std::string data_;
+  std::vector<std::uint64_t> ends_;
   std::uint64_t records_;
   std::unique_ptr<MemoryReservation> memory_;
   std::unique_ptr<MemoryReservation> output_memory_;
@@ -48,114 +52,59 @@ class SerializedMapOutput final : public MapOutput {
 /// A map output in a spill file: each bucket is a list of blocks, read back on demand.
 class SpilledMapOutput final : public MapOutput {
  public:
+  /// `blocks[b]` lists the offsets of bucket b's blocks in `file`; `sizes[b]` is its size.
   SpilledMapOutput(std::unique_ptr<SpillFile> file, std::vector<std::vector<std::uint64_t>> blocks,
-                   std::uint64_t records)
-      : file_(std::move(file)), blocks_(std::move(blocks)), records_(records) {}
+                   std::vector<std::uint64_t> sizes, std::uint64_t records);
   std::uint64_t records() const noexcept override { return records_; }
-  std::string bucket_bytes(std::size_t r) const override {
-    std::string out, block;
-    for (std::uint64_t offset : blocks_.at(r)) {
-      file_->read(offset, block);
-      out += block;
-    }
-    return out;
-  }
   std::size_t num_buckets() const noexcept override { return blocks_.size(); }
+  std::uint64_t bucket_size(std::size_t r) const override { return sizes_.at(r); }
+  void read_bucket(std::size_t r, const PieceSink& sink) const override;
 
  private:
   std::unique_ptr<SpillFile> file_;
   std::vector<std::vector<std::uint64_t>> blocks_;
+  std::vector<std::uint64_t> sizes_;
   std::uint64_t records_;
 };
 
-inline std::shared_ptr<const MapOutput> SerializedMapOutput::to_disk(const std::string& dir) const {
-  auto file = std::make_unique<SpillFile>(dir);
-  std::vector<std::vector<std::uint64_t>> blocks(buckets_.size());
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    if (buckets_[b].empty()) continue;
-    blocks[b].push_back(file->size());
-    file->append(buckets_[b]);
-  }
-  return std::make_shared<SpilledMapOutput>(std::move(file), std::move(blocks), records_);
-}
-
-/// Builds a map output: records are serialized into their bucket as they come; when the memory
-/// budget refuses more, the buckets so far go to a spill file and the rest follows them there.
+/// Builds a map output: records are serialized into their bucket as they come, each bucket's
+/// bytes sealed into a chunk every kChunkBytes; when the memory budget refuses more, the buckets
+/// so far go to a spill file and the rest follows them there.
 class MapOutputBuilder {
  public:
-  MapOutputBuilder(TaskContext& tc, std::size_t num_buckets)
-      : tc_(tc),
-        writers_(num_buckets),
-        memory_(std::make_unique<MemoryReservation>(tc.blocks().memory())),
-        output_memory_(std::make_unique<MemoryReservation>(tc.blocks().output_memory())) {}
+  MapOutputBuilder(TaskContext& tc, std::size_t num_buckets);
+  ~MapOutputBuilder();
+  MapOutputBuilder(const MapOutputBuilder&) = delete;
+  MapOutputBuilder& operator=(const MapOutputBuilder&) = delete;
 
-  /// The writer of bucket b; call counted() after writing each record.
-  Writer& bucket(std::size_t b) { return writers_[b]; }
-  void counted() {
+  /// The writer of bucket b; call counted(b) after writing each record to it.
+  Writer& bucket(std::size_t b) { return buckets_[b].raw; }
+  /// Notes one record written to bucket b.
+  void counted(std::size_t b) {
+    if (buckets_[b].raw.size() >= kChunkBytes) seal(b);
     if ((++records_ & 1023) == 0) check_memory();
   }
 
   /// The finished output.
-  std::shared_ptr<MapOutput> finish() && {
-    tc_.add_counter("shuffle.write.records", records_);
-    if (file_) {
-      flush_all();
-      tc_.add_counter("shuffle.write.bytes", file_->size());
-      return std::make_shared<SpilledMapOutput>(std::move(file_), std::move(blocks_), records_);
-    }
-    std::vector<std::string> buckets;
-    buckets.reserve(writers_.size());
-    std::uint64_t bytes = 0;
-    for (auto& w : writers_) {
-      buckets.push_back(std::move(w).take());
-      buckets.back().shrink_to_fit();
-      bytes += buckets.back().capacity();
-    }
-    tc_.add_counter("shuffle.write.bytes", bytes);
-    memory_->reset();
-    memory_->cover(bytes);  // held while the output lives (it may exceed the budget by a floor)
-    output_memory_->reset();
-    output_memory_->cover(bytes);
-    return std::make_shared<SerializedMapOutput>(std::move(buckets), records_, std::move(memory_),
-                                                 std::move(output_memory_));
-  }
+  std::shared_ptr<MapOutput> finish() &&;
 
  private:
-  void check_memory() {
-    std::uint64_t bytes = 0;
-    for (const auto& w : writers_) bytes += w.capacity();
-    if (file_) {
-      if (bytes >= kFlushBytes) flush_all();
-      return;
-    }
-    if ((output_memory_->cover(bytes) && memory_->cover(bytes)) || bytes < kMinSpillBytes) return;
-    file_ = std::make_unique<SpillFile>(tc_.blocks().spill_dir());
-    blocks_.resize(writers_.size());
-    flush_all();
-  }
-
-  void flush_all() {
-    std::uint64_t before = file_->size();
-    for (std::size_t b = 0; b < writers_.size(); ++b) {
-      if (writers_[b].size() == 0) continue;
-      blocks_[b].push_back(file_->size());
-      std::string block = std::move(writers_[b]).take();
-      file_->append(block);
-      writers_[b] = Writer();
-    }
-    tc_.add_counter("spill.bytes", file_->size() - before);
-    memory_->reset();
-    output_memory_->reset();
-  }
-
-  // Once spilling, buckets are written out whenever they hold this much together.
-  static constexpr std::uint64_t kFlushBytes = std::uint64_t{4} << 20;
+  struct Bucket {
+    Writer raw;          // records not yet in a chunk
+    std::string sealed;  // chunks, not yet in the spill file
+    std::uint64_t size = 0;  // stored bytes, spilled or not
+  };
+  void seal(std::size_t b);
+  void check_memory();
+  void flush_all();
 
   TaskContext& tc_;
-  std::vector<Writer> writers_;
+  Codec codec_;
+  std::vector<Bucket> buckets_;
   std::unique_ptr<MemoryReservation> memory_;
   std::unique_ptr<MemoryReservation> output_memory_;
   std::uint64_t records_ = 0;
+  std::uint64_t raw_bytes_ = 0;  // sealed so far, before compression
   std::unique_ptr<SpillFile> file_;
   std::vector<std::vector<std::uint64_t>> blocks_;
 };

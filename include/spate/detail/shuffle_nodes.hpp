@@ -53,6 +53,17 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
       }
     if (!remote.empty()) fetched_blocks = tc.fetcher()->open(dep.shuffle_id(), p, std::move(remote));
   }
+  ChunkDecoder decoder;
+  ChunkDecoder::Sink records_of;
+  if constexpr (is_serializable_v<R>)
+    records_of = [&](std::string_view raw) {
+      Reader in(raw);
+      while (!in.at_end()) {
+        R r = deserialize_from<R>(in);
+        ++records;
+        f(std::as_const(r));
+      }
+    };
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
     if (is_remote.empty() || !is_remote[m]) {
       auto out = tc.blocks().map_output(dep.shuffle_id(), m);
@@ -60,15 +71,15 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
         throw error("shuffle " + std::to_string(dep.shuffle_id()) + ": output of map partition " +
                     std::to_string(m) + " is missing");
       if constexpr (is_serializable_v<R>) {
-        const std::string* stored = out->stored_bucket(p);
-        std::string loaded;  // a spilled output's bucket, read back from its file
-        if (stored == nullptr) loaded = out->bucket_bytes(p);
-        Reader in(stored ? *stored : loaded);
-        bytes += stored ? stored->size() : loaded.size();
-        while (!in.at_end()) {
-          R r = deserialize_from<R>(in);
-          ++records;
-          f(std::as_const(r));
+        try {
+          out->read_bucket(p, [&](std::string_view piece) {
+            bytes += piece.size();
+            decoder.feed(piece, records_of);
+          });
+          decoder.finish();
+        } catch (const corrupt_chunk& e) {
+          throw io_error("shuffle " + std::to_string(dep.shuffle_id()) + " map partition " + std::to_string(m) +
+                         " bucket " + std::to_string(p) + " in this process is damaged: " + e.what());
         }
       } else {
         for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) {
@@ -78,19 +89,20 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
       }
       continue;
     }
-    auto start = std::chrono::steady_clock::now();
-    std::string_view fetched = fetched_blocks->next(m);
-    fetch_time += std::chrono::steady_clock::now() - start;
-    remote_bytes += fetched.size();
-    Reader in(fetched);
-    bytes += fetched.size();
-    while (!in.at_end()) {
-      R r = deserialize_from<R>(in);
-      ++records;
-      f(std::as_const(r));
+    if constexpr (is_serializable_v<R>) {
+      // Time spent waiting for blocks, not reading them: a fast reader waits, a slow one not.
+      auto waited = std::chrono::steady_clock::now();
+      fetched_blocks->read(m, decoder, [&](std::string_view raw) {
+        fetch_time += std::chrono::steady_clock::now() - waited;
+        records_of(raw);
+        waited = std::chrono::steady_clock::now();
+      });
+      fetch_time += std::chrono::steady_clock::now() - waited;
     }
   }
   if (fetched_blocks) {
+    remote_bytes = fetched_blocks->bytes();
+    bytes += remote_bytes;
     tc.add_counter("shuffle.remote_bytes", remote_bytes);
     tc.add_counter("shuffle.fetch_micros",
                    static_cast<std::uint64_t>(
@@ -136,10 +148,11 @@ class CombiningShuffle final : public ShuffleDependencyBase,
     if constexpr (is_serializable_v<Record>) {
       MapOutputBuilder out(tc, num_reducers());
       for (auto& [k, c] : table) {
-        Writer& w = out.bucket(part_(k));
+        std::size_t b = part_(k);
+        Writer& w = out.bucket(b);
         serialize_to(w, k);
         serialize_to(w, c);
-        out.counted();
+        out.counted(b);
       }
       tc.blocks().put_map_output(shuffle_id(), m, std::move(out).finish());
     } else {
@@ -191,8 +204,9 @@ class PlainShuffle final : public ShuffleDependencyBase,
       MapOutputBuilder out(tc, num_reducers());
       auto body = [&](In&& x) {
         Record r = to_owned_move(std::move(x));
-        serialize_to(out.bucket(bucket_(std::as_const(r), m, seq++)), r);
-        out.counted();
+        std::size_t b = bucket_(std::as_const(r), m, seq++);
+        serialize_to(out.bucket(b), r);
+        out.counted(b);
       };
       parent_->iterate(tc, m, Emit<In>(body));
       tc.blocks().put_map_output(shuffle_id(), m, std::move(out).finish());

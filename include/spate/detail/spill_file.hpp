@@ -1,6 +1,7 @@
 // Spill files: where a task puts what does not fit in its memory budget. A file has no name
 // (O_TMPFILE) or loses it at once, so it disappears when the task lets go of it, whether the
-// job succeeds, fails, or its process is killed.
+// job succeeds, fails, or its process is killed. Each block is stored as one chunk
+// (block_codec.hpp): compressed, and checked when it is read back.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "spate/detail/block_codec.hpp"
 #include "spate/serialization.hpp"
 
 namespace spate::detail {
@@ -15,8 +17,9 @@ namespace spate::detail {
 /// An anonymous file of length-prefixed blocks, written once, then read back in order.
 class SpillFile {
  public:
-  /// Creates the file in `dir`; throws io_error naming the directory when it cannot.
-  explicit SpillFile(const std::string& dir);
+  /// Creates the file in `dir`, whose blocks `codec` compresses; throws io_error naming the
+  /// directory when it cannot.
+  SpillFile(const std::string& dir, Codec codec);
   ~SpillFile();
   SpillFile(const SpillFile&) = delete;
   SpillFile& operator=(const SpillFile&) = delete;
@@ -24,17 +27,23 @@ class SpillFile {
   /// Appends one block; throws io_error (with the reason: no space left, ...) when the write
   /// fails.
   void append(std::string_view block);
-  /// Bytes written so far.
+  /// Bytes written so far (after compression).
   std::uint64_t size() const noexcept { return size_; }
 
   /// Reads the block at `offset` into `out` and returns the offset of the next one; returns
-  /// `size()` when there is none.
+  /// `size()` when there is none. Throws io_error naming the file and the offset when the
+  /// block is damaged (its checksum does not match) or cannot be read.
   std::uint64_t read(std::uint64_t offset, std::string& out) const;
+
+  /// The file as /proc/self/fd/N: it has no other name. For messages and tests.
+  std::string path() const;
 
  private:
   int fd_ = -1;
   std::string dir_;
+  Codec codec_;
   std::uint64_t size_ = 0;
+  std::string chunk_;  // the stored form of the block being written
 };
 
 /// Writes records of type R to a spill file in blocks of about a megabyte.
@@ -49,9 +58,8 @@ class RunWriter {
   /// Writes what is buffered; call once after the last add().
   void flush() {
     if (buffer_.size() == 0) return;
-    std::string block = std::move(buffer_).take();
-    file_.append(block);
-    buffer_ = Writer();
+    file_.append(buffer_.view());
+    buffer_.clear();
   }
 
  private:

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "spate/detail/block_codec.hpp"
+
 namespace spate {
 class Writer;
 }
@@ -48,10 +50,13 @@ using AccumulatorUpdates = std::vector<std::pair<std::uint64_t, std::string>>;
 class BlockStream {
  public:
   virtual ~BlockStream() = default;
-  /// The bytes of the next map output's bucket, valid until the next call. `map` must be the
-  /// next of the maps the stream was opened with; throws fetch_failure when the bucket cannot be
-  /// had.
-  virtual std::string_view next(std::size_t map) = 0;
+  /// Feeds the next map output's bucket to `decoder` as its pieces arrive, then finishes it;
+  /// the decoder hands each chunk's raw bytes to `sink`. `map` must be the next of the maps the
+  /// stream was opened with. Throws fetch_failure when the bucket cannot be had or arrives
+  /// damaged; what `sink` throws passes through.
+  virtual void read(std::size_t map, ChunkDecoder& decoder, const ChunkDecoder::Sink& sink) = 0;
+  /// Stored bytes received so far.
+  virtual std::uint64_t bytes() const noexcept = 0;
 };
 
 /// Fetches shuffle buckets written in other processes (by the executor that holds them).

@@ -1,7 +1,14 @@
 // Tasks that no honest driver sends: a partition the stage does not have, and a stage whose
 // nodes nest deeper than a task thread's stack allows. Each fails that task with a reason; the
 // executor (a real process of this binary, over TCP) keeps serving.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <condition_variable>
+#include <cstring>
+#include <thread>
 #include <deque>
 #include <mutex>
 #include <numeric>
@@ -64,7 +71,7 @@ class ScriptedDriver {
   std::uint16_t port() const { return server_->port(); }
 
   void launch(std::uint64_t task_id, std::uint64_t partition, std::string stage_bytes,
-              bool is_map = false) {
+              bool is_map = false, std::vector<protocol::ShuffleLocations> shuffles = {}) {
     std::shared_ptr<net::Connection> c;
     {
       std::unique_lock lock(mutex_);
@@ -77,6 +84,7 @@ class ScriptedDriver {
     l.stage = 1;
     l.partition = partition;
     l.stage_bytes = std::move(stage_bytes);
+    l.shuffles = std::move(shuffles);
     c->send(net::FrameType::launch_task, protocol::encode(l));
   }
 
@@ -104,7 +112,143 @@ class ScriptedDriver {
   std::optional<net::Server> server_;  // last: stopped first, while the rest still exists
 };
 
+// A TCP proxy to 127.0.0.1:`to` for one connection, which changes one byte on the way back:
+// the last payload byte of the first block_data frame.
+class CorruptingProxy {
+ public:
+  explicit CorruptingProxy(std::uint16_t to) : to_(to) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener_, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~CorruptingProxy() {
+    ::shutdown(listener_, SHUT_RDWR);
+    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    thread_.join();
+    if (forward_.joinable()) forward_.join();
+    for (int fd : fds_) ::close(fd);
+    ::close(listener_);
+  }
+  std::uint16_t port() const { return port_; }
+  bool corrupted() const { return corrupted_; }
+
+ private:
+  static bool read_all(int fd, char* p, std::size_t n) {
+    while (n > 0) {
+      ssize_t r = ::read(fd, p, n);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+  static bool write_all(int fd, const char* p, std::size_t n) {
+    while (n > 0) {
+      ssize_t w = ::write(fd, p, n);
+      if (w <= 0) return false;
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return true;
+  }
+  void serve() {
+    int client = ::accept(listener_, nullptr, nullptr);
+    if (client < 0) return;
+    int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(to_);
+    fds_ = {client, server};
+    if (::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    // Reducer to block server: as it is.
+    forward_ = std::thread([client, server] {
+      char buf[65536];
+      for (;;) {
+        ssize_t r = ::read(client, buf, sizeof buf);
+        if (r <= 0 || !write_all(server, buf, static_cast<std::size_t>(r))) break;
+      }
+      ::shutdown(server, SHUT_WR);
+    });
+    // Block server to reducer: frame by frame (net/frame.hpp's 8-byte header).
+    for (;;) {
+      char header[8];
+      if (!read_all(server, header, 8)) break;
+      std::uint32_t len = 0;
+      std::memcpy(&len, header + 4, 4);
+      std::string payload(len, '\0');
+      if (!read_all(server, payload.data(), len)) break;
+      if (header[3] == static_cast<char>(net::FrameType::block_data) && !corrupted_ && len > 0) {
+        payload.back() = static_cast<char>(payload.back() ^ 0x20);
+        corrupted_ = true;
+      }
+      if (!write_all(client, header, 8) || !write_all(client, payload.data(), len)) break;
+    }
+    ::shutdown(client, SHUT_WR);
+  }
+
+  std::uint16_t to_;
+  std::uint16_t port_ = 0;
+  int listener_ = -1;
+  std::vector<int> fds_;
+  std::atomic<bool> corrupted_{false};
+  std::thread thread_, forward_;
+};
+
 }  // namespace
+
+TEST_CASE("a shuffle block damaged on the wire is a fetch failure naming the checksum, not a wrong answer",
+          "[cluster]") {
+  auto ctx = make_context("local[1]");
+  std::vector<std::pair<int, long>> pairs;
+  for (int i = 0; i < 600; ++i) pairs.emplace_back(i % 100, i);
+  auto sums = ctx.parallelize(pairs, 3).reduce_by_key(std::plus<>{}, 2).node();
+  const auto& dep = *sums->shuffle_dependencies().front();
+  spate::Writer map_stage;
+  detail::GraphWriter(map_stage).shuffle(dep);
+  std::string map_bytes = std::move(map_stage).take();
+  std::string reduce_bytes = count_stage(sums);
+
+  // Executor A runs the map tasks and serves their blocks; executor B, of another scripted
+  // driver, runs the reduce task and fetches them through the proxy.
+  const std::string secret = "wire-damage-secret";
+  ScriptedDriver holder(secret), reducer(secret);
+  fs::path err = fs::temp_directory_path() / ("spate-wire-damage-" + std::to_string(::getpid()) + ".err");
+  Child a({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(holder.port())},
+          {{"SPATE_SECRET", secret}}, err);
+  Child b({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(reducer.port())},
+          {{"SPATE_SECRET", secret}}, err);
+  for (std::uint64_t m = 0; m < 3; ++m) {
+    holder.launch(30 + m, m, map_bytes, true);
+    REQUIRE(holder.next_answer().type == net::FrameType::task_result);
+  }
+  auto run_reduce = [&](std::uint64_t task, std::uint16_t port) {
+    std::string at = "127.0.0.1:" + std::to_string(port);
+    reducer.launch(task, 0, reduce_bytes, false, {protocol::ShuffleLocations{dep.shuffle_id(), {at, at, at}}});
+    return reducer.next_answer();
+  };
+
+  CorruptingProxy proxy(holder.registration().block_port);
+  net::Frame damaged = run_reduce(40, proxy.port());
+  CHECK(proxy.corrupted());
+  REQUIRE(damaged.type == net::FrameType::task_failed);
+  auto failure = protocol::decode_failure(damaged.payload);
+  CHECK(failure.fetch_failed);
+  CHECK(failure.shuffle == dep.shuffle_id());
+  CHECK_THAT(failure.message, Catch::Contains("checksum mismatch"));
+
+  // Straight to the block server, the same task succeeds.
+  net::Frame whole = run_reduce(41, holder.registration().block_port);
+  CHECK(whole.type == net::FrameType::task_result);
+  fs::remove(err);
+}
 
 TEST_CASE("a task for a partition its stage does not have fails naming it, and the executor serves on",
           "[cluster]") {

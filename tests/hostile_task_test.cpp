@@ -231,7 +231,7 @@ TEST_CASE("a shuffle block damaged on the wire is a fetch failure naming the che
   }
   auto run_reduce = [&](std::uint64_t task, std::uint16_t port) {
     std::string at = "127.0.0.1:" + std::to_string(port);
-    reducer.launch(task, 0, reduce_bytes, false, {protocol::ShuffleLocations{dep.shuffle_id(), {at, at, at}}});
+    reducer.launch(task, 0, reduce_bytes, false, {protocol::ShuffleLocations{dep.shuffle_id(), {at, at, at}, {}}});
     return reducer.next_answer();
   };
 

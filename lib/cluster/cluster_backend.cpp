@@ -191,7 +191,7 @@ class ClusterBackend final : public Backend {
     // The executor may have been lost between its answer and now: its output went with it.
     if (!executors_.at(executor).alive)
       throw task_lost(fmt::format("executor {} was lost after finishing the task", executor), executor);
-    map_outputs_[{dep.shuffle_id(), spec.partition}] = executor;
+    map_outputs_[{dep.shuffle_id(), spec.partition}] = MapStatus{executor, std::move(result.bucket_sizes)};
     for (auto node : result.cached) cached_at_[{node, spec.partition}] = executor;
     return {std::move(result.counters), std::move(result.accumulators), executor};
   }
@@ -239,14 +239,20 @@ class ClusterBackend final : public Backend {
     l.attempt = spec.attempt;
     std::unique_lock lock(mutex_);
     for (const auto& [shuffle, maps] : spec.shuffles_read) {
-      protocol::ShuffleLocations where{shuffle, {}};
+      protocol::ShuffleLocations where{shuffle, {}, {}};
       for (std::size_t m = 0; m < maps; ++m) {
         auto it = map_outputs_.find({shuffle, m});
-        if (it == map_outputs_.end() || !executors_.at(it->second).alive)
+        if (it == map_outputs_.end() || !executors_.at(it->second.executor).alive)
           throw fetch_failure(fmt::format("shuffle {} map partition {} has no live output", shuffle, m),
-                              shuffle, m, it == map_outputs_.end() ? "" : it->second);
-        where.addresses.push_back(executors_.at(it->second).block_address);
+                              shuffle, m, it == map_outputs_.end() ? "" : it->second.executor);
+        where.addresses.push_back(executors_.at(it->second.executor).block_address);
+        // Sizes of the bucket of the task's own partition, the one a reducer reads (a task
+        // that reads another, through a union or coalesce, fetches without them).
+        if (m == 0 || where.sizes.size() == m) {
+          if (spec.partition < it->second.sizes.size()) where.sizes.push_back(it->second.sizes[spec.partition]);
+        }
       }
+      if (where.sizes.size() != maps) where.sizes.clear();
       l.shuffles.push_back(std::move(where));
     }
     Executor* e = nullptr;
@@ -384,7 +390,7 @@ class ClusterBackend final : public Backend {
   void forget_outputs_at(const std::string& address) {
     std::string id = executor_at(address);
     for (auto m = map_outputs_.begin(); m != map_outputs_.end();)
-      m = m->second == id ? map_outputs_.erase(m) : std::next(m);
+      m = m->second.executor == id ? map_outputs_.erase(m) : std::next(m);
   }
 
   // The id of the executor whose block server is at `address` ("" if none). Caller holds mutex_.
@@ -516,7 +522,7 @@ class ClusterBackend final : public Backend {
     for (auto& [task, p] : pending_)
       if (p.executor == id && !p.done) finish(task, false, fmt::format("executor {} lost: {}", id, why), false, true);
     for (auto m = map_outputs_.begin(); m != map_outputs_.end();)
-      m = m->second == id ? map_outputs_.erase(m) : std::next(m);
+      m = m->second.executor == id ? map_outputs_.erase(m) : std::next(m);
     for (auto m = cached_at_.begin(); m != cached_at_.end();)
       m = m->second == id ? cached_at_.erase(m) : std::next(m);
     if (!stopping_) {
@@ -639,7 +645,12 @@ class ClusterBackend final : public Backend {
   std::map<const net::Connection*, std::string> by_conn_;
   std::map<std::uint64_t, Pending> pending_;
   std::uint64_t next_task_ = 1;
-  std::map<std::pair<int, std::size_t>, std::string> map_outputs_;
+  // Where each map output lives, with its bucket sizes (compress_size bytes).
+  struct MapStatus {
+    std::string executor;
+    std::string sizes;
+  };
+  std::map<std::pair<int, std::size_t>, MapStatus> map_outputs_;
   std::map<std::pair<std::uint64_t, std::size_t>, std::string> cached_at_;  // (node, partition)
   std::vector<pid_t> children_;
   bool local_cluster_ = false;

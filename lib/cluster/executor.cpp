@@ -124,9 +124,11 @@ class PeerConnections {
   std::map<std::string, std::vector<std::shared_ptr<net::Connection>>> idle_;
 };
 
-// The most buckets a reducer has asked for and not yet read, from all executors together: what
-// bounds the bytes it receives ahead of its reading, and how long a block server may wait on it.
+// The most buckets a reducer has asked for and not yet read, from all executors together, and
+// (when the driver sent their sizes) the most bytes: what bounds the bytes it receives ahead of
+// its reading, and how long a block server may wait on it. Spark's maxBytesInFlight is 48 MB.
 constexpr std::size_t kBlocksAhead = 256;
+constexpr std::uint64_t kBytesAhead = std::uint64_t{48} << 20;
 // A block server fills a block_data frame with buckets up to this size before sending it.
 constexpr std::size_t kBlockFrameBytes = std::size_t{1} << 20;
 
@@ -138,9 +140,18 @@ constexpr std::size_t kBlockFrameBytes = std::size_t{1} << 20;
 // buckets come later).
 class PeerBlockStream final : public BlockStream {
  public:
+  // `sizes`: one compress_size byte per map partition of the bucket read, or empty when unknown;
+  // a bucket known to be empty is never asked for.
   PeerBlockStream(PeerConnections& pool, int shuffle, std::size_t reduce, std::vector<std::size_t> maps,
-                  const std::vector<std::string>& addresses)
-      : pool_(pool), shuffle_(shuffle), reduce_(reduce), maps_(std::move(maps)) {
+                  const std::vector<std::string>& addresses, std::string_view sizes)
+      : pool_(pool), shuffle_(shuffle), reduce_(reduce) {
+    if (!sizes.empty()) {
+      std::erase_if(maps, [&](std::size_t m) { return m < sizes.size() && sizes[m] == 0; });
+      for (std::size_t m : maps) size_.push_back(m < sizes.size() ? protocol::decompress_size(static_cast<std::uint8_t>(sizes[m])) : 0);
+      skipped_.assign(sizes.size(), false);
+      for (std::size_t m = 0; m < sizes.size(); ++m) skipped_[m] = sizes[m] == 0;
+    }
+    maps_ = std::move(maps);
     std::map<std::string, std::size_t> index;
     owner_.reserve(maps_.size());
     for (std::size_t m : maps_) {
@@ -164,9 +175,11 @@ class PeerBlockStream final : public BlockStream {
   }
 
   void read(std::size_t map, ChunkDecoder& decoder, const ChunkDecoder::Sink& sink) override {
+    if (map < skipped_.size() && skipped_[map]) return;  // empty: nothing to fetch
     if (read_ >= maps_.size() || maps_[read_] != map)
       throw error(fmt::format("shuffle {}: bucket of map partition {} asked out of turn", shuffle_, map));
-    if (requested_ - read_ <= kBlocksAhead / 2) request_more();
+    if (requested_ - read_ <= kBlocksAhead / 2 && bytes_ahead_ <= kBytesAhead / 2) request_more();
+    if (!size_.empty()) bytes_ahead_ -= std::min(bytes_ahead_, size_[read_]);
     Peer& p = peers_[owner_[read_]];
     for (;;) {
       if (p.at == p.entries.size()) receive(p, map);
@@ -230,6 +243,12 @@ class PeerBlockStream final : public BlockStream {
   // Asks each executor for its buckets among the next ones in map order.
   void request_more() {
     std::size_t end = std::min(maps_.size(), read_ + kBlocksAhead);
+    if (!size_.empty()) {
+      // At least one bucket, however large; then as many as fit in the bytes window.
+      std::size_t last = requested_;
+      while (last < end && (last == read_ || bytes_ahead_ + size_[last] <= kBytesAhead)) bytes_ahead_ += size_[last++];
+      end = last;
+    }
     if (requested_ >= end) return;
     std::vector<protocol::Fetch> asks(peers_.size());
     for (std::size_t i = requested_; i < end; ++i) asks[owner_[i]].maps.push_back(maps_[i]);
@@ -258,26 +277,32 @@ class PeerBlockStream final : public BlockStream {
   std::size_t requested_ = 0;  // positions in maps_ asked for
   std::size_t read_ = 0;       // positions in maps_ handed out
   std::uint64_t bytes_ = 0;
+  std::vector<std::uint64_t> size_;  // per position in maps_, when known
+  std::vector<bool> skipped_;        // per map partition: known empty
+  std::uint64_t bytes_ahead_ = 0;    // known bytes asked for and not yet read
 };
 
 // Opens the block streams of one task's reads from the locations sent with it.
 class PeerFetcher final : public BucketFetcher {
  public:
-  PeerFetcher(PeerConnections& peers, const std::vector<protocol::ShuffleLocations>& where)
-      : peers_(peers) {
-    for (const auto& s : where) where_[s.shuffle] = &s.addresses;
+  PeerFetcher(PeerConnections& peers, const std::vector<protocol::ShuffleLocations>& where, std::size_t partition)
+      : peers_(peers), partition_(partition) {
+    for (const auto& s : where) where_[s.shuffle] = &s;
   }
 
   std::unique_ptr<BlockStream> open(int shuffle, std::size_t reduce, std::vector<std::size_t> maps) override {
     auto it = where_.find(shuffle);
     if (it == where_.end())
       throw error(fmt::format("shuffle {}: no locations were sent with the task", shuffle));
-    return std::make_unique<PeerBlockStream>(peers_, shuffle, reduce, std::move(maps), *it->second);
+    // The sizes the driver sent are those of the task's own partition's bucket.
+    std::string_view sizes = reduce == partition_ ? std::string_view(it->second->sizes) : std::string_view();
+    return std::make_unique<PeerBlockStream>(peers_, shuffle, reduce, std::move(maps), it->second->addresses, sizes);
   }
 
  private:
   PeerConnections& peers_;
-  std::map<int, const std::vector<std::string>*> where_;
+  std::size_t partition_;
+  std::map<int, const protocol::ShuffleLocations*> where_;
 };
 
 // Broadcast values in an executor: each is asked of the driver once, on first use, decoded by
@@ -541,7 +566,7 @@ class Executor {
     try {
       protocol::Launch l = protocol::decode_launch(payload);
       task_id = l.task_id;
-      PeerFetcher fetcher(peers_, l.shuffles);
+      PeerFetcher fetcher(peers_, l.shuffles, l.partition);
       TaskContext tc(blocks_, l.stage, l.partition, l.attempt);
       tc.set_fetcher(&fetcher);
       tc.set_broadcasts(&broadcasts_);
@@ -561,6 +586,12 @@ class Executor {
         auto dep = g.shuffle();
         check_partition(dep->num_maps());
         dep->run_map_task(tc, l.partition);
+        // The driver hands these to reducers, which then never ask for an empty bucket.
+        if (auto out = blocks_.map_output(dep->shuffle_id(), l.partition)) {
+          r.bucket_sizes.resize(out->num_buckets());
+          for (std::size_t b = 0; b < out->num_buckets(); ++b)
+            r.bucket_sizes[b] = static_cast<char>(protocol::compress_size(out->bucket_size(b)));
+        }
       } else {
         auto handler = read_registered<ResultHandler>(g, TypeKind::handler);
         check_partition(handler->num_partitions());

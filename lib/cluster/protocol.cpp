@@ -1,6 +1,9 @@
 // Message layouts: Serializer-encoded fields in a fixed order; decoders reject trailing bytes.
 #include "cluster/protocol.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -105,6 +108,7 @@ void write_locations(Writer& w, const ShuffleLocations& s) {
   for (const std::string* a : distinct) serialize_to(w, *a);
   w.write_varint(of_map.size());
   for (std::uint64_t i : of_map) w.write_varint(i);
+  serialize_to(w, s.sizes);
 }
 
 ShuffleLocations read_locations(Reader& in) {
@@ -120,10 +124,25 @@ ShuffleLocations read_locations(Reader& in) {
                                 std::to_string(distinct.size()) + " addresses");
     a = distinct[i];
   }
+  s.sizes = deserialize_from<std::string>(in);
+  if (!s.sizes.empty() && s.sizes.size() != s.addresses.size())
+    throw serialization_error("launch_task message: " + std::to_string(s.sizes.size()) + " bucket sizes for " +
+                              std::to_string(s.addresses.size()) + " map outputs");
   return s;
 }
 
 }  // namespace
+
+std::uint8_t compress_size(std::uint64_t bytes) noexcept {
+  if (bytes == 0) return 0;
+  if (bytes == 1) return 1;
+  double code = std::ceil(std::log(static_cast<double>(bytes)) / std::log(1.1));
+  return static_cast<std::uint8_t>(std::clamp(code, 1.0, 255.0));
+}
+
+std::uint64_t decompress_size(std::uint8_t code) noexcept {
+  return code == 0 ? 0 : static_cast<std::uint64_t>(std::pow(1.1, code));
+}
 
 std::string encode(const Launch& l) {
   Writer w;
@@ -154,7 +173,7 @@ Launch decode_launch(std::string_view payload) {
 }
 
 std::string encode(const Result& r) {
-  return pack(r.task_id, r.counters, r.accumulators, r.cached, r.result);
+  return pack(r.task_id, r.counters, r.accumulators, r.cached, r.result, r.bucket_sizes);
 }
 
 Result decode_result(std::string_view payload) {
@@ -165,6 +184,7 @@ Result decode_result(std::string_view payload) {
   r.accumulators = deserialize_from<AccumulatorUpdates>(in);
   r.cached = deserialize_from<std::vector<std::uint64_t>>(in);
   r.result = deserialize_from<std::string>(in);
+  r.bucket_sizes = deserialize_from<std::string>(in);
   expect_end(in, "task_result");
   return r;
 }

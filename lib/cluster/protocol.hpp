@@ -38,11 +38,20 @@ struct RemoveCached {
   std::uint64_t node = 0;
 };
 
-/// Where the map outputs of one shuffle live: one block address ("host:port") per map partition.
+/// Where the map outputs of one shuffle live: one block address ("host:port") per map partition,
+/// and, when the driver knows them, each output's size of the bucket the task reads (the one of
+/// its own partition), one compress_size() byte per map partition: 0 means empty.
 struct ShuffleLocations {
   int shuffle = 0;
   std::vector<std::string> addresses;
+  std::string sizes;  // empty: not known
 };
+
+/// A bucket size in one byte, as Spark's map statuses keep it: 0 for empty, else the power of
+/// 1.1 at or above it (within 10%), capped at 255 (about 35 GB).
+std::uint8_t compress_size(std::uint64_t bytes) noexcept;
+/// The size a compress_size() byte stands for.
+std::uint64_t decompress_size(std::uint8_t code) noexcept;
 
 /// A task the driver sends.
 struct Launch {
@@ -62,6 +71,7 @@ struct Result {
   AccumulatorUpdates accumulators;
   std::vector<std::uint64_t> cached;  // nodes whose partition the task stored in its executor
   std::string result;
+  std::string bucket_sizes;  // a map task's: compress_size() of each bucket it wrote
 };
 
 /// A task's failure.

@@ -227,7 +227,12 @@ TEST_CASE("a shuffle block damaged on the wire is a fetch failure naming the che
           {{"SPATE_SECRET", secret}}, err);
   for (std::uint64_t m = 0; m < 3; ++m) {
     holder.launch(30 + m, m, map_bytes, true);
-    REQUIRE(holder.next_answer().type == net::FrameType::task_result);
+    net::Frame answer = holder.next_answer();
+    REQUIRE(answer.type == net::FrameType::task_result);
+    // Its map status: a size for each of the two buckets, neither empty with 200 records.
+    std::string sizes = protocol::decode_result(answer.payload).bucket_sizes;
+    REQUIRE(sizes.size() == 2);
+    CHECK((sizes[0] != 0 && sizes[1] != 0));
   }
   auto run_reduce = [&](std::uint64_t task, std::uint16_t port) {
     std::string at = "127.0.0.1:" + std::to_string(port);

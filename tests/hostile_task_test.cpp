@@ -140,23 +140,20 @@ class CorruptingProxy {
   bool corrupted() const { return corrupted_; }
 
  private:
-  static bool read_all(int fd, char* p, std::size_t n) {
+  // Moves all n bytes with `op` (read or write), which may move fewer per call.
+  template <class Op>
+  static bool whole(Op op, int fd, char* p, std::size_t n) {
     while (n > 0) {
-      ssize_t r = ::read(fd, p, n);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<std::size_t>(r);
+      ssize_t done = op(fd, p, n);
+      if (done <= 0) return false;
+      p += done;
+      n -= static_cast<std::size_t>(done);
     }
     return true;
   }
+  static bool read_all(int fd, char* p, std::size_t n) { return whole(::read, fd, p, n); }
   static bool write_all(int fd, const char* p, std::size_t n) {
-    while (n > 0) {
-      ssize_t w = ::write(fd, p, n);
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
-    return true;
+    return whole(::write, fd, const_cast<char*>(p), n);  // write() only reads from it
   }
   void serve() {
     int client = ::accept(listener_, nullptr, nullptr);

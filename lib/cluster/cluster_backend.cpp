@@ -248,9 +248,8 @@ class ClusterBackend final : public Backend {
         where.addresses.push_back(executors_.at(it->second.executor).block_address);
         // Sizes of the bucket of the task's own partition, the one a reducer reads (a task
         // that reads another, through a union or coalesce, fetches without them).
-        if (m == 0 || where.sizes.size() == m) {
-          if (spec.partition < it->second.sizes.size()) where.sizes.push_back(it->second.sizes[spec.partition]);
-        }
+        if (where.sizes.size() == m && spec.partition < it->second.sizes.size())
+          where.sizes.push_back(it->second.sizes[spec.partition]);
       }
       if (where.sizes.size() != maps) where.sizes.clear();
       l.shuffles.push_back(std::move(where));

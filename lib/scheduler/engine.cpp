@@ -125,9 +125,9 @@ std::string make_app_id() {
 struct Engine::Impl {
   explicit Impl(EngineConfig c) : config(std::move(c)) {
     blocks.set_budget(config.memory_budget ? config.memory_budget : default_memory_budget());
-    bool local = !config.master.starts_with("local-cluster[") && !config.master.starts_with("spate://");
+    bool cluster = config.master.starts_with("local-cluster[") || config.master.starts_with("spate://");
     Codec codec = config.shuffle_compression.value_or(Codec::lz4);
-    blocks.set_compression(local && !config.shuffle_compression ? Codec::none : codec, codec);
+    blocks.set_compression(!cluster && !config.shuffle_compression ? Codec::none : codec, codec);
     std::string app = make_app_id();
     if (!config.event_log_dir.empty()) {
       event_log = std::make_shared<EventLog>(config.event_log_dir, app, config.master);
@@ -139,8 +139,7 @@ struct Engine::Impl {
       return backend_ready.load() ? backend->executors() : std::vector<ExecutorInfo>{};
     });
     bus.add(status);
-    backend = config.master.starts_with("local-cluster[") || config.master.starts_with("spate://")
-                  ? make_cluster_backend(config,
+    backend = cluster ? make_cluster_backend(config,
                                          [this](std::uint64_t id) {
                                            {
                                              std::lock_guard lock(counters_mutex);

@@ -5,6 +5,8 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "spate/serialization.hpp"
+
 #include <cstring>
 #include <limits>
 
@@ -19,27 +21,6 @@ constexpr std::size_t kMaxHeaderBytes = 1 + 10 + 10 + 8;
 // No chunk is larger: a writer cuts chunks at kChunkBytes or at one record, and records are
 // bounded by what the serializer accepts.
 constexpr std::uint64_t kMaxChunkBytes = std::uint64_t{1} << 40;
-
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(static_cast<std::uint8_t>(v) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-// Reads a varint at `pos`; nullopt when the bytes end first; throws for more than 64 bits.
-std::optional<std::uint64_t> get_varint(std::string_view bytes, std::size_t& pos, std::uint64_t offset) {
-  std::uint64_t v = 0;
-  for (int shift = 0; shift < 70; shift += 7) {
-    if (pos >= bytes.size()) return std::nullopt;
-    auto byte = static_cast<std::uint8_t>(bytes[pos++]);
-    if (shift == 63 && byte > 1) break;
-    v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-    if (byte < 0x80) return v;
-  }
-  throw corrupt_chunk(fmt::format("chunk at byte {}: a length of more than 64 bits", offset), offset);
-}
 
 // Seeded with the raw size and the codec, so that a damaged header fails the checksum too.
 std::uint64_t checksum(std::string_view stored, std::uint64_t raw_size, Codec codec) {
@@ -61,20 +42,23 @@ std::optional<Header> read_header(std::string_view bytes, std::uint64_t offset) 
   if (codec > static_cast<std::uint8_t>(Codec::zstd))
     throw corrupt_chunk(fmt::format("chunk at byte {}: unknown codec {}", offset, codec), offset);
   h.codec = static_cast<Codec>(codec);
-  std::size_t pos = 1;
-  auto raw = get_varint(bytes, pos, offset);
-  if (!raw) return std::nullopt;
-  auto stored = get_varint(bytes, pos, offset);
-  if (!stored) return std::nullopt;
-  if (*raw > kMaxChunkBytes || *stored > kMaxChunkBytes ||
-      (h.codec == Codec::none && *raw != *stored))
-    throw corrupt_chunk(fmt::format("chunk at byte {}: impossible sizes ({} raw, {} stored)", offset, *raw, *stored),
-                        offset);
-  if (bytes.size() - pos < 8) return std::nullopt;
-  std::memcpy(&h.checksum, bytes.data() + pos, 8);  // little-endian hosts only, as the frame header
-  h.raw_size = *raw;
-  h.stored_size = *stored;
-  h.header_bytes = pos + 8;
+  Reader in(bytes.substr(1));
+  try {
+    h.raw_size = in.read_varint();
+    h.stored_size = in.read_varint();
+  } catch (const serialization_error&) {
+    // Cut short, or longer than 64 bits: only a whole header's worth of bytes tells which.
+    if (bytes.size() < kMaxHeaderBytes) return std::nullopt;
+    throw corrupt_chunk(fmt::format("chunk at byte {}: a length of more than 64 bits", offset), offset);
+  }
+  if (h.raw_size > kMaxChunkBytes || h.stored_size > kMaxChunkBytes ||
+      (h.codec == Codec::none && h.raw_size != h.stored_size))
+    throw corrupt_chunk(
+        fmt::format("chunk at byte {}: impossible sizes ({} raw, {} stored)", offset, h.raw_size, h.stored_size),
+        offset);
+  if (in.remaining() < 8) return std::nullopt;
+  in.read_bytes(&h.checksum, 8);  // little-endian hosts only, as the frame header
+  h.header_bytes = 1 + in.offset();
   return h;
 }
 
@@ -96,10 +80,6 @@ std::optional<Codec> parse_codec(std::string_view name) noexcept {
 }
 
 void append_chunk(std::string& out, std::string_view raw, Codec codec) {
-  std::size_t start = out.size();
-  out.push_back(static_cast<char>(Codec::none));
-  put_varint(out, raw.size());
-  std::size_t sizes_end = out.size();
   std::string compressed;
   if (codec == Codec::lz4 && raw.size() <= LZ4_MAX_INPUT_SIZE && !raw.empty()) {
     compressed.resize(static_cast<std::size_t>(LZ4_compressBound(static_cast<int>(raw.size()))));
@@ -113,14 +93,15 @@ void append_chunk(std::string& out, std::string_view raw, Codec codec) {
   }
   bool packed = !compressed.empty() && compressed.size() < raw.size();
   std::string_view stored = packed ? std::string_view(compressed) : raw;
-  if (packed) out[start] = static_cast<char>(codec);
-  out.resize(sizes_end);
-  put_varint(out, stored.size());
-  std::uint64_t sum = checksum(stored, raw.size(), packed ? codec : Codec::none);
-  char le[8];
-  std::memcpy(le, &sum, 8);
-  out.append(le, 8);
-  out.append(stored);
+  Codec used = packed ? codec : Codec::none;
+  Writer w(std::move(out));
+  w.write_bytes(&used, 1);
+  w.write_varint(raw.size());
+  w.write_varint(stored.size());
+  std::uint64_t sum = checksum(stored, raw.size(), used);
+  w.write_bytes(&sum, 8);
+  w.write_bytes(stored.data(), stored.size());
+  out = std::move(w).take();
 }
 
 std::optional<std::size_t> chunk_size(std::string_view bytes, std::uint64_t offset) {

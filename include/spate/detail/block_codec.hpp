@@ -78,8 +78,6 @@ class ChunkDecoder {
     pending_.clear();
     offset_ = 0;
   }
-  /// Bytes of the block fed so far.
-  std::uint64_t bytes() const noexcept { return offset_ + pending_.size(); }
 
  private:
   std::string pending_;   // the start of a chunk that continues in the next piece

@@ -55,7 +55,8 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
   }
   ChunkDecoder decoder;
   ChunkDecoder::Sink records_of;
-  if constexpr (is_serializable_v<R>)
+  PieceSink local_piece;  // made once: a std::function per bucket would allocate per bucket
+  if constexpr (is_serializable_v<R>) {
     records_of = [&](std::string_view raw) {
       Reader in(raw);
       while (!in.at_end()) {
@@ -64,6 +65,11 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
         f(std::as_const(r));
       }
     };
+    local_piece = [&](std::string_view piece) {
+      bytes += piece.size();
+      decoder.feed(piece, records_of);
+    };
+  }
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
     if (is_remote.empty() || !is_remote[m]) {
       auto out = tc.blocks().map_output(dep.shuffle_id(), m);
@@ -72,10 +78,7 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
                     std::to_string(m) + " is missing");
       if constexpr (is_serializable_v<R>) {
         try {
-          out->read_bucket(p, [&](std::string_view piece) {
-            bytes += piece.size();
-            decoder.feed(piece, records_of);
-          });
+          out->read_bucket(p, local_piece);
           decoder.finish();
         } catch (const corrupt_chunk& e) {
           throw io_error("shuffle " + std::to_string(dep.shuffle_id()) + " map partition " + std::to_string(m) +

@@ -232,6 +232,11 @@ TEST_CASE("frames of every type but the handshake's travel both ways intact", "[
                  Catch::EndsWith("frame is sent by the handshake only"));
       continue;
     }
+    if (type == FrameType::continued) {
+      CHECK_THAT(message_of<net::net_error>([&] { c->send(type, "x"); }),
+                 Catch::Contains("continued frames are the connection's own"));
+      continue;
+    }
     for (const std::string& payload : {std::string(), std::string("abc"), big}) {
       c->send(type, payload);
       const auto back = c->receive(kGenerous);
@@ -557,13 +562,83 @@ TEST_CASE("a payload over the sender's limit is refused before anything is sent"
   Events events;
   net::Server server(options_with(), events.handlers(true));
   net::ConnectionOptions limits;
-  limits.max_frame_bytes = 1000;
+  limits.max_message_bytes = 1000;
   auto c = net::Connection::connect("127.0.0.1", server.port(), kSecret, net::PeerRole::executor,
                                     kGenerous, limits);
   CHECK_THROWS_MATCHES(c->send(FrameType::block_data, std::string(1001, 'b')), net::net_error,
-                       Catch::Message("spate: a block_data frame of 1001 payload bytes exceeds "
-                                      "the frame limit of 1000 bytes"));
+                       Catch::Message("spate: a block_data message of 1001 bytes exceeds the "
+                                      "message limit of 1000 bytes"));
   expect_echo(*c, "still usable");
+}
+
+TEST_CASE("a message larger than the frame limit travels as continued frames and arrives whole",
+          "[net][connection]") {
+  Events events;
+  net::ServerOptions options = options_with();
+  options.connection.max_frame_bytes = 1000;
+  net::Server server(options, events.handlers(true));
+  net::ConnectionOptions limits;
+  limits.max_frame_bytes = 1000;
+  auto c = net::Connection::connect("127.0.0.1", server.port(), kSecret, net::PeerRole::executor,
+                                    kGenerous, limits);
+  std::string big(10'500, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + 1);
+  // Heartbeats from another thread must never land between a message's frames.
+  constexpr int kBeats = 500;
+  std::thread beats([&] {
+    for (int i = 0; i < kBeats; ++i) c->send(FrameType::heartbeat, "beat");
+  });
+  for (int i = 0; i < 20; ++i) c->send(FrameType::task_result, big);
+  int messages = 0;
+  int beats_back = 0;
+  while (messages < 20 || beats_back < kBeats) {
+    const auto back = c->receive(kGenerous);
+    REQUIRE(back.has_value());
+    if (back->type == FrameType::heartbeat) {
+      CHECK(back->payload == "beat");
+      ++beats_back;
+      continue;
+    }
+    CHECK(back->type == FrameType::task_result);
+    CHECK(back->payload == big);
+    ++messages;
+  }
+  beats.join();
+  // Exactly the frame limit is one frame; one byte more is two.
+  const auto before = c->bytes_sent();
+  c->send(FrameType::block_data, std::string(1000, 'a'));
+  CHECK(c->bytes_sent() - before == 1000 + net::kFrameHeaderBytes);
+  c->send(FrameType::block_data, std::string(1001, 'a'));
+  CHECK(c->bytes_sent() - before == 2001 + 3 * net::kFrameHeaderBytes);
+}
+
+TEST_CASE("a message over the receiver's limit is refused at the frame that crosses it",
+          "[net][connection]") {
+  Events events;
+  net::ServerOptions options = options_with();
+  options.connection.max_frame_bytes = 1000;
+  options.connection.max_message_bytes = 3000;
+  net::Server server(options, events.handlers(true));
+  net::ConnectionOptions limits;
+  limits.max_frame_bytes = 1000;
+  auto c = net::Connection::connect("127.0.0.1", server.port(), kSecret, net::PeerRole::executor,
+                                    kGenerous, limits);
+  c->send(FrameType::block_data, std::string(5000, 'b'));
+  CHECK(events.closed_with(
+      "a message of more than 4000 bytes (a continued frame of 1000 after 3000 bytes of "
+      "continued frames) exceeds the message limit of 3000 bytes"));
+}
+
+TEST_CASE("a continued frame followed by a handshake frame closes the connection",
+          "[net][connection]") {
+  Events events;
+  net::Server server(options_with(), events.handlers(true));
+  RawPeer raw(server.port());
+  raw.authenticate(kSecret);
+  raw.write_frame(FrameType::continued, "part");
+  raw.write_frame(FrameType::hello, net::encode_hello({net::PeerRole::executor, {}}));
+  CHECK(raw.closed_by_peer());
+  CHECK(events.closed_with("a hello frame after the handshake is out of order"));
 }
 
 TEST_CASE("loopback hosts are recognised, and nothing else is", "[net][connection]") {

@@ -45,7 +45,7 @@ std::string as_string(const std::array<char, net::kFrameHeaderBytes>& h) {
 TEST_CASE("every frame type the protocol lists is known, named, and nothing else is",
           "[net][frame]") {
   const auto types = all_frame_types();
-  CHECK(types.size() == 21);
+  CHECK(types.size() == 22);
   for (FrameType t : types) CHECK(net::frame_type_name(t) != "unknown");
   CHECK(net::frame_type_name(FrameType::launch_task) == "launch_task");
   CHECK_FALSE(net::is_known_frame_type(0));
@@ -149,7 +149,7 @@ TEST_CASE("an unknown version is refused, naming both versions", "[net][frame]")
 }
 
 TEST_CASE("an unknown type is refused, naming the type byte", "[net][frame]") {
-  for (std::uint8_t type : {0, 6, 9, 61, 255}) {
+  for (std::uint8_t type : {0, 6, 9, 62, 255}) {
     CHECK_THROWS_MATCHES(net::decode_frame_header(header_bytes('s', 'p', 1, type, 0)),
                          net::net_error,
                          Catch::Message("spate: unknown frame type " + std::to_string(type)));

@@ -460,6 +460,9 @@ class Executor {
 
   [[noreturn]] void serve_driver() {
     auto last_heard = std::chrono::steady_clock::now();
+    // Bytes count as word from the driver: a large launch or broadcast takes longer than a
+    // heartbeat interval to arrive whole.
+    std::uint64_t heard_bytes = driver_->bytes_received();
     for (;;) {
       std::optional<net::Frame> frame;
       try {
@@ -469,6 +472,11 @@ class Executor {
       }
       auto now = std::chrono::steady_clock::now();
       if (!frame) {
+        if (driver_->bytes_received() != heard_bytes) {
+          heard_bytes = driver_->bytes_received();
+          last_heard = now;
+          continue;
+        }
         // A driver whose host dropped off the network closes nothing: its silence is the sign.
         if (now - last_heard > heartbeat_timeout())
           quit(0, fmt::format("spate executor: no word from the driver for {} ms; ending",
@@ -476,6 +484,7 @@ class Executor {
         continue;
       }
       last_heard = now;
+      heard_bytes = driver_->bytes_received();
       try {
         handle_driver_frame(*frame);
       } catch (const std::exception& e) {

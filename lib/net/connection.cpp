@@ -132,6 +132,33 @@ class Connection::Impl {
                   Clock::time_point deadline, std::chrono::milliseconds stall_timeout) {
     const auto header = encode_frame_header(type, payload.size(), max_payload);
     std::lock_guard lock(send_mutex_);
+    send_locked(type, header, payload, deadline, stall_timeout);
+  }
+
+  // Sends `payload` as continued frames of max_payload bytes and a last frame of `type`, all
+  // under one hold of the send lock so that no other frame comes between them.
+  void send_message(FrameType type, std::string_view payload, std::size_t max_payload,
+                    std::chrono::milliseconds stall_timeout) {
+    if (payload.size() <= max_payload) {
+      send_frame(type, payload, max_payload, Clock::time_point::max(), stall_timeout);
+      return;
+    }
+    std::lock_guard lock(send_mutex_);
+    while (payload.size() > max_payload) {
+      const auto part = payload.substr(0, max_payload);
+      send_locked(FrameType::continued,
+                  encode_frame_header(FrameType::continued, part.size(), max_payload), part,
+                  Clock::time_point::max(), stall_timeout);
+      payload.remove_prefix(part.size());
+    }
+    send_locked(type, encode_frame_header(type, payload.size(), max_payload), payload,
+                Clock::time_point::max(), stall_timeout);
+  }
+
+  // One frame on the wire; the caller holds send_mutex_.
+  void send_locked(FrameType type, const std::array<char, kFrameHeaderBytes>& header,
+                   std::string_view payload, Clock::time_point deadline,
+                   std::chrono::milliseconds stall_timeout) {
     throw_if_closed();
     std::array<asio::const_buffer, 2> parts = {asio::buffer(header), asio::buffer(payload)};
     std::size_t total = header.size() + payload.size();
@@ -173,8 +200,11 @@ class Connection::Impl {
     }
   }
 
-  // The next frame, or nullopt at `deadline`; partial progress is kept for the next call.
-  std::optional<Frame> receive_frame(Clock::time_point deadline, std::size_t max_payload) {
+  // The next message, or nullopt at `deadline`; partial progress is kept for the next call.
+  // The frames of a message land in one buffer (payload_): earlier_ bytes of completed
+  // continued frames, then payload_got_ bytes of the current frame.
+  std::optional<Frame> receive_frame(Clock::time_point deadline, std::size_t max_payload,
+                                     std::size_t max_message) {
     std::lock_guard lock(receive_mutex_);
     for (;;) {
       if (header_got_ < kFrameHeaderBytes) {
@@ -185,28 +215,42 @@ class Connection::Impl {
         if (header_got_ < kFrameHeaderBytes) continue;
         try {
           pending_ = decode_frame_header(header_, max_payload);
+          if (earlier_ + pending_.payload_bytes > max_message) {
+            throw net_error(fmt::format(
+                "spate: a message of more than {} bytes (a {} frame of {} after {} bytes of "
+                "continued frames) exceeds the message limit of {} bytes",
+                earlier_ + pending_.payload_bytes, frame_type_name(pending_.type),
+                pending_.payload_bytes, earlier_, max_message));
+          }
         } catch (const net_error& e) {
           const auto reason = fmt::format("spate: {}: {}", peer_, bare(e.what()));
           close(reason);
           throw net_error(reason);
         }
-        payload_.clear();
+        if (earlier_ == 0) payload_.clear();
         payload_got_ = 0;
       }
       if (payload_got_ == pending_.payload_bytes) {
-        Frame frame{pending_.type, std::move(payload_)};
-        frame.payload.resize(payload_got_);
-        payload_ = std::string();
         header_got_ = 0;
+        if (pending_.type == FrameType::continued) {
+          earlier_ += payload_got_;
+          payload_got_ = 0;
+          continue;
+        }
+        Frame frame{pending_.type, std::move(payload_)};
+        frame.payload.resize(earlier_ + payload_got_);
+        payload_ = std::string();
+        earlier_ = 0;
         payload_got_ = 0;
         return frame;
       }
-      if (payload_got_ == payload_.size()) {
+      const std::size_t at = earlier_ + payload_got_;
+      if (at == payload_.size()) {
         const std::size_t grown = std::max(kFirstPayloadChunk, payload_.size() * 2);
-        payload_.resize(std::min<std::size_t>(grown, pending_.payload_bytes));
+        payload_.resize(std::min<std::size_t>(grown, earlier_ + pending_.payload_bytes));
       }
-      const std::size_t n = read_some(payload_.data() + payload_got_,
-                                      payload_.size() - payload_got_, deadline, "payload");
+      const std::size_t n =
+          read_some(payload_.data() + at, payload_.size() - at, deadline, "payload");
       if (n == 0) return std::nullopt;
       payload_got_ += n;
     }
@@ -261,7 +305,8 @@ class Connection::Impl {
 
   // A frame after the handshake: handshake frames are out of order now.
   std::optional<Frame> receive(std::chrono::milliseconds timeout) {
-    std::optional<Frame> frame = receive_frame(deadline_after(timeout), options_.max_frame_bytes);
+    std::optional<Frame> frame = receive_frame(deadline_after(timeout), options_.max_frame_bytes,
+                                               options_.max_message_bytes);
     if (frame && is_handshake_frame(frame->type)) {
       if (frame->type == FrameType::auth_refused) {
         std::string why;
@@ -287,8 +332,15 @@ class Connection::Impl {
       throw net_error(
           fmt::format("spate: a {} frame is sent by the handshake only", frame_type_name(type)));
     }
-    send_frame(type, payload, options_.max_frame_bytes, Clock::time_point::max(),
-               options_.send_timeout);
+    if (type == FrameType::continued) {
+      throw net_error("spate: continued frames are the connection's own; send the whole message");
+    }
+    if (payload.size() > options_.max_message_bytes) {
+      throw net_error(fmt::format(
+          "spate: a {} message of {} bytes exceeds the message limit of {} bytes",
+          frame_type_name(type), payload.size(), options_.max_message_bytes));
+    }
+    send_message(type, payload, options_.max_frame_bytes, options_.send_timeout);
   }
 
  private:
@@ -364,7 +416,8 @@ class Connection::Impl {
 
   Frame handshake_receive(Clock::time_point deadline, std::chrono::milliseconds timeout,
                           const char* waiting_for) {
-    std::optional<Frame> frame = receive_frame(deadline, kMaxHandshakeFrameBytes);
+    std::optional<Frame> frame =
+        receive_frame(deadline, kMaxHandshakeFrameBytes, kMaxHandshakeFrameBytes);
     if (!frame) {
       const auto reason =
           fmt::format("spate: handshake with {} timed out after {} ms (waiting for {})", peer_,
@@ -432,6 +485,7 @@ class Connection::Impl {
   std::size_t header_got_ = 0;
   FrameHeader pending_{};
   std::string payload_;
+  std::size_t earlier_ = 0;  // bytes of the message's completed continued frames
   std::size_t payload_got_ = 0;
 };
 

@@ -31,8 +31,11 @@ namespace spate::detail::net {
 
 /// Limits a connection enforces on what it sends and receives after the handshake.
 struct ConnectionOptions {
-  /// The largest frame payload sent or accepted (both ends should agree).
+  /// The largest frame payload sent or accepted (both ends should agree). A larger message
+  /// travels as several frames (see FrameType::continued).
   std::size_t max_frame_bytes = kMaxFrameBytes;
+  /// The largest message sent or accepted, in however many frames.
+  std::size_t max_message_bytes = kMaxMessageBytes;
   /// A send during which the peer accepts no byte for this long fails and closes the connection.
   std::chrono::milliseconds send_timeout{60'000};
 };
@@ -63,14 +66,16 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  /// Sends one frame. Throws net_error, sending nothing, for a payload over max_frame_bytes or
-  /// a handshake frame type; connection_closed when the connection is closed; net_error when the
-  /// peer accepts no byte for send_timeout, after closing the connection (a partial frame would
-  /// corrupt the stream).
+  /// Sends one message: one frame, or, over max_frame_bytes, continued frames and then one of
+  /// `type`, with no other frame between them. Throws net_error, sending nothing, for a payload
+  /// over max_message_bytes or a handshake or continued frame type; connection_closed when the
+  /// connection is closed; net_error when the peer accepts no byte for send_timeout, after
+  /// closing the connection (a partial frame would corrupt the stream).
   void send(FrameType type, std::string_view payload);
 
-  /// Waits up to `timeout` for the next frame. Returns nullopt when no whole frame arrived in
-  /// time; the part of a frame already received is kept and completed by the next call. Throws
+  /// Waits up to `timeout` for the next message, returned as one frame whatever number of
+  /// frames it came in. Returns nullopt when no whole message arrived in time; the part already
+  /// received is kept and completed by the next call. Throws
   /// connection_closed when the peer closed or reset the connection or close() was called;
   /// net_error when the peer sent a malformed, oversized or out-of-order frame; auth_error when
   /// the peer refused our handshake proof. The connection is closed before any of these throws.

@@ -80,6 +80,8 @@ std::string_view frame_type_name(FrameType type) noexcept {
       return "broadcast_missing";
     case FrameType::shutdown:
       return "shutdown";
+    case FrameType::continued:
+      return "continued";
   }
   return "unknown";
 }

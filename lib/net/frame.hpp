@@ -27,9 +27,14 @@ inline constexpr std::uint8_t kProtocolVersion = 1;
 /// The size of the fixed frame header.
 inline constexpr std::size_t kFrameHeaderBytes = 8;
 
-/// The default largest payload a frame may declare (512 MiB). Shuffle blocks and task results
-/// larger than this must be split by their sender.
+/// The default largest payload a frame may declare (512 MiB). A connection sends a larger
+/// message as `continued` frames followed by one frame of the message's own type.
 inline constexpr std::size_t kMaxFrameBytes = std::size_t{512} << 20;
+
+/// The default largest message (the payloads of its continued frames and its last frame
+/// together) a connection accepts: far more than any block or result spate sends whole, and
+/// a peer makes us allocate only what it actually sends.
+inline constexpr std::size_t kMaxMessageBytes = std::size_t{64} << 30;
 
 /// The two magic bytes every frame starts with.
 inline constexpr std::array<char, 2> kFrameMagic = {'s', 'p'};
@@ -70,6 +75,9 @@ enum class FrameType : std::uint8_t {
   broadcast_missing = 52,
   // Either side is about to close the connection; the payload may carry the reason.
   shutdown = 60,
+  // The payload is the next part of a message larger than one frame; the message ends with a
+  // frame of its own type carrying the last part. Either direction; nothing else interleaves.
+  continued = 61,
 };
 
 /// True when `value` is one of FrameType's enumerators.

@@ -94,14 +94,16 @@ void append_chunk(std::string& out, std::string_view raw, Codec codec) {
   bool packed = !compressed.empty() && compressed.size() < raw.size();
   std::string_view stored = packed ? std::string_view(compressed) : raw;
   Codec used = packed ? codec : Codec::none;
-  Writer w(std::move(out));
-  w.write_bytes(&used, 1);
-  w.write_varint(raw.size());
-  w.write_varint(stored.size());
+  // The header goes through a Writer of its own and both parts are appended to `out`: a Writer
+  // made from `out` would double (and zero) the whole buffer when it grows, once per chunk.
+  Writer header;
+  header.write_bytes(&used, 1);
+  header.write_varint(raw.size());
+  header.write_varint(stored.size());
   std::uint64_t sum = checksum(stored, raw.size(), used);
-  w.write_bytes(&sum, 8);
-  w.write_bytes(stored.data(), stored.size());
-  out = std::move(w).take();
+  header.write_bytes(&sum, 8);
+  out.append(header.view());
+  out.append(stored);
 }
 
 std::optional<std::size_t> chunk_size(std::string_view bytes, std::uint64_t offset) {

@@ -434,7 +434,12 @@ class ClusterBackend final : public Backend {
         auto it = pending_.find(r.task_id);
         if (it == pending_.end() || it->second.done) return;
         check_sender(c, it->second, r.task_id);
-        if (r.fetch_failed) it->second.fetch = r;
+        if (r.fetch_failed) {
+          // No address: the damaged output was the reporting executor's own.
+          if (r.address.empty())
+            if (auto e = executors_.find(it->second.executor); e != executors_.end()) r.address = e->second.block_address;
+          it->second.fetch = r;
+        }
         finish(r.task_id, false, r.message, r.input_error);
         break;
       }

@@ -1,6 +1,8 @@
 // The current task of a thread, and the saved form of a task's accumulator updates.
 #include "spate/detail/task_context.hpp"
 
+#include "scheduler/task_loss.hpp"
+
 #include "spate/serialization.hpp"
 #include "spate/task_info.hpp"
 
@@ -13,6 +15,11 @@ thread_local TaskContext* tl_current = nullptr;
 }  // namespace
 
 TaskContext* current_task() noexcept { return tl_current; }
+
+// An empty executor means "the process that ran the task": the driver fills it in.
+void throw_damaged_output(const std::string& what, int shuffle, std::size_t map) {
+  throw fetch_failure(what, shuffle, map, "");
+}
 
 CurrentTaskScope::CurrentTaskScope(TaskContext& tc) noexcept : previous_(tl_current) { tl_current = &tc; }
 CurrentTaskScope::~CurrentTaskScope() { tl_current = previous_; }

@@ -47,7 +47,12 @@ std::uint64_t BlockStore::move_outputs_to_disk(std::uint64_t bytes) {
 void BlockStore::put_map_output(int shuffle_id, std::size_t map_partition,
                                 std::shared_ptr<const MapOutput> output) {
   std::lock_guard lock(mutex_);
-  map_outputs_.try_emplace({shuffle_id, map_partition}, std::move(output));
+  map_outputs_.insert_or_assign({shuffle_id, map_partition}, std::move(output));
+}
+
+void BlockStore::drop_map_output(int shuffle_id, std::size_t map_partition) {
+  std::lock_guard lock(mutex_);
+  map_outputs_.erase({shuffle_id, map_partition});
 }
 
 std::shared_ptr<const MapOutput> BlockStore::map_output(int shuffle_id,

@@ -72,11 +72,15 @@ class TypedMapOutput final : public MapOutput {
 /// reader keeps its block alive even when it is dropped from the store meanwhile.
 class BlockStore {
  public:
-  /// Stores the output of map task `map_partition` of shuffle `shuffle_id`; the first put wins.
+  /// Stores the output of map task `map_partition` of shuffle `shuffle_id`, replacing any
+  /// earlier one: the scheduler runs a map task again only when it holds the earlier output
+  /// lost or damaged (readers already holding that one keep it until they let go).
   void put_map_output(int shuffle_id, std::size_t map_partition,
                       std::shared_ptr<const MapOutput> output);
   /// The stored map output, or nullptr when it was never written or was lost.
   std::shared_ptr<const MapOutput> map_output(int shuffle_id, std::size_t map_partition) const;
+  /// Forgets one map output (found damaged); a no-op when it is not here.
+  void drop_map_output(int shuffle_id, std::size_t map_partition);
   /// Forgets every map output of a shuffle.
   void drop_shuffle(int shuffle_id);
 

@@ -54,15 +54,21 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
     if (!remote.empty()) fetched_blocks = tc.fetcher()->open(dep.shuffle_id(), p, std::move(remote));
   }
   ChunkDecoder decoder;
+  bool consumer_threw = false;
   ChunkDecoder::Sink records_of;
   PieceSink local_piece;  // made once: a std::function per bucket would allocate per bucket
   if constexpr (is_serializable_v<R>) {
     records_of = [&](std::string_view raw) {
-      Reader in(raw);
-      while (!in.at_end()) {
-        R r = deserialize_from<R>(in);
-        ++records;
-        f(std::as_const(r));
+      try {
+        Reader in(raw);
+        while (!in.at_end()) {
+          R r = deserialize_from<R>(in);
+          ++records;
+          f(std::as_const(r));
+        }
+      } catch (...) {
+        consumer_threw = true;  // not the output's fault: never recompute it for this
+        throw;
       }
     };
     local_piece = [&](std::string_view piece) {
@@ -80,9 +86,16 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
         try {
           out->read_bucket(p, local_piece);
           decoder.finish();
-        } catch (const corrupt_chunk& e) {
-          throw io_error("shuffle " + std::to_string(dep.shuffle_id()) + " map partition " + std::to_string(m) +
-                         " bucket " + std::to_string(p) + " in this process is damaged: " + e.what());
+        } catch (const error& e) {
+          // A damaged chunk, or a spill file that cannot be read back: the output is dropped
+          // and computed again, as one lost with its executor would be.
+          if (consumer_threw || (!dynamic_cast<const corrupt_chunk*>(&e) && !dynamic_cast<const io_error*>(&e)))
+            throw;
+          tc.blocks().drop_map_output(dep.shuffle_id(), m);
+          throw_damaged_output("shuffle " + std::to_string(dep.shuffle_id()) + " map partition " +
+                                   std::to_string(m) + " bucket " + std::to_string(p) +
+                                   " in this process is damaged: " + e.what(),
+                               dep.shuffle_id(), m);
         }
       } else {
         for (const R& r : static_cast<const TypedMapOutput<R>&>(*out).bucket(p)) {

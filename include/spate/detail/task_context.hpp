@@ -68,6 +68,10 @@ class BucketFetcher {
                                             std::vector<std::size_t> maps) = 0;
 };
 
+/// Throws what makes the scheduler compute map output `map` of `shuffle` again: the output, in
+/// this task's own process, was found damaged and has been dropped from the block store.
+[[noreturn]] void throw_damaged_output(const std::string& what, int shuffle, std::size_t map);
+
 /// Identity of one task attempt and its access to the block store; owned by the scheduler,
 /// lent to node code for the duration of one task.
 class TaskContext {

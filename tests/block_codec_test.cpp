@@ -176,7 +176,7 @@ TEST_CASE("a map output with thousands of empty buckets costs a few bytes per bu
   builder.counted(7);
   auto out = std::move(builder).finish();
   CHECK(out->num_buckets() == kBuckets);
-  CHECK(dynamic_cast<const spate::detail::SerializedMapOutput&>(*out).buffer_bytes() <= kBuckets * 8 + 256);
+  CHECK(dynamic_cast<const spate::detail::SerializedMapOutput&>(*out).buffer_bytes() <= kBuckets * 4 + 256);
   CHECK(out->bucket_size(6) == 0);
   CHECK(out->bucket_size(7) > 0);
   std::string raw;

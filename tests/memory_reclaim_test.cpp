@@ -19,17 +19,17 @@ constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 // A map output of `buckets` buckets of `bytes` each, holding its size against the store's pool.
 std::shared_ptr<SerializedMapOutput> output_in_memory(BlockStore& store, std::size_t buckets, std::size_t bytes,
                                                       char fill) {
-  std::string data;
-  std::vector<std::uint64_t> ends;
+  std::vector<std::string> chunks(buckets);
+  std::vector<std::uint32_t> ends;
   for (std::size_t b = 0; b < buckets; ++b) {
-    spate::detail::append_chunk(data, std::string(bytes, static_cast<char>(fill + b)), spate::detail::Codec::none);
-    ends.push_back(data.size());
+    spate::detail::append_chunk(chunks[b], std::string(bytes, static_cast<char>(fill + b)), spate::detail::Codec::none);
+    ends.push_back(static_cast<std::uint32_t>(b + 1));
   }
   auto memory = std::make_unique<MemoryReservation>(store.memory());
   REQUIRE(memory->cover(buckets * bytes));
   auto output_memory = std::make_unique<MemoryReservation>(store.output_memory());
   output_memory->cover(buckets * bytes);
-  return std::make_shared<SerializedMapOutput>(std::move(data), std::move(ends), buckets, std::move(memory),
+  return std::make_shared<SerializedMapOutput>(std::move(chunks), std::move(ends), buckets, std::move(memory),
                                                std::move(output_memory));
 }
 
@@ -66,7 +66,7 @@ TEST_CASE("an output being read stays whole while it moves to disk, and its memo
   store.set_budget(8 * kMiB);
   store.put_map_output(2, 0, output_in_memory(store, 1, 6 * kMiB, 'q'));
   auto reader = store.map_output(2, 0);  // a reducer in the middle of reading it
-  std::string_view bytes = dynamic_cast<const SerializedMapOutput&>(*reader).bucket(0);
+  std::string_view bytes = dynamic_cast<const SerializedMapOutput&>(*reader).chunks_of(0)[0];
 
   MemoryReservation table(store.memory());
   CHECK_FALSE(table.cover(6 * kMiB));  // moved, but its memory is the reader's until it lets go

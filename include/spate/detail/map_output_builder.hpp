@@ -1,8 +1,10 @@
 // Serialized map outputs: what a map task writes for its reducers. Each bucket is a run of
 // chunks (block_codec.hpp): records serialized, compressed and checksummed in pieces of about
-// kChunkBytes, in the form a reducer fetches. The buckets of one output share one buffer, so an
-// empty bucket costs 8 bytes. Outputs stay in memory while the process's memory budget allows;
-// past it they go to an anonymous spill file that lives as long as the output.
+// kChunkBytes, in the form a reducer fetches. Each chunk is a string of its own, made once at
+// its exact size and never copied again (a bucket's bytes are copied twice in all: into its
+// writer, then into a chunk); an empty bucket costs 4 bytes. Outputs stay in memory while the
+// process's memory budget allows; past it they go to an anonymous spill file that lives as long
+// as the output.
 //
 // Nothing here depends on user types: lib/storage/map_output.cpp compiles it once.
 #pragma once
@@ -10,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,23 +30,24 @@ namespace spate::detail {
 /// A map output held in memory, with its share of the memory budget.
 class SerializedMapOutput final : public MapOutput {
  public:
-  /// `ends[b]` is where bucket b ends in `data` (it starts where bucket b-1 ends).
-  SerializedMapOutput(std::string data, std::vector<std::uint64_t> ends, std::uint64_t records,
+  /// `chunks` holds every bucket's chunks, bucket after bucket; bucket b's are those before
+  /// index `ends[b]` and from `ends[b-1]` on.
+  SerializedMapOutput(std::vector<std::string> chunks, std::vector<std::uint32_t> ends, std::uint64_t records,
                       std::unique_ptr<MemoryReservation> memory, std::unique_ptr<MemoryReservation> output_memory);
   std::uint64_t records() const noexcept override { return records_; }
   std::size_t num_buckets() const noexcept override { return ends_.size(); }
-  std::uint64_t bucket_size(std::size_t r) const override { return bucket(r).size(); }
-  void read_bucket(std::size_t r, const PieceSink& sink) const override { sink(bucket(r)); }
+  std::uint64_t bucket_size(std::size_t r) const override;
+  void read_bucket(std::size_t r, const PieceSink& sink) const override;
   std::uint64_t memory_bytes() const noexcept override { return memory_ ? memory_->held() : 0; }
   std::shared_ptr<const MapOutput> to_disk(const std::string& dir) const override;
-  /// Bucket r's stored bytes, valid while the output lives.
-  std::string_view bucket(std::size_t r) const;
+  /// Bucket r's chunks, valid while the output lives.
+  std::span<const std::string> chunks_of(std::size_t r) const;
   /// Bytes its buffers take (the reservation rounds this up).
-  std::uint64_t buffer_bytes() const noexcept { return data_.capacity() + ends_.capacity() * sizeof(std::uint64_t); }
+  std::uint64_t buffer_bytes() const noexcept;
 
  private:
-  std::string data_;
-  std::vector<std::uint64_t> ends_;
+  std::vector<std::string> chunks_;
+  std::vector<std::uint32_t> ends_;
   std::uint64_t records_;
   std::unique_ptr<MemoryReservation> memory_;
   std::unique_ptr<MemoryReservation> output_memory_;
@@ -90,9 +94,10 @@ class MapOutputBuilder {
 
  private:
   struct Bucket {
-    Writer raw;          // records not yet in a chunk
-    std::string sealed;  // chunks, not yet in the spill file
-    std::uint64_t size = 0;  // stored bytes, spilled or not
+    Writer raw;                       // records not yet in a chunk
+    std::vector<std::string> sealed;  // chunks, not yet in the spill file
+    std::uint64_t sealed_bytes = 0;   // their capacity, for the memory budget
+    std::uint64_t size = 0;           // stored bytes, spilled or not
   };
   void seal(std::size_t b);
   void check_memory();

@@ -29,6 +29,10 @@ constexpr std::array kContextFlags{
              "lz4 (default), zstd or none: shuffle blocks and spill files (local modes\n"
              "keep shuffle outputs uncompressed unless a codec is given)"},
     FlagHelp{"--task-attempts", "N", "attempts per task before the job fails (default 4)"},
+    FlagHelp{"--scheduler-mode", "MODE",
+             "FIFO (default: the oldest job's tasks first) or FAIR (pools share the slots;\n"
+             "a thread picks its pool with Context::set_scheduler_pool)"},
+    FlagHelp{"--speculation", "", "run a copy of a slow task on another executor; the first wins"},
     FlagHelp{"--metrics", "", "print the job counters to stderr at the end"},
     FlagHelp{"--event-log", "DIR", "write scheduler events to DIR as JSON lines"},
     FlagHelp{"--no-progress", "", "no progress line on a terminal"},

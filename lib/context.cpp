@@ -97,6 +97,10 @@ detail::EngineConfig engine_config(const Options& o) {
       throw config_error(fmt::format("--shuffle-compression {}: must be lz4, zstd or none", o.shuffle_compression));
   }
   c.print_metrics = o.print_metrics;
+  if (o.scheduler_mode != "FIFO" && o.scheduler_mode != "FAIR")
+    throw config_error(fmt::format("--scheduler-mode {}: must be FIFO or FAIR", o.scheduler_mode));
+  c.fair_scheduler = o.scheduler_mode == "FAIR";
+  c.speculation = o.speculation;
   c.max_executor_restarts = o.executor_restarts;
   c.event_log_dir = o.event_log_dir;
   c.progress = o.progress;
@@ -207,6 +211,10 @@ Context::Context(int argc, const char* const* argv) {
       if (ec != std::errc{} || p != r->data() + r->size() || n > 10000)
         throw config_error(fmt::format("--executor-restarts {}: must be a number from 0 to 10000", *r));
       o.executor_restarts = n;
+    } else if (auto sm = flag(i, "--scheduler-mode")) {
+      o.scheduler_mode = *sm;
+    } else if (std::string_view(argv[i]) == "--speculation") {
+      o.speculation = true;
     } else if (std::string_view(argv[i]) == "--metrics") {
       o.print_metrics = true;
     } else if (auto d = flag(i, "--event-log")) {

@@ -80,8 +80,8 @@ TEST_CASE("Context takes every flag that context_flags_help lists", "[cli]") {
       {"--event-log", "unused-dir"}, {"--ui-port", "0"},           {"--ui-host", "127.0.0.1"},
       {"--heartbeat-timeout", "5"},  {"--min-executors", "1"},     {"--executor-wait", "5"},
       {"--executor-restarts", "3"},  {"--executor-cores", "2"},    {"--executor-host", "127.0.0.1"},
-      {"--executor-id", "x"},        {"--shuffle-compression", "zstd"}};
-  const std::vector<std::string> switches = {"--metrics", "--no-progress", "--no-ui"};
+      {"--executor-id", "x"},        {"--shuffle-compression", "zstd"}, {"--scheduler-mode", "FAIR"}};
+  const std::vector<std::string> switches = {"--metrics", "--no-progress", "--no-ui", "--speculation"};
   auto flags = listed_flags();
   REQUIRE(flags.size() == values.size() + switches.size() + 1);
   for (const auto& flag : flags) {

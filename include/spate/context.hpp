@@ -47,6 +47,13 @@ struct Options {
   /// local-cluster: executors started in place of lost ones over the Context's life (0: a lost
   /// executor is not replaced, and the job goes on with the others).
   std::size_t executor_restarts = 16;
+  /// How the tasks of concurrent jobs share the slots: "FIFO" (the oldest job's tasks first) or
+  /// "FAIR" (pools, chosen per thread with Context::set_scheduler_pool, take turns).
+  std::string scheduler_mode = "FIFO";
+  /// Speculative execution, by Spark's rules: once 75% of a stage's tasks have finished, a task
+  /// running 1.5 times their median gets a copy on another executor; the first copy to finish
+  /// wins and the other is killed. Only where there are executors (local-cluster, spate://).
+  bool speculation = false;
   /// When the Context ends, print its counters (records, shuffle bytes fetched and the time
   /// spent fetching, ...) to stderr on one line starting "spate metrics:".
   bool print_metrics = false;
@@ -83,7 +90,8 @@ class Context {
   /// Reads spate's flags from the command line: `--master M` (or `--master=M`),
   /// `--task-attempts N`, `--min-executors N`, `--executor-wait SECONDS`,
   /// `--heartbeat-timeout SECONDS`, `--executor-memory SIZE` (bytes, or with a k, m, g or t
-  /// suffix: 512m, 4g), `--executor-restarts N`, `--metrics`, `--event-log DIR`,
+  /// suffix: 512m, 4g), `--executor-restarts N`, `--scheduler-mode FIFO|FAIR`, `--speculation`,
+  /// `--metrics`, `--event-log DIR`,
   /// `--no-progress`, `--ui-port N`, `--ui-host ADDRESS`, `--no-ui`; then SPATE_MASTER when no
   /// --master is given. argv is not modified; args() holds the program's own arguments.
   /// Throws config_error for a malformed value.
@@ -145,6 +153,23 @@ class Context {
     });
     return Broadcast<V>(id, engine_.get());
   }
+
+  /// Jobs this thread starts from now on belong to job group `group` (cancel_job_group cancels
+  /// them together) and are shown with `description` when it is not empty.
+  void set_job_group(std::string group, std::string description = "") const {
+    engine_->set_job_group(std::move(group), std::move(description));
+  }
+  /// Jobs this thread starts from now on belong to no group.
+  void clear_job_group() const { engine_->set_job_group("", ""); }
+  /// Cancels the running jobs of `group`; returns how many it cancelled.
+  std::size_t cancel_job_group(const std::string& group) const { return engine_->cancel_job_group(group); }
+  /// Cancels every running job of this Context; returns how many it cancelled.
+  std::size_t cancel_all(const std::string& reason = "cancel_all was called") const {
+    return engine_->cancel_all(reason);
+  }
+  /// With --scheduler-mode FAIR: the tasks of jobs this thread starts from now on share the
+  /// slots as pool `pool` ("" for the default pool); pools take the slots in turn.
+  void set_scheduler_pool(std::string pool) const { engine_->set_scheduler_pool(std::move(pool)); }
 
   /// The status page's address ("http://127.0.0.1:4040/"), or "" when it is off.
   std::string status_url() const;

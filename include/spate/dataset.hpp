@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "spate/detail/dataset_core.hpp"
+#include "spate/job_handle.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"
 
@@ -251,6 +252,17 @@ class Dataset {
   /// Calls f(record) for every record, on the task threads.
   template <class F>
   void foreach(F f) const;
+
+  // ---- the same actions, started without waiting: the handle waits, gets or cancels ----
+
+  /// collect(), running while the caller goes on.
+  JobHandle<std::vector<owned_t<T>>> collect_async() const;
+  /// count(), running while the caller goes on.
+  JobHandle<std::size_t> count_async() const;
+  /// foreach(f), running while the caller goes on.
+  template <class F>
+  JobHandle<void> foreach_async(F f) const;
+
   /// Calls f(partition_index, std::vector<owned_t<T>>) once per partition, on the task threads.
   template <class F>
   void foreach_partition(F f) const;

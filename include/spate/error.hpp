@@ -50,6 +50,13 @@ class serialization_error : public error {
   using error::error;
 };
 
+/// A job was cancelled before it finished (its handle, its job group, cancel_all, or Ctrl-C in a
+/// program that asked for that); what() says which job and why.
+class job_cancelled : public error {
+ public:
+  using error::error;
+};
+
 /// A job failed after its retries; what() carries the user's message, the stage, partition and attempt.
 class job_error : public error {
  public:

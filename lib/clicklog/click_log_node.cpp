@@ -44,7 +44,7 @@ class ClickLogNode final : public detail::Node<ClickView>,
     std::uint64_t lines = 0, bad = 0;
     ClickView click;
     while (reader.next(line)) {
-      ++lines;
+      if (lines++ % detail::kRecordsBetweenChecks == 0) tc.check_killed();
       if (reader.line_offset() == 0) continue;  // the file's header line
       ClickParse r = parse_click(line, click);
       if (r.ok()) {

@@ -51,6 +51,9 @@ namespace {
 // How long a task waits for a slot on the executor that holds a cached partition it reads.
 constexpr auto kLocalityWait = 500ms;
 
+// How long a killed task's executor has to report that it stopped.
+constexpr auto kKillWait = 2s;
+
 std::string hex_secret() {
   auto nonce = net::fresh_nonce();
   std::string out;
@@ -196,15 +199,28 @@ class ClusterBackend final : public Backend {
     return {std::move(result.counters), std::move(result.accumulators), executor};
   }
 
-  TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) override {
+  TaskUpdates run_result(ResultHandler&, const TaskSpec& spec) override {
     auto [executor, result] = execute(false, spec);
     {
       std::lock_guard lock(mutex_);
       for (auto node : result.cached) cached_at_[{node, spec.partition}] = executor;
     }
-    Reader in(result.result);
-    handler.load_result(spec.partition, in);
-    return {std::move(result.counters), std::move(result.accumulators), executor};
+    return {std::move(result.counters), std::move(result.accumulators), executor, std::move(result.result)};
+  }
+
+  void kill_task(std::uint64_t task_id) override {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(task_id);
+    if (it == pending_.end() || it->second.done) return;
+    it->second.killed = true;
+    cv_.notify_all();
+    auto e = executors_.find(it->second.executor);
+    if (e == executors_.end() || !e->second.alive) return;
+    try {
+      e->second.conn->send(net::FrameType::kill_task, protocol::encode(protocol::KillTask{task_id}));
+    } catch (const std::exception&) {
+      // Its connection is gone; so is the task.
+    }
   }
 
  private:
@@ -225,6 +241,8 @@ class ClusterBackend final : public Backend {
     bool ok = false;
     bool input_error = false;
     bool lost = false;  // its executor was lost
+    bool killed = false;  // the scheduler stopped it; the executor's slot frees when it answers
+    bool answered = false;  // the executor reported on it
     std::optional<protocol::Failure> fetch;  // it could not fetch a block
     std::string error;
     protocol::Result result;
@@ -260,19 +278,32 @@ class ClusterBackend final : public Backend {
         if (x.alive) return false;
       return true;
     };
+    auto killed = [&] { return spec.kill && spec.kill->load(); };
+    if (spec.speculative) {
+      // A copy of a slow task is worth running only elsewhere, and only now.
+      e = free_executor(spec.avoid_executor);
+      if (!e) throw task_not_launched(fmt::format("no executor but {} had a free slot", spec.avoid_executor));
+    }
     // An executor holding a cached partition the task reads is worth a short wait for a slot
     // (Spark's locality wait): elsewhere the partition is computed again.
-    if (Executor* home = holder_of_cached(spec)) {
-      cv_.wait_for(lock, kLocalityWait, [&] { return !home->alive || home->busy < home->cores || stopping_; });
+    if (Executor* home = e ? nullptr : holder_of_cached(spec)) {
+      cv_.wait_for(lock, kLocalityWait,
+                   [&] { return !home->alive || home->busy < home->cores || stopping_ || killed(); });
       if (home->alive && home->busy < home->cores) e = home;
     }
     if (!e && (!cv_.wait_for(lock, config_.executor_wait,
-                             [&] { return (e = free_executor()) != nullptr || stopping_ || none_alive(); }) ||
-               e == nullptr))
+                             [&] {
+                               return (e = free_executor()) != nullptr || stopping_ || none_alive() || killed();
+                             }) ||
+               e == nullptr)) {
+      if (killed()) throw task_killed("task killed before it was launched");
       throw error(none_alive() ? std::string("every executor has been lost")
                                : fmt::format("no executor had a free task slot within {} s",
                                              config_.executor_wait.count() / 1000));
-    l.task_id = next_task_++;
+    }
+    if (killed()) throw task_killed("task killed before it was launched");
+    // The scheduler's id, so that kill_task finds the attempt; unique in this driver.
+    l.task_id = spec.task_id ? spec.task_id : next_task_++;
     l.stage_bytes = *spec.stage_bytes;
     Pending& p = pending_[l.task_id];
     p.executor = e->id;
@@ -294,14 +325,25 @@ class ClusterBackend final : public Backend {
       lock.unlock();
     }
     lock.lock();
-    cv_.wait(lock, [&] { return pending_.at(l.task_id).done; });
+    // A killed task has a moment to stop and clean up (its spill files) on its executor, so that
+    // a cancelled job is over when it says so; one that does not answer in time (its executor
+    // hangs) is left behind, its slot taken until the executor answers or is lost.
+    cv_.wait(lock, [&] { return pending_.at(l.task_id).done || pending_.at(l.task_id).killed; });
+    if (!pending_.at(l.task_id).done &&
+        !cv_.wait_for(lock, kKillWait, [&] { return pending_.at(l.task_id).done; }))
+      finish(l.task_id, false, "task killed");
     Pending done = std::move(pending_.at(l.task_id));
     pending_.erase(l.task_id);
-    if (auto it = executors_.find(done.executor); it != executors_.end()) it->second.busy--;
+    auto where = executors_.find(done.executor);
+    if (done.killed && !done.answered && !done.lost && where != executors_.end() && where->second.alive)
+      killed_on_[l.task_id] = done.executor;  // still running there until it answers
+    else if (where != executors_.end())
+      where->second.busy--;
     cv_.notify_all();
     if (!done.ok && done.fetch) forget_outputs_at(done.fetch->address);
     lock.unlock();
     if (!done.ok) {
+      if (done.killed && !done.lost) throw task_killed(done.error);
       if (done.input_error) throw input_error(done.error);
       if (done.lost) throw task_lost(done.error, done.executor);
       if (done.fetch)
@@ -363,12 +405,29 @@ class ClusterBackend final : public Backend {
     }
   }
 
-  // The live executor with the most free slots, or nullptr. Caller holds mutex_.
-  Executor* free_executor() {
+  // The live executor with the most free slots, other than `avoid`, or nullptr. Caller holds
+  // mutex_.
+  Executor* free_executor(const std::string& avoid = "") {
     Executor* best = nullptr;
     for (auto& [id, e] : executors_)
-      if (e.alive && e.busy < e.cores && (!best || e.cores - e.busy > best->cores - best->busy)) best = &e;
+      if (e.alive && id != avoid && e.busy < e.cores && (!best || e.cores - e.busy > best->cores - best->busy))
+        best = &e;
     return best;
+  }
+
+  // A killed task's executor answered for it at last: its slot is free again. Caller holds
+  // mutex_. Returns false when the task was not one killed.
+  bool release_killed(const std::shared_ptr<net::Connection>& c, std::uint64_t task) {
+    auto it = killed_on_.find(task);
+    if (it == killed_on_.end()) return false;
+    auto who = by_conn_.find(c.get());
+    if (who == by_conn_.end() || who->second != it->second)
+      throw net::net_error(fmt::format("a report on task {} came from {}, not from executor {} that ran it", task,
+                                       c->peer(), it->second));
+    if (auto e = executors_.find(it->second); e != executors_.end() && e->second.alive) e->second.busy--;
+    killed_on_.erase(it);
+    cv_.notify_all();
+    return true;
   }
 
   // Marks a pending task done. Caller holds mutex_.
@@ -421,9 +480,12 @@ class ClusterBackend final : public Backend {
       case net::FrameType::task_result: {
         auto r = protocol::decode_result(f.payload);
         std::lock_guard lock(mutex_);
+        if (release_killed(c, r.task_id)) return;
         auto it = pending_.find(r.task_id);
         if (it == pending_.end()) return;
         check_sender(c, it->second, r.task_id);
+        it->second.answered = true;
+        if (it->second.done) return;  // killed meanwhile
         it->second.result = std::move(r);
         finish(it->first, true, "");
         break;
@@ -431,9 +493,12 @@ class ClusterBackend final : public Backend {
       case net::FrameType::task_failed: {
         auto r = protocol::decode_failure(f.payload);
         std::lock_guard lock(mutex_);
+        if (release_killed(c, r.task_id)) return;
         auto it = pending_.find(r.task_id);
-        if (it == pending_.end() || it->second.done) return;
+        if (it == pending_.end()) return;
         check_sender(c, it->second, r.task_id);
+        it->second.answered = true;
+        if (it->second.done) return;  // killed meanwhile
         if (r.fetch_failed) {
           // No address: the damaged output was the reporting executor's own.
           if (r.address.empty())
@@ -529,6 +594,8 @@ class ClusterBackend final : public Backend {
       m = m->second.executor == id ? map_outputs_.erase(m) : std::next(m);
     for (auto m = cached_at_.begin(); m != cached_at_.end();)
       m = m->second == id ? cached_at_.erase(m) : std::next(m);
+    for (auto k = killed_on_.begin(); k != killed_on_.end();)
+      k = k->second == id ? killed_on_.erase(k) : std::next(k);
     if (!stopping_) {
       std::string_view reason(why);
       if (reason.starts_with("spate: ")) reason.remove_prefix(7);
@@ -648,6 +715,7 @@ class ClusterBackend final : public Backend {
   std::map<std::string, Executor> executors_;
   std::map<const net::Connection*, std::string> by_conn_;
   std::map<std::uint64_t, Pending> pending_;
+  std::map<std::uint64_t, std::string> killed_on_;  // killed tasks still running: task -> executor
   std::uint64_t next_task_ = 1;
   // Where each map output lives, with its bucket sizes (compress_size bytes).
   struct MapStatus {

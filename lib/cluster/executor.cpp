@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -514,6 +515,19 @@ class Executor {
           if (!heartbeats_.joinable()) heartbeats_ = std::thread([this] { send_heartbeats(); });
           break;
         }
+        case net::FrameType::kill_task: {
+          auto k = protocol::decode_kill_task(frame->payload);
+          std::lock_guard lock(mutex_);
+          if (auto it = kill_flags_.find(k.task_id); it != kill_flags_.end()) {
+            it->second->store(true);
+          } else {
+            // Not started yet (or already ended): a queued task sees this when it starts. The
+            // driver kills few tasks; a bound keeps ended ones from piling up.
+            if (killed_early_.size() > 4096) killed_early_.clear();
+            killed_early_.insert(k.task_id);
+          }
+          break;
+        }
         case net::FrameType::remove_blocks:
           blocks_.drop_cached(protocol::decode_remove_cached(frame->payload).node);
           break;
@@ -575,11 +589,27 @@ class Executor {
     try {
       protocol::Launch l = protocol::decode_launch(payload);
       task_id = l.task_id;
+      auto kill = std::make_shared<std::atomic<bool>>(false);
+      {
+        std::lock_guard lock(mutex_);
+        if (killed_early_.erase(task_id)) kill->store(true);
+        kill_flags_[task_id] = kill;
+      }
+      struct Forget {
+        Executor& self;
+        std::uint64_t id;
+        ~Forget() {
+          std::lock_guard lock(self.mutex_);
+          self.kill_flags_.erase(id);
+        }
+      } forget{*this, task_id};
       PeerFetcher fetcher(peers_, l.shuffles, l.partition);
       TaskContext tc(blocks_, l.stage, l.partition, l.attempt);
       tc.set_fetcher(&fetcher);
       tc.set_broadcasts(&broadcasts_);
+      tc.set_kill_flag(kill.get());
       CurrentTaskScope current(tc);
+      tc.check_killed();
       Reader in(l.stage_bytes);
       GraphReader g(in);
       protocol::Result r;
@@ -663,6 +693,8 @@ class Executor {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;
+  std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> kill_flags_;  // tasks that run, by id
+  std::set<std::uint64_t> killed_early_;  // kills that came before their task started
   std::vector<std::thread> workers_;
   // Until the driver's welcome says otherwise.
   std::atomic<std::uint64_t> heartbeat_interval_ms_{1000};

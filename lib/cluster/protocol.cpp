@@ -89,6 +89,16 @@ RemoveCached decode_remove_cached(std::string_view payload) {
   return r;
 }
 
+std::string encode(const KillTask& k) { return pack(k.task_id); }
+
+KillTask decode_kill_task(std::string_view payload) {
+  Reader in(payload);
+  KillTask k;
+  k.task_id = deserialize_from<std::uint64_t>(in);
+  expect_end(in, "kill_task");
+  return k;
+}
+
 namespace {
 
 // A shuffle's locations travel as its distinct addresses, then one varint index per map

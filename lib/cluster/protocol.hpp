@@ -38,6 +38,11 @@ struct RemoveCached {
   std::uint64_t node = 0;
 };
 
+/// D->E kill_task: stop task `task_id` if it is queued or running (it then reports a failure).
+struct KillTask {
+  std::uint64_t task_id = 0;
+};
+
 /// Where the map outputs of one shuffle live: one block address ("host:port") per map partition,
 /// and, when the driver knows them, each output's size of the bucket the task reads (the one of
 /// its own partition), one compress_size() byte per map partition: 0 means empty.
@@ -146,6 +151,8 @@ std::string encode(const Heartbeat& h);
 Heartbeat decode_heartbeat(std::string_view payload);
 std::string encode(const RemoveCached& r);
 RemoveCached decode_remove_cached(std::string_view payload);
+std::string encode(const KillTask& k);
+KillTask decode_kill_task(std::string_view payload);
 std::string encode(const Launch& l);
 Launch decode_launch(std::string_view payload);
 std::string encode(const Result& r);

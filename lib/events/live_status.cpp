@@ -22,6 +22,7 @@ const char* status_of(TaskAttempt::Outcome o) {
     case TaskAttempt::Outcome::failed: return "failed";
     case TaskAttempt::Outcome::lost: return "lost";
     case TaskAttempt::Outcome::fetch_failed: return "fetch_failed";
+    case TaskAttempt::Outcome::killed: return "killed";
   }
   return "failed";
 }

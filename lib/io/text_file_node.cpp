@@ -32,7 +32,7 @@ class TextFileNode final : public Node<std::string_view>,
     std::string_view line;
     std::uint64_t records = 0;
     while (reader.next(line)) {
-      ++records;
+      if (records++ % kRecordsBetweenChecks == 0) tc.check_killed();
       out(std::move(line));
     }
     tc.add_counter("input.records", records);

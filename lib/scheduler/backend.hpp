@@ -1,6 +1,7 @@
 // Backend: where the scheduler's tasks run: threads of this process, or executor processes.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,9 @@ struct TaskUpdates {
   Counters counters;
   AccumulatorUpdates accumulators;
   std::string executor;  // where the attempt ran
+  /// A result task run in another process: its result as save_result wrote it, for the driver
+  /// to load only when this copy is the one that counts.
+  std::optional<std::string> result;
 };
 
 /// The saved form of broadcast `id` for an executor that asks for it; nullopt for an unknown id.
@@ -45,6 +49,14 @@ struct TaskSpec {
   std::vector<std::uint64_t> cached_nodes;
   /// Called with the executor's id once the attempt is handed to it (may be empty).
   std::function<void(const std::string& executor)> on_launch;
+  /// Unique among the attempts of this driver; kill_task names it.
+  std::uint64_t task_id = 0;
+  /// Set when the attempt is to stop; the task checks it between batches of records.
+  std::shared_ptr<std::atomic<bool>> kill;
+  /// A copy of a slow task: it must run on another executor than this one, or not at all
+  /// (task_not_launched).
+  std::string avoid_executor;
+  bool speculative = false;
 };
 
 /// Runs task attempts. Thread-safe: the scheduler calls it from one thread per task slot.
@@ -62,9 +74,13 @@ class Backend {
   /// Runs map task `spec.partition` of `dep`; throws the task's error, task_lost when its
   /// executor was lost, fetch_failure when a block it reads could not be had.
   virtual TaskUpdates run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) = 0;
-  /// Runs the job handler on `spec.partition`, leaving the result in the handler; throws the
-  /// task's error.
+  /// Runs the job handler on `spec.partition`: in this process the result stays in the handler;
+  /// elsewhere it comes back as TaskUpdates::result. Throws the task's error.
   virtual TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) = 0;
+  /// Stops attempt `task_id` (its spec's kill flag is set already): an attempt on an executor is
+  /// told to stop, and its run_map or run_result returns at once with task_killed. Unknown or
+  /// finished attempts are ignored.
+  virtual void kill_task(std::uint64_t task_id) = 0;
   /// Frees the cached partitions of a node wherever tasks stored them.
   virtual void drop_cached(std::uint64_t node_id) = 0;
 };

@@ -1,5 +1,6 @@
 // The local backend: a task is a call on the scheduler's thread, blocks stay in this process.
 #include "scheduler/backend.hpp"
+#include "scheduler/task_loss.hpp"
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 
@@ -18,24 +19,30 @@ class LocalBackend final : public Backend {
     return blocks_.map_output(shuffle, m) != nullptr;
   }
   TaskUpdates run_map(const ShuffleDependencyBase& dep, const TaskSpec& spec) override {
-    TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
-    tc.set_broadcasts(&broadcasts_);
-    CurrentTaskScope current(tc);
-    if (spec.on_launch) spec.on_launch("driver");
-    dep.run_map_task(tc, spec.partition);
-    return {tc.counters(), tc.accumulator_updates(), "driver"};
+    return run(spec, [&](TaskContext& tc) { dep.run_map_task(tc, spec.partition); });
   }
   TaskUpdates run_result(ResultHandler& handler, const TaskSpec& spec) override {
-    TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
-    tc.set_broadcasts(&broadcasts_);
-    CurrentTaskScope current(tc);
-    if (spec.on_launch) spec.on_launch("driver");
-    handler.run_task(tc, spec.partition);
-    return {tc.counters(), tc.accumulator_updates(), "driver"};
+    return run(spec, [&](TaskContext& tc) { handler.run_task(tc, spec.partition); });
   }
+  // The task reads its kill flag itself.
+  void kill_task(std::uint64_t) override {}
   void drop_cached(std::uint64_t node_id) override { blocks_.drop_cached(node_id); }
 
  private:
+  template <class Body>
+  TaskUpdates run(const TaskSpec& spec, Body&& body) {
+    // Copies of slow tasks are for other executors; in one process there is none.
+    if (spec.speculative) throw task_not_launched("local mode has no other executor");
+    TaskContext tc(blocks_, spec.stage, spec.partition, spec.attempt);
+    tc.set_broadcasts(&broadcasts_);
+    tc.set_kill_flag(spec.kill.get());
+    CurrentTaskScope current(tc);
+    if (spec.on_launch) spec.on_launch("driver");
+    tc.check_killed();
+    body(tc);
+    return {tc.counters(), tc.accumulator_updates(), "driver", std::nullopt};
+  }
+
   BlockStore& blocks_;
   std::size_t threads_;
   BroadcastSource& broadcasts_;

@@ -21,6 +21,8 @@ void throw_damaged_output(const std::string& what, int shuffle, std::size_t map)
   throw fetch_failure(what, shuffle, map, "");
 }
 
+void throw_task_killed() { throw task_killed("task killed"); }
+
 CurrentTaskScope::CurrentTaskScope(TaskContext& tc) noexcept : previous_(tl_current) { tl_current = &tc; }
 CurrentTaskScope::~CurrentTaskScope() { tl_current = previous_; }
 

@@ -38,4 +38,16 @@ class fetch_failure : public task_lost {
   std::size_t map_;
 };
 
+/// The attempt was told to stop: its job was cancelled, or another copy of it finished first.
+class task_killed : public error {
+ public:
+  using error::error;
+};
+
+/// A copy of a slow task found no executor other than the one it must avoid: it never ran.
+class task_not_launched : public task_lost {
+ public:
+  explicit task_not_launched(const std::string& what) : task_lost(what, "") {}
+};
+
 }  // namespace spate::detail

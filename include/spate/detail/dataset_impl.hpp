@@ -378,32 +378,48 @@ Dataset<owned_t<T>> Dataset<T, Stack>::repartition(std::size_t n) const {
 // ---- actions ----
 
 template <class T, class Stack>
-std::vector<owned_t<T>> Dataset<T, Stack>::collect() const {
-  auto parts = detail::run_partitions(
-      *engine(), node(), [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
+JobHandle<std::vector<owned_t<T>>> Dataset<T, Stack>::collect_async() const {
+  return detail::run_partitions_async(
+      engine(), node(),
+      [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
         std::vector<owned_t<T>> v;
         detail::for_each_record(tc, p, n, [&v](T&& x) { v.push_back(to_owned_move(std::move(x))); });
         return v;
+      },
+      [](std::vector<std::vector<owned_t<T>>>&& parts) {
+        std::vector<owned_t<T>> all;
+        std::size_t total = 0;
+        for (const auto& v : parts) total += v.size();
+        all.reserve(total);
+        for (auto& v : parts) std::move(v.begin(), v.end(), std::back_inserter(all));
+        return all;
       });
-  std::vector<owned_t<T>> all;
-  std::size_t total = 0;
-  for (const auto& v : parts) total += v.size();
-  all.reserve(total);
-  for (auto& v : parts) std::move(v.begin(), v.end(), std::back_inserter(all));
-  return all;
+}
+
+template <class T, class Stack>
+std::vector<owned_t<T>> Dataset<T, Stack>::collect() const {
+  return collect_async().get();
+}
+
+template <class T, class Stack>
+JobHandle<std::size_t> Dataset<T, Stack>::count_async() const {
+  return detail::run_partitions_async(
+      engine(), node(),
+      [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
+        std::size_t c = 0;
+        detail::for_each_record(tc, p, n, [&c](T&&) { ++c; });
+        return c;
+      },
+      [](std::vector<std::size_t>&& parts) {
+        std::size_t total = 0;
+        for (auto c : parts) total += c;
+        return total;
+      });
 }
 
 template <class T, class Stack>
 std::size_t Dataset<T, Stack>::count() const {
-  auto parts = detail::run_partitions(
-      *engine(), node(), [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n) {
-        std::size_t c = 0;
-        detail::for_each_record(tc, p, n, [&c](T&&) { ++c; });
-        return c;
-      });
-  std::size_t total = 0;
-  for (auto c : parts) total += c;
-  return total;
+  return count_async().get();
 }
 
 template <class T, class Stack>
@@ -554,16 +570,23 @@ std::map<owned_t<T>, std::size_t> Dataset<T, Stack>::count_by_value() const {
 
 template <class T, class Stack>
 template <class F>
-void Dataset<T, Stack>::foreach(F f) const {
+JobHandle<void> Dataset<T, Stack>::foreach_async(F f) const {
   detail::require_shippable<F>();
-  detail::run_partitions(
-      *engine(), node(),
+  return detail::run_partitions_async(
+      engine(), node(),
       detail::bind_task(
           [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n, F& g) {
             detail::for_each_record(tc, p, n, [&g](T&& x) { g(std::move(x)); });
             return true;
           },
-          f));
+          f),
+      [](std::vector<bool>&&) {});
+}
+
+template <class T, class Stack>
+template <class F>
+void Dataset<T, Stack>::foreach(F f) const {
+  foreach_async(std::move(f)).get();
 }
 
 template <class T, class Stack>

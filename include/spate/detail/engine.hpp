@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "spate/detail/job_control.hpp"
 #include "spate/detail/task_context.hpp"
 #include "spate/serialization.hpp"
 
@@ -40,6 +41,10 @@ struct EngineConfig {
   /// How shuffle outputs and spill files are compressed; nullopt: LZ4, except that in local
   /// modes shuffle outputs, which never leave the process, are not compressed.
   std::optional<Codec> shuffle_compression;
+  /// FAIR scheduling between pools (--scheduler-mode FAIR); FIFO otherwise.
+  bool fair_scheduler = false;
+  /// Run copies of slow tasks on other executors (--speculation).
+  bool speculation = false;
   /// Print every counter to stderr, one line, when the engine ends (--metrics).
   bool print_metrics = false;
   /// How often the map outputs of one shuffle may be recomputed after losses, per job.
@@ -60,7 +65,7 @@ struct EngineConfig {
 /// One task attempt as the scheduler saw it end: the record from which a test or a log learns
 /// which partitions ran where, and which were computed again.
 struct TaskAttempt {
-  enum class Outcome { succeeded, failed, lost, fetch_failed };
+  enum class Outcome { succeeded, failed, lost, fetch_failed, killed };
   std::uint64_t job = 0;
   int stage = 0;
   /// The shuffle a map task wrote, or -1 for a result task.
@@ -166,10 +171,30 @@ class Engine {
   BroadcastSource& broadcasts() noexcept;
 
   /// Runs the handler on `partitions` of `node` (all partitions when empty): first every missing
-  /// output of the shuffles the node depends on (stage by stage), then one task per partition.
-  /// Throws spate::job_error when a task fails after its attempts.
+  /// output of the shuffles the node depends on (independent stages at once), then one task per
+  /// partition. Throws spate::job_error when a task fails after its attempts, job_cancelled when
+  /// the job is cancelled. Started inside a task, it lends that task's slot while it waits.
   void run_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handler,
                const std::vector<std::size_t>& partitions = {});
+  /// Starts the same job without waiting for it; `keep_alive` (the handler's owner) is held
+  /// until the job has ended.
+  std::shared_ptr<JobControl> submit_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handler,
+                                         const std::vector<std::size_t>& partitions,
+                                         std::shared_ptr<void> keep_alive);
+
+  /// Jobs this thread starts from now on belong to `group` (cancel_job_group) and are shown
+  /// with `description`.
+  void set_job_group(std::string group, std::string description);
+  /// Jobs this thread starts from now on run in FAIR pool `pool` ("" for the default pool).
+  void set_scheduler_pool(std::string pool);
+  /// Forgets this thread's job group, description and pool.
+  void clear_thread_properties();
+  /// Cancels the running jobs of `group`; returns how many.
+  std::size_t cancel_job_group(const std::string& group);
+  /// Cancels every running job; returns how many.
+  std::size_t cancel_all(const std::string& reason);
+  /// Cancels job `id`; false when it is not running.
+  bool cancel_job(std::uint64_t id, const std::string& reason);
 
  private:
   struct Impl;

@@ -123,7 +123,9 @@ class Node : public NodeBase {
       if (tc.blocks().put_cached_block(id(), p, fresh, fresh->capacity() * sizeof(T))) tc.note_cached(id());
       block = std::move(fresh);
     }
+    std::size_t n = 0;
     for (const T& x : *block) {
+      if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
       T copy(x);
       out(std::move(copy));
     }

@@ -41,6 +41,7 @@ class ParallelizeNode final : public Node<T>,
     std::size_t begin = p * n / parts, end = (p + 1) * n / parts;
     tc.add_counter("input.records", end - begin);
     for (std::size_t i = begin; i < end; ++i) {
+      if ((i - begin) % kRecordsBetweenChecks == 0) tc.check_killed();
       T copy((*data_)[i]);
       out(std::move(copy));
     }

@@ -9,6 +9,7 @@
 #include "spate/detail/engine.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/state_codec.hpp"
+#include "spate/job_handle.hpp"
 
 namespace spate::detail {
 
@@ -48,6 +49,26 @@ class PartitionResults final : public ResultHandler,
   Fn fn_;
   std::vector<std::optional<R>> results_;
 };
+
+/// Starts fn(tc, p, node) -> R on the given partitions (all when empty) as one job; the handle's
+/// get() returns finish(results in partition order).
+template <class T, class Fn, class Finish>
+auto run_partitions_async(const std::shared_ptr<Engine>& engine, const std::shared_ptr<Node<T>>& node, Fn fn,
+                          Finish finish, std::vector<std::size_t> parts = {}) {
+  using R = std::invoke_result_t<Fn&, TaskContext&, std::size_t, Node<T>&>;
+  using Out = std::invoke_result_t<Finish&, std::vector<R>&&>;
+  if (parts.empty())
+    for (std::size_t p = 0; p < node->num_partitions(); ++p) parts.push_back(p);
+  auto handler = std::make_shared<PartitionResults<T, R, Fn>>(node, std::move(fn));
+  auto control = engine->submit_job(node, *handler, parts, handler);
+  return JobHandle<Out>(engine, std::move(control),
+                        [handler, parts = std::move(parts), finish = std::move(finish)]() mutable -> Out {
+                          std::vector<R> out;
+                          out.reserve(parts.size());
+                          for (std::size_t p : parts) out.push_back(std::move(*handler->at(p)));
+                          return finish(std::move(out));
+                        });
+}
 
 /// Runs fn(tc, p, node) -> R for the given partitions (all when empty) as one job and returns
 /// the results in partition order.

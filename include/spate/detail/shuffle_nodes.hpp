@@ -59,6 +59,7 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
   PieceSink local_piece;  // made once: a std::function per bucket would allocate per bucket
   if constexpr (is_serializable_v<R>) {
     records_of = [&](std::string_view raw) {
+      tc.check_killed();  // between chunks of records
       try {
         Reader in(raw);
         while (!in.at_end()) {
@@ -77,6 +78,7 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
     };
   }
   for (std::size_t m = 0; m < dep.num_maps(); ++m) {
+    tc.check_killed();
     if (is_remote.empty() || !is_remote[m]) {
       auto out = tc.blocks().map_output(dep.shuffle_id(), m);
       if (!out)

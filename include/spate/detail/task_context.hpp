@@ -1,6 +1,7 @@
 // TaskContext: what a running task knows about itself and where its blocks live.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -72,6 +73,13 @@ class BucketFetcher {
 /// this task's own process, was found damaged and has been dropped from the block store.
 [[noreturn]] void throw_damaged_output(const std::string& what, int shuffle, std::size_t map);
 
+/// Throws what ends a task attempt the scheduler told to stop.
+[[noreturn]] void throw_task_killed();
+
+/// How many records a source hands on between two looks at its task's kill flag: a look costs
+/// next to nothing, and even slow records leave a killed task little to finish.
+inline constexpr std::size_t kRecordsBetweenChecks = 1024;
+
 /// Identity of one task attempt and its access to the block store; owned by the scheduler,
 /// lent to node code for the duration of one task.
 class TaskContext {
@@ -112,6 +120,17 @@ class TaskContext {
   /// The cached nodes whose partition this task stored.
   const std::vector<std::uint64_t>& cached_nodes() const noexcept { return cached_; }
 
+  /// The flag the scheduler sets when this attempt is to stop (its job was cancelled, or
+  /// another copy finished first); nullptr when nothing stops it.
+  void set_kill_flag(const std::atomic<bool>* flag) noexcept { kill_ = flag; }
+  /// True once the scheduler told this attempt to stop.
+  bool killed() const noexcept { return kill_ && kill_->load(std::memory_order_relaxed); }
+  /// Ends the attempt once the scheduler told it to stop. Sources of records call it between
+  /// batches, so the tasks of a cancelled job end within a moment.
+  void check_killed() const {
+    if (killed()) throw_task_killed();
+  }
+
   /// Where this task's broadcast values come from; nullptr outside a backend.
   BroadcastSource* broadcasts() const noexcept { return broadcasts_; }
   void set_broadcasts(BroadcastSource* b) noexcept { broadcasts_ = b; }
@@ -137,6 +156,7 @@ class TaskContext {
   std::vector<std::uint64_t> cached_;
   BucketFetcher* fetcher_ = nullptr;
   BroadcastSource* broadcasts_ = nullptr;
+  const std::atomic<bool>* kill_ = nullptr;
 };
 
 /// The task attempt running on this thread, or nullptr outside tasks.

@@ -158,6 +158,7 @@ int main(int argc, char** argv) try {
     return 0;
   }
   spate::Context ctx(argc, argv);
+  spate::CancelOnInterrupt interrupt(ctx);  // Ctrl-C cancels the job; we exit with 130 below
   const auto& args = ctx.args();
   std::string job, input, campaigns, out_path;
   bool strict = false;
@@ -202,6 +203,9 @@ int main(int argc, char** argv) try {
   return usage(e.what());
 } catch (const spate::config_error& e) {
   return usage(e.what());
+} catch (const spate::job_cancelled& e) {
+  std::cerr << "spate-clicks: " << e.what() << "\n";
+  return spate::CancelOnInterrupt::kExitStatus;
 } catch (const std::exception& e) {
   std::cerr << "spate-clicks: " << e.what() << "\n";
   return 1;

@@ -53,6 +53,7 @@ int main(int argc, char** argv) try {
     return 0;
   }
   spate::Context ctx(argc, argv);
+  spate::CancelOnInterrupt interrupt(ctx);  // Ctrl-C cancels the job; we exit with 130 below
   const auto& args = ctx.args();
   std::string input, out_path;
   std::size_t top = 0;  // 0: all words
@@ -96,6 +97,9 @@ int main(int argc, char** argv) try {
   return 0;
 } catch (const spate::config_error& e) {
   return usage(e.what());
+} catch (const spate::job_cancelled& e) {
+  std::cerr << "spate-wordcount: " << e.what() << "\n";
+  return spate::CancelOnInterrupt::kExitStatus;
 } catch (const std::exception& e) {
   std::cerr << "spate-wordcount: " << e.what() << "\n";
   return 1;

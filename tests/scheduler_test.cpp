@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include <signal.h>
+
+#include "process_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -265,4 +268,38 @@ TEST_CASE("jobs running on other threads finish after their Context is destroyed
   ctx.reset();  // the datasets hold the engine: their jobs go on
   worker.join();
   CHECK(got == 4000);
+}
+
+TEST_CASE("scheduler child: a slow job under CancelOnInterrupt", "[.][interrupt_child]") {
+  const char* master = std::getenv("SPATE_TEST_CHILD_MASTER");
+  const char* started = std::getenv("SPATE_TEST_CHILD_STARTED");
+  REQUIRE(master != nullptr);
+  REQUIRE(started != nullptr);
+  int code = 0;
+  {
+    spate::Context ctx(options(master));
+    spate::CancelOnInterrupt interrupt(ctx);
+    try {
+      slow_dataset(ctx, Path(started), 2'000'000).count();
+    } catch (const spate::job_cancelled& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      code = interrupt.interrupted() ? spate::CancelOnInterrupt::kExitStatus : 3;
+    }
+  }  // the Context ends cleanly: its executors are gone before the process
+  std::fflush(stderr);
+  std::_Exit(code);
+}
+
+TEST_CASE("Ctrl-C under CancelOnInterrupt cancels the running job and the program exits with 130") {
+  auto master = TWO_SLOT_MASTER();
+  TempDir dir;
+  Path started(dir.file("started"));
+  Child child({self_exe(), "scheduler child: a slow job under CancelOnInterrupt"},
+              {{"SPATE_TEST_CHILD_MASTER", master}, {"SPATE_TEST_CHILD_STARTED", started.s}}, dir.file("child.err"));
+  REQUIRE(await(started, 60s));
+  ::kill(child.pid, SIGINT);
+  int code = child.wait_exit(60s);
+  INFO(child.stderr_text());
+  CHECK(code == 130);
+  CHECK_THAT(child.stderr_text(), Catch::Contains("interrupted by Ctrl-C (SIGINT)"));
 }

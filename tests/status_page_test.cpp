@@ -566,3 +566,36 @@ TEST_CASE(
   for (const auto& [key, n] : outcome.get()) total += n;
   CHECK(total == 64);
 }
+
+TEST_CASE("the cancel action of the status page cancels a running job, and only with its header",
+          "[ui][status_server]") {
+  spate::Options o;
+  o.master = "local[2]";
+  o.ui_port = 0;
+  o.progress = false;
+  spate::Context ctx(o);
+  std::vector<int> data(100000);
+  auto job = ctx.parallelize(data, 4)
+                 .map([](int x) {
+                   std::this_thread::sleep_for(std::chrono::microseconds(200));
+                   return x;
+                 })
+                 .count_async();
+  Client client(port_of(ctx.status_url()));
+  std::string target = fmt::format("/api/jobs/{}/cancel", job.id());
+  // A form another site's page could send, without the header: refused.
+  auto refused = client.send("POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  CHECK(refused.status == 403);
+  CHECK_FALSE(job.done());
+  auto unknown = client.send("POST /api/jobs/999999/cancel HTTP/1.1\r\nHost: x\r\nX-Spate-Action: cancel\r\n"
+                             "Content-Length: 0\r\n\r\n");
+  CHECK(unknown.status == 200);
+  CHECK(json::parse(unknown.body).at("cancelled") == false);
+  auto done = client.send("POST " + target + " HTTP/1.1\r\nHost: x\r\nX-Spate-Action: cancel\r\n"
+                          "Content-Length: 0\r\n\r\n");
+  CHECK(done.status == 200);
+  CHECK(json::parse(done.body).at("cancelled") == true);
+  CHECK_THROWS_WITH(job.get(), Catch::Contains("cancelled from the status page"));
+  CHECK(client.send("POST /api/nothing HTTP/1.1\r\nHost: x\r\nX-Spate-Action: cancel\r\nContent-Length: 0\r\n\r\n")
+            .status == 404);
+}

@@ -8,6 +8,7 @@
 #include "spate/dataset.hpp"
 #include "spate/error.hpp"
 #include "spate/hash.hpp"
+#include "spate/interrupt.hpp"
 #include "spate/job_handle.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"

@@ -679,6 +679,9 @@ class ClusterBackend final : public Backend {
     if (pid < 0) throw error(fmt::format("cannot start executor {}: fork: {}", id, std::strerror(errno)));
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the driver, whatever kills it
+      // Ctrl-C reaches the terminal's whole process group: the driver decides what it means
+      // (it cancels its jobs); its executors end when it does.
+      ::signal(SIGINT, SIG_IGN);
       if (::getppid() != parent) ::_exit(1);
       ::execve("/proc/self/exe", argv.data(), envp.data());
       ::_exit(127);

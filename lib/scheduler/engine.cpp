@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -115,18 +116,6 @@ struct Engine::Impl {
                                          bus)
                   : make_local_backend(blocks, config.threads, broadcasts);
     backend_ready = true;
-    bool terminal = ::isatty(STDERR_FILENO) == 1;
-    if (config.ui) {
-      try {
-        server = std::make_unique<StatusServer>(config.ui_host, static_cast<std::uint16_t>(config.ui_port),
-                                                [s = status](std::string_view path) { return s->api(path); });
-        if (terminal) std::fprintf(stderr, "spate: status page at %s\n", server->url().c_str());
-      } catch (const std::exception& e) {
-        // The page is a window on the job, not part of it: the job runs without it.
-        std::fprintf(stderr, "spate: no status page: %s\n", e.what());
-      }
-    }
-    if (config.progress && terminal) progress = std::make_unique<ProgressLine>(status);
     TaskSchedulerConfig tc;
     tc.max_task_attempts = config.max_task_attempts;
     tc.fair = config.fair_scheduler;
@@ -134,6 +123,20 @@ struct Engine::Impl {
     tasks = std::make_unique<TaskScheduler>(*backend, bus, tc, [this](TaskAttempt a) { record(std::move(a)); });
     dag = std::make_unique<DagScheduler>(*backend, *tasks, bus, config.max_stage_attempts, tc.speculation,
                                          DagSchedulerHooks{[this](const TaskUpdates& u) { keep_updates(u); }});
+    bool terminal = ::isatty(STDERR_FILENO) == 1;
+    if (config.ui) {
+      try {
+        server = std::make_unique<StatusServer>(
+            config.ui_host, static_cast<std::uint16_t>(config.ui_port),
+            [s = status](std::string_view path) { return s->api(path); },
+            [this](std::string_view path) { return action(path); });
+        if (terminal) std::fprintf(stderr, "spate: status page at %s\n", server->url().c_str());
+      } catch (const std::exception& e) {
+        // The page is a window on the job, not part of it: the job runs without it.
+        std::fprintf(stderr, "spate: no status page: %s\n", e.what());
+      }
+    }
+    if (config.progress && terminal) progress = std::make_unique<ProgressLine>(status);
   }
 
   EngineConfig config;
@@ -163,6 +166,19 @@ struct Engine::Impl {
   // scheduler, which cancels what runs, before the task threads).
   std::unique_ptr<TaskScheduler> tasks;
   std::unique_ptr<DagScheduler> dag;
+
+  // POST /api/jobs/ID/cancel, from the status page's cancel button.
+  std::optional<std::string> action(std::string_view path) {
+    constexpr std::string_view prefix = "/api/jobs/", suffix = "/cancel";
+    if (!path.starts_with(prefix) || !path.ends_with(suffix)) return std::nullopt;
+    std::string_view digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    std::uint64_t id = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+    if (!dag) return std::nullopt;
+    bool cancelled = dag->cancel_job(id, "cancelled from the status page");
+    return fmt::format("{{\"job\":{},\"cancelled\":{}}}", id, cancelled);
+  }
 
   JobProperties properties() {
     std::lock_guard lock(properties_mutex);
@@ -204,7 +220,9 @@ struct Engine::Impl {
 
 Engine::Engine(EngineConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 Engine::~Engine() {
-  // Jobs end (cancelled) and task threads stop before anything they use goes.
+  // Jobs end (cancelled) and task threads stop before anything they use goes; the status page
+  // first, whose cancel button reaches the DAG scheduler.
+  impl_->server.reset();
   impl_->dag.reset();
   impl_->tasks.reset();
   if (!impl_->config.print_metrics) return;

@@ -239,7 +239,10 @@ function renderJobs() {
     return `<tr class="job pick" tabindex="0" data-job="${esc(j.job)}"` +
            ` data-status="${esc(j.status)}" aria-selected="${selected}">` +
            `<td class="num">${esc(j.job)}</td>` +
-           `<td class="wrap">${esc(j.description)}${error}</td><td>${badge(j.status)}</td>` +
+           `<td class="wrap">${esc(j.description)}${error}</td><td>${badge(j.status)}` +
+           (j.status === "running"
+              ? ` <button type="button" class="cancel" data-cancel="${esc(j.job)}">cancel</button>` : "") +
+           `</td>` +
            `<td class="num">${duration(j.duration_ms)}</td>` +
            `<td>${esc((j.stages || []).join(", "))}</td></tr>`;
   });
@@ -485,7 +488,18 @@ function selectJob(id) {
   render();
 }
 
+// The cancel button: a POST with a header of our own, which only this page's origin may send.
+async function cancelJob(id, button) {
+  button.disabled = true;
+  try {
+    await fetch(`api/jobs/${id}/cancel`, { method: "POST", headers: { "X-Spate-Action": "cancel" } });
+  } catch (e) { /* the next poll shows what happened */ }
+  schedule(0);
+}
+
 function activate(target) {
+  const cancel = target.closest("button.cancel");
+  if (cancel) return cancelJob(Number(cancel.dataset.cancel), cancel);
   if (target.closest("#follow-newest")) return selectJob(null);
   if (target.closest("#tasks-close")) return selectStage(null);
   const job = target.closest("tr.job");

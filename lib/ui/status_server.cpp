@@ -86,14 +86,27 @@ Response text_response(const Request& req, http::status status, std::string text
 }
 
 // The answer to one well-formed request.
-Response answer(const Request& req, const StatusApi& api) {
+Response answer(const Request& req, const StatusApi& api, const StatusApi& action) {
+  std::string_view target = req.target();
+  if (req.method() == http::verb::post && action && target.starts_with("/api/")) {
+    // A page of another origin may send a plain form POST here, but not one with a header of
+    // its own without a preflight, which this server never grants: only our page can act.
+    if (req.find("X-Spate-Action") == req.end())
+      return text_response(req, http::status::forbidden, "an action needs the X-Spate-Action header");
+    try {
+      if (auto body = action(target))
+        return make_response(req, http::status::ok, "application/json", std::move(*body));
+    } catch (const std::exception& e) {
+      return text_response(req, http::status::internal_server_error, e.what());
+    }
+    return text_response(req, http::status::not_found, "no such action: " + std::string(target));
+  }
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    auto res =
-        text_response(req, http::status::method_not_allowed, "only GET and HEAD are served here");
+    auto res = text_response(req, http::status::method_not_allowed,
+                             "only GET and HEAD are served here, and POST to actions under /api/");
     res.set(http::field::allow, "GET, HEAD");
     return res;
   }
-  std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
   if (path == "/" || path == "/index.html") {
     auto res = make_response(req, http::status::ok, "text/html; charset=utf-8",
@@ -133,6 +146,7 @@ std::optional<http::status> refusal(const beast::error_code& ec) {
 struct StatusServer::Impl {
   // Declared before io_context: sessions destroyed with the io_context still count themselves out.
   StatusApi api;
+  StatusApi action;
   std::size_t open_connections = 0;
   std::string host;
   asio::io_context ioc{1};
@@ -151,8 +165,8 @@ namespace {
 // its pending operation; lives on the server's one thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const StatusApi& api, std::size_t& open_connections)
-      : stream_(std::move(socket)), api_(api), open_connections_(open_connections) {
+  Session(tcp::socket socket, const StatusApi& api, const StatusApi& action, std::size_t& open_connections)
+      : stream_(std::move(socket)), api_(api), action_(action), open_connections_(open_connections) {
     ++open_connections_;
   }
   ~Session() { --open_connections_; }
@@ -175,7 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(const beast::error_code& ec) {
     if (!ec) {
       const Request& req = parser_->get();
-      write(answer(req, api_));
+      write(answer(req, api_, action_));
       return;
     }
     auto status = refusal(ec);
@@ -221,6 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   const StatusApi& api_;
+  const StatusApi& action_;
   std::size_t& open_connections_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -252,7 +267,7 @@ void StatusServer::Impl::accept() {
       return;
     }
     if (open_connections < kMaxConnections)
-      std::make_shared<Session>(std::move(socket), api, open_connections)->start();
+      std::make_shared<Session>(std::move(socket), api, action, open_connections)->start();
     accept();  // a refused socket closes as it goes out of scope
   });
 }
@@ -269,9 +284,10 @@ void StatusServer::Impl::run() {
   }
 }
 
-StatusServer::StatusServer(const std::string& host, std::uint16_t port, StatusApi api)
+StatusServer::StatusServer(const std::string& host, std::uint16_t port, StatusApi api, StatusApi action)
     : impl_(std::make_unique<Impl>()) {
   impl_->api = std::move(api);
+  impl_->action = std::move(action);
   impl_->host = host;
   beast::error_code ec;
   auto address = asio::ip::make_address(host, ec);

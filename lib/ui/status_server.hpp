@@ -19,7 +19,9 @@ namespace spate::detail {
 using StatusApi = std::function<std::optional<std::string>(std::string_view path)>;
 
 /// The driver's status page: an HTTP/1.1 server on a thread of its own serving "/" (the page of
-/// status_page.hpp) and "/api/..." (from `api`). GET and HEAD only; keep-alive; requests are
+/// status_page.hpp) and "/api/..." (from `api`), and taking POST /api/... actions (from
+/// `action`, same contract; only with an X-Spate-Action header, which another origin's page
+/// cannot send). Otherwise GET and HEAD only; keep-alive; requests are
 /// bounded in size and in the time they may take to arrive, so a slow or hostile client holds a
 /// connection, never the server. Binds host:port; port 0 picks a free one; when the port is
 /// taken it tries the next 16 ports (as Spark's UI does). Not copyable or movable; the api
@@ -28,7 +30,7 @@ class StatusServer {
  public:
   /// Starts serving. Throws config_error naming --ui-port when the port and the next 16 are
   /// taken, or naming --ui-host when the host is not an address of this machine.
-  StatusServer(const std::string& host, std::uint16_t port, StatusApi api);
+  StatusServer(const std::string& host, std::uint16_t port, StatusApi api, StatusApi action = {});
   /// Stops the thread and closes every connection; a request being answered is finished first.
   ~StatusServer();
   StatusServer(const StatusServer&) = delete;

@@ -17,14 +17,19 @@ namespace spate {
 template <class T>
 class Broadcast {
  public:
-  /// The value; valid while the Context lives. Throws spate::error when an executor cannot
-  /// fetch it.
+  /// The value; valid while the Context lives and until destroy(). In a task, the first call
+  /// looks the value up (an executor fetches it from the driver once) and later calls of the
+  /// same task read a pointer the task keeps: reading it per record costs next to nothing.
+  /// Throws spate::error when the value cannot be had (an executor cannot fetch it, or it was
+  /// destroyed).
   const T& value() const {
     detail::TaskContext* tc = detail::current_task();
-    detail::BroadcastSource& source =
-        tc && tc->broadcasts() ? *tc->broadcasts() : engine_->broadcasts();
-    return *static_cast<const T*>(source.broadcast_value(id_, &decode).get());
+    if (tc && tc->broadcasts()) return *static_cast<const T*>(tc->broadcast(id_, &decode));
+    return *static_cast<const T*>(engine_->broadcasts().broadcast_value(id_, &decode).get());
   }
+  /// Frees the value in the driver and in every executor; tasks running now keep theirs until
+  /// they end, later reads throw spate::error. Call it on the driver; a second call does nothing.
+  void destroy() const { engine_->destroy_broadcast(id_); }
   const T& operator*() const { return value(); }
   const T* operator->() const { return &value(); }
 

@@ -164,15 +164,19 @@ class ClusterBackend final : public Backend {
     std::lock_guard lock(mutex_);
     for (auto it = cached_at_.begin(); it != cached_at_.end();)
       it = it->first.first == node_id ? cached_at_.erase(it) : std::next(it);
-    std::string payload = protocol::encode(protocol::RemoveCached{node_id});
-    for (auto& [id, e] : executors_)
-      if (e.alive) {
-        try {
-          e.conn->send(net::FrameType::remove_blocks, payload);
-        } catch (const std::exception&) {
-          // A lost executor's blocks are gone with it.
-        }
-      }
+    tell_all({protocol::RemoveBlocks::Kind::cached, node_id});
+  }
+
+  void remove_shuffle(int shuffle) override {
+    std::lock_guard lock(mutex_);
+    auto it = map_outputs_.lower_bound({shuffle, 0});
+    while (it != map_outputs_.end() && it->first.first == shuffle) it = map_outputs_.erase(it);
+    tell_all({protocol::RemoveBlocks::Kind::shuffle, static_cast<std::uint64_t>(shuffle)});
+  }
+
+  void remove_broadcast(std::uint64_t id) override {
+    std::lock_guard lock(mutex_);
+    tell_all({protocol::RemoveBlocks::Kind::broadcast, id});
   }
 
   std::size_t slots() override {
@@ -351,6 +355,19 @@ class ClusterBackend final : public Backend {
       throw error(done.error);
     }
     return {done.executor, std::move(done.result)};
+  }
+
+  // Tells every live executor to free some blocks. Caller holds mutex_.
+  void tell_all(const protocol::RemoveBlocks& what) {
+    std::string payload = protocol::encode(what);
+    for (auto& [id, e] : executors_)
+      if (e.alive) {
+        try {
+          e.conn->send(net::FrameType::remove_blocks, payload);
+        } catch (const std::exception&) {
+          // A lost executor's blocks are gone with it.
+        }
+      }
   }
 
   // The live executor that stored a cached partition the task reads, or nullptr. Caller holds

@@ -338,6 +338,14 @@ class BroadcastCache final : public BroadcastSource {
     return e.value;
   }
 
+  // The driver destroyed the value: tasks running now keep theirs; later ones ask again.
+  void forget(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    if (it != entries_.end() && (it->second.value || it->second.bytes || !it->second.error.empty()))
+      entries_.erase(it);
+  }
+
   // The driver's answer, from the thread that serves the driver's connection.
   void arrived(std::uint64_t id, std::optional<std::string> bytes) {
     std::lock_guard lock(mutex_);
@@ -345,7 +353,7 @@ class BroadcastCache final : public BroadcastSource {
     if (bytes)
       e.bytes = std::move(bytes);
     else
-      e.error = fmt::format("broadcast {} does not exist in the driver", id);
+      e.error = fmt::format("broadcast {} does not exist in the driver (was it destroyed?)", id);
     cv_.notify_all();
   }
 
@@ -528,9 +536,14 @@ class Executor {
           }
           break;
         }
-        case net::FrameType::remove_blocks:
-          blocks_.drop_cached(protocol::decode_remove_cached(frame->payload).node);
+        case net::FrameType::remove_blocks: {
+          auto r = protocol::decode_remove_blocks(frame->payload);
+          using Kind = protocol::RemoveBlocks::Kind;
+          if (r.kind == Kind::cached) blocks_.drop_cached(r.id);
+          if (r.kind == Kind::shuffle) blocks_.drop_shuffle(static_cast<int>(r.id));
+          if (r.kind == Kind::broadcast) broadcasts_.forget(r.id);
           break;
+        }
         case net::FrameType::broadcast_data: {
           auto b = protocol::decode_broadcast_data(frame->payload);
           broadcasts_.arrived(b.id, std::move(b.bytes));

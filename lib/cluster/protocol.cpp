@@ -1,6 +1,8 @@
 // Message layouts: Serializer-encoded fields in a fixed order; decoders reject trailing bytes.
 #include "cluster/protocol.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -79,12 +81,15 @@ Heartbeat decode_heartbeat(std::string_view payload) {
   return h;
 }
 
-std::string encode(const RemoveCached& r) { return pack(r.node); }
+std::string encode(const RemoveBlocks& r) { return pack(static_cast<std::uint8_t>(r.kind), r.id); }
 
-RemoveCached decode_remove_cached(std::string_view payload) {
+RemoveBlocks decode_remove_blocks(std::string_view payload) {
   Reader in(payload);
-  RemoveCached r;
-  r.node = deserialize_from<std::uint64_t>(in);
+  RemoveBlocks r;
+  auto kind = deserialize_from<std::uint8_t>(in);
+  if (kind > 2) throw serialization_error(fmt::format("remove_blocks: unknown kind {}", kind));
+  r.kind = static_cast<RemoveBlocks::Kind>(kind);
+  r.id = deserialize_from<std::uint64_t>(in);
   expect_end(in, "remove_blocks");
   return r;
 }

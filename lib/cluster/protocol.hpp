@@ -34,8 +34,11 @@ struct Welcome {
 };
 
 /// The driver dropping the cached partitions of a node (remove_blocks).
-struct RemoveCached {
-  std::uint64_t node = 0;
+struct RemoveBlocks {
+  enum class Kind : std::uint8_t { cached = 0, shuffle = 1, broadcast = 2 };
+  Kind kind = Kind::cached;
+  /// A cached node's id, a shuffle's id or a broadcast's id.
+  std::uint64_t id = 0;
 };
 
 /// D->E kill_task: stop task `task_id` if it is queued or running (it then reports a failure).
@@ -149,8 +152,8 @@ struct Heartbeat {
 std::string encode(const Heartbeat& h);
 /// An empty payload (the driver's heartbeat) decodes to zeros.
 Heartbeat decode_heartbeat(std::string_view payload);
-std::string encode(const RemoveCached& r);
-RemoveCached decode_remove_cached(std::string_view payload);
+std::string encode(const RemoveBlocks& r);
+RemoveBlocks decode_remove_blocks(std::string_view payload);
 std::string encode(const KillTask& k);
 KillTask decode_kill_task(std::string_view payload);
 std::string encode(const Launch& l);

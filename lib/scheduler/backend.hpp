@@ -83,6 +83,10 @@ class Backend {
   virtual void kill_task(std::uint64_t task_id) = 0;
   /// Frees the cached partitions of a node wherever tasks stored them.
   virtual void drop_cached(std::uint64_t node_id) = 0;
+  /// Frees every map output of a shuffle wherever tasks wrote them.
+  virtual void remove_shuffle(int shuffle) = 0;
+  /// Makes executors forget a broadcast value they fetched.
+  virtual void remove_broadcast(std::uint64_t id) = 0;
 };
 
 /// Tasks on threads of this process, blocks in its own block store: local and local[N].

@@ -37,6 +37,7 @@
 #include <thread>
 
 #include "events/job_events.hpp"
+#include "scheduler/context_cleaner.hpp"
 #include "spate/detail/graph_codec.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
@@ -79,19 +80,19 @@ std::string stage_name(const NodeBase& node) {
 
 // Cached nodes a stage's tasks read, reached through narrow parents (only a hint for placing
 // tasks: a coalesce or union between maps partitions differently, which costs locality only).
-std::vector<std::uint64_t> cached_in_stage(const NodeBase& node) {
-  std::vector<std::uint64_t> out;
+std::vector<std::shared_ptr<NodeBase>> cached_in_stage(const std::shared_ptr<NodeBase>& node) {
+  std::vector<std::shared_ptr<NodeBase>> out;
   std::set<const NodeBase*> seen;
-  std::vector<const NodeBase*> todo{&node};
+  std::vector<std::shared_ptr<NodeBase>> todo{node};
   while (!todo.empty()) {
-    const NodeBase* n = todo.back();
+    auto n = std::move(todo.back());
     todo.pop_back();
-    if (!seen.insert(n).second) continue;
+    if (!seen.insert(n.get()).second) continue;
     if (n->cached()) {
-      out.push_back(n->id());
+      out.push_back(n);
       continue;  // its parents are not read while its blocks are there
     }
-    for (const auto& p : n->narrow_parents()) todo.push_back(p.get());
+    for (const auto& p : n->narrow_parents()) todo.push_back(p);
   }
   return out;
 }
@@ -197,7 +198,11 @@ struct DagScheduler::Impl {
   void run_loop() {
     std::unique_lock lock(queue_mutex);
     for (;;) {
-      queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+      // Idle for a second: the program may have let go of datasets since the last job.
+      if (!queue_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping || !queue.empty(); })) {
+        queue.push_back([this] { sweep(); });
+        continue;
+      }
       if (queue.empty() && stopping) return;
       auto f = std::move(queue.front());
       queue.pop_front();
@@ -220,6 +225,7 @@ struct DagScheduler::Impl {
     auto s = std::make_shared<Stage>();
     s->shuffle = dep->shuffle_id();
     s->dep = dep;
+    if (hooks.cleaner) hooks.cleaner->track(dep);
     s->node = dep->parent();
     s->reads = stage_shuffles(*s->node);
     for (const auto& d : s->reads) s->parents.push_back(map_stage(d));  // parents take ids first
@@ -314,7 +320,10 @@ struct DagScheduler::Impl {
     spec.base.stage = s->id;
     spec.base.stage_bytes = s->bytes ? &*s->bytes : nullptr;
     for (const auto& d : s->reads) spec.base.shuffles_read.emplace_back(d->shuffle_id(), d->num_maps());
-    spec.base.cached_nodes = cached_in_stage(*s->node);
+    for (const auto& n : cached_in_stage(s->node)) {
+      spec.base.cached_nodes.push_back(n->id());
+      if (hooks.cleaner) hooks.cleaner->track(n);
+    }
     spec.speculatable = speculation && backend.ships_tasks();
     auto keep = hooks.keep_updates;
     if (s->job) {
@@ -472,6 +481,7 @@ struct DagScheduler::Impl {
   // ---- Jobs ----------------------------------------------------------------------------------
 
   void start_job(const std::shared_ptr<JobRun>& j) {
+    sweep();
     std::uint64_t id = j->control_id();
     jobs[id] = j;
     auto r = std::make_shared<Stage>();
@@ -577,6 +587,13 @@ struct DagScheduler::Impl {
     complete_control(*j, error);
     j->keep_alive.reset();
     notify_idle();
+    // Once this job's records are gone (after this event), what only it held can be freed.
+    post([this] { sweep(); });
+  }
+
+  void sweep() {
+    if (!hooks.cleaner) return;
+    for (int shuffle : hooks.cleaner->sweep()) stage_of_shuffle.erase(shuffle);
   }
 
   void complete_control(JobRun& j, std::exception_ptr error);

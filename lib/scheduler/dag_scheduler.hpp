@@ -14,6 +14,7 @@
 
 namespace spate::detail {
 
+class ContextCleaner;
 class DagJob;
 class JobListener;
 class NodeBase;
@@ -32,6 +33,8 @@ struct JobProperties {
 struct DagSchedulerHooks {
   /// Keeps the counters and accumulator updates of a task copy that counted.
   std::function<void(const TaskUpdates&)> keep_updates;
+  /// Tracks the shuffles and cached nodes jobs use, and frees them when nobody holds them.
+  ContextCleaner* cleaner = nullptr;
 };
 
 /// The DAG scheduler of one engine. Thread-safe: jobs are submitted and cancelled from any

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include "events/progress_line.hpp"
 #include "scheduler/backend.hpp"
 #include "scheduler/task_loss.hpp"
+#include "scheduler/context_cleaner.hpp"
 #include "scheduler/dag_scheduler.hpp"
 #include "scheduler/task_scheduler.hpp"
 #include "ui/status_server.hpp"
@@ -53,8 +55,16 @@ class BroadcastTable final : public BroadcastSource {
       std::uint64_t id, BroadcastDecoder) override {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(id);
-    if (it == entries_.end()) throw error(fmt::format("broadcast {} does not exist in this driver", id));
+    if (it == entries_.end())
+      throw error(id < next_ ? fmt::format("broadcast {} was destroyed", id)
+                             : fmt::format("broadcast {} does not exist in this driver", id));
     return it->second.value;
+  }
+
+  // Returns whether it was there to remove.
+  bool remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    return entries_.erase(id) > 0;
   }
 
   std::optional<std::string> bytes(std::uint64_t id) {
@@ -121,8 +131,10 @@ struct Engine::Impl {
     tc.fair = config.fair_scheduler;
     tc.speculation = config.speculation && backend->ships_tasks();
     tasks = std::make_unique<TaskScheduler>(*backend, bus, tc, [this](TaskAttempt a) { record(std::move(a)); });
-    dag = std::make_unique<DagScheduler>(*backend, *tasks, bus, config.max_stage_attempts, tc.speculation,
-                                         DagSchedulerHooks{[this](const TaskUpdates& u) { keep_updates(u); }});
+    cleaner = std::make_unique<ContextCleaner>(*backend);
+    dag = std::make_unique<DagScheduler>(
+        *backend, *tasks, bus, config.max_stage_attempts, tc.speculation,
+        DagSchedulerHooks{[this](const TaskUpdates& u) { keep_updates(u); }, cleaner.get()});
     bool terminal = ::isatty(STDERR_FILENO) == 1;
     if (config.ui) {
       try {
@@ -159,11 +171,13 @@ struct Engine::Impl {
   std::map<std::uint64_t, std::shared_ptr<AccumulatorBase>> accumulators;
   std::uint64_t next_accumulator = 1;
   mutable std::mutex attempts_mutex;
-  std::vector<TaskAttempt> attempts;
+  std::deque<TaskAttempt> attempts;  // the latest kRetainedAttempts
+  static constexpr std::size_t kRetainedAttempts = 100'000;
   std::mutex properties_mutex;
   std::map<std::thread::id, JobProperties> thread_properties;  // set_job_group, set_scheduler_pool
   // Declared last: they run tasks that use everything above, so they stop first (the DAG
   // scheduler, which cancels what runs, before the task threads).
+  std::unique_ptr<ContextCleaner> cleaner;
   std::unique_ptr<TaskScheduler> tasks;
   std::unique_ptr<DagScheduler> dag;
 
@@ -214,6 +228,7 @@ struct Engine::Impl {
     }
     std::lock_guard lock(attempts_mutex);
     attempts.push_back(std::move(a));
+    if (attempts.size() > kRetainedAttempts) attempts.pop_front();
   }
 
 };
@@ -242,7 +257,7 @@ BlockStore& Engine::block_store() noexcept { return impl_->blocks; }
 
 std::vector<TaskAttempt> Engine::task_attempts() const {
   std::lock_guard lock(impl_->attempts_mutex);
-  return impl_->attempts;
+  return {impl_->attempts.begin(), impl_->attempts.end()};
 }
 
 std::vector<ExecutorInfo> Engine::executors() const { return impl_->backend->executors(); }
@@ -278,6 +293,10 @@ std::uint64_t Engine::add_broadcast(std::shared_ptr<const void> value, std::func
 }
 
 BroadcastSource& Engine::broadcasts() noexcept { return impl_->broadcasts; }
+
+void Engine::destroy_broadcast(std::uint64_t id) {
+  if (impl_->broadcasts.remove(id)) impl_->backend->remove_broadcast(id);
+}
 
 std::shared_ptr<JobControl> Engine::submit_job(const std::shared_ptr<NodeBase>& node, ResultHandler& handler,
                                                const std::vector<std::size_t>& partitions,

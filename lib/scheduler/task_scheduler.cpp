@@ -99,7 +99,11 @@ struct TaskScheduler::Impl {
     std::vector<std::function<void()>> calls;
     void run(Backend& backend) {
       for (auto id : kills) backend.kill_task(id);
-      for (auto& c : calls) c();
+      for (auto& c : calls) {
+        auto call = std::move(c);
+        call();
+      }
+      calls.clear();
     }
   };
 
@@ -187,13 +191,13 @@ struct TaskScheduler::Impl {
       ++running_in_pool[set->spec.pool];
       last_launch_in_pool[set->spec.pool] = task;
       lock.unlock();
-      run(set, task, p, kill);
+      run(std::move(set), task, p, kill);
       lock.lock();
     }
   }
 
   // Runs one copy and settles how it ended.
-  void run(const std::shared_ptr<Set>& set, std::uint64_t task, const Pending& p,
+  void run(std::shared_ptr<Set> set, std::uint64_t task, const Pending& p,
            const std::shared_ptr<std::atomic<bool>>& kill) {
     const TaskSetSpec& spec = set->spec;
     std::size_t partition = spec.partitions[p.index];
@@ -304,6 +308,9 @@ struct TaskScheduler::Impl {
       settle(*set, task, p, outcome, message, error, bad_input, not_launched, miss, end - start, after);
     }
     cv.notify_all();
+    // What the set holds (its stage, and through it the shuffle) goes before the DAG scheduler
+    // hears of the end, so that a job it completes finds the shuffle free to clean up.
+    set.reset();
     after.run(backend);
   }
 

@@ -62,6 +62,11 @@ std::shared_ptr<const MapOutput> BlockStore::map_output(int shuffle_id,
   return it == map_outputs_.end() ? nullptr : it->second;
 }
 
+std::size_t BlockStore::map_outputs_held() const {
+  std::lock_guard lock(mutex_);
+  return map_outputs_.size();
+}
+
 void BlockStore::drop_shuffle(int shuffle_id) {
   std::lock_guard lock(mutex_);
   auto it = map_outputs_.lower_bound({shuffle_id, 0});

@@ -137,7 +137,7 @@ void check_payload(net::FrameType type, std::string_view payload) {
     case T::task_failed: return check_message(payload, protocol::decode_failure);
     case T::heartbeat: return check_message(payload, protocol::decode_heartbeat);
     case T::fetch_block: return check_message(payload, protocol::decode_fetch);
-    case T::remove_blocks: return check_message(payload, protocol::decode_remove_cached);
+    case T::remove_blocks: return check_message(payload, protocol::decode_remove_blocks);
     case T::fetch_broadcast:
     case T::broadcast_missing: return check_message(payload, protocol::decode_broadcast_request);
     case T::broadcast_data: return check_message(payload, protocol::decode_broadcast_data);
@@ -208,7 +208,7 @@ std::vector<std::string> real_frames() {
       {T::fetch_block, protocol::encode(protocol::Fetch{1, 3, {0, 2, 5, 1000}})},
       {T::block_data, blocks_payload()},
       {T::block_missing, "no such map output here"},
-      {T::remove_blocks, protocol::encode(protocol::RemoveCached{12})},
+      {T::remove_blocks, protocol::encode(protocol::RemoveBlocks{protocol::RemoveBlocks::Kind::shuffle, 12})},
       {T::fetch_broadcast, protocol::encode(protocol::BroadcastRequest{3})},
       {T::broadcast_data, protocol::encode(protocol::BroadcastData{3, "value"})},
       {T::broadcast_missing, protocol::encode(protocol::BroadcastRequest{4})},

@@ -83,6 +83,8 @@ class BlockStore {
   void drop_map_output(int shuffle_id, std::size_t map_partition);
   /// Forgets every map output of a shuffle.
   void drop_shuffle(int shuffle_id);
+  /// Map outputs stored, of every shuffle.
+  std::size_t map_outputs_held() const;
 
   /// Stores a cached partition of node `node_id`, with its approximate size in bytes, when it
   /// fits in the budget; returns whether it was kept (one that is not is computed again when

@@ -145,7 +145,7 @@ class Engine {
   /// The block store of this process.
   BlockStore& block_store() noexcept;
 
-  /// Every task attempt that has ended so far, in the order they ended.
+  /// The task attempts that have ended (the latest 100,000), in the order they ended.
   std::vector<TaskAttempt> task_attempts() const;
   /// The executors that have registered (empty in local modes), lost ones included.
   std::vector<ExecutorInfo> executors() const;
@@ -167,6 +167,8 @@ class Engine {
 
   /// Registers a broadcast value; `encode` gives its shipped form when an executor asks for it.
   std::uint64_t add_broadcast(std::shared_ptr<const void> value, std::function<std::string()> encode);
+  /// Frees broadcast `id` here and in every executor (Broadcast::destroy).
+  void destroy_broadcast(std::uint64_t id);
   /// The driver's table of broadcast values.
   BroadcastSource& broadcasts() noexcept;
 

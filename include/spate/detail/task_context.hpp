@@ -135,6 +135,16 @@ class TaskContext {
   BroadcastSource* broadcasts() const noexcept { return broadcasts_; }
   void set_broadcasts(BroadcastSource* b) noexcept { broadcasts_ = b; }
 
+  /// The value of broadcast `id`: looked up in broadcasts() on this attempt's first use, then
+  /// kept (and kept alive) for the attempt, so a task reading it per record pays a short scan.
+  const void* broadcast(std::uint64_t id, BroadcastDecoder decode) {
+    for (const auto& [k, v] : broadcasts_read_)
+      if (k == id) return v.get();
+    auto v = broadcasts_->broadcast_value(id, decode);
+    broadcasts_read_.emplace_back(id, v);
+    return v.get();
+  }
+
   /// This attempt's partial value of accumulator `id`, made by `make` on first use.
   template <class Partial, class Make>
   Partial& accumulator_partial(std::uint64_t id, Make&& make) {
@@ -157,6 +167,7 @@ class TaskContext {
   BucketFetcher* fetcher_ = nullptr;
   BroadcastSource* broadcasts_ = nullptr;
   const std::atomic<bool>* kill_ = nullptr;
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<const void>>> broadcasts_read_;
 };
 
 /// The task attempt running on this thread, or nullptr outside tasks.

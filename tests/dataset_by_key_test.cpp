@@ -405,3 +405,48 @@ TEST_CASE("by-key operators treat 0.0 and -0.0 as one key, as operator== does") 
     REQUIRE(ctx.parallelize(input, parts).keys().distinct().count() == 2);
   }
 }
+
+TEST_CASE("reduce_by_key and group_by_key after partition_by keep its partitioner and shuffle only once") {
+  auto master = SPATE_TEST_MASTER();
+  auto ctx = make_context(master);
+  auto data = random_pairs(7, 2000, 0, 50);
+  std::map<int, long> sums;
+  std::map<int, std::size_t> sizes;
+  for (auto [k, v] : data) {
+    sums[k] += v;
+    ++sizes[k];
+  }
+  spate::HashPartitioner p(5);
+  auto parted = ctx.parallelize(data, 3).partition_by(p);
+  REQUIRE(parted.partitioner() != nullptr);
+  auto kept = parted.reduce_by_key([](int a, int b) { return a + b; });
+  REQUIRE(kept.partitioner() != nullptr);
+  CHECK(kept.partitioner()->same_as(p));
+  CHECK(kept.num_partitions() == 5);
+  auto same_count = parted.reduce_by_key([](int a, int b) { return a + b; }, 5);
+  CHECK(same_count.partitioner()->same_as(p));
+  auto groups = parted.group_by_key();
+  CHECK(groups.partitioner()->same_as(p));
+
+  auto before = ctx.engine()->task_attempts().size();
+  auto got = kept.collect();
+  std::set<int> shuffles;
+  auto attempts = ctx.engine()->task_attempts();
+  for (std::size_t i = before; i < attempts.size(); ++i)
+    if (attempts[i].shuffle >= 0) shuffles.insert(attempts[i].shuffle);
+  CHECK(shuffles.size() == 1);  // partition_by's only
+  std::map<int, long> got_sums;
+  for (auto [k, v] : got) got_sums[k] += v;
+  CHECK(got.size() == sums.size());
+  std::map<int, long> want(sums.begin(), sums.end());
+  CHECK(got_sums == want);
+  // Every record of a partition obeys the partitioner: the aggregation stayed in place.
+  auto parts = partitions_of(kept);
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    for (const auto& [k, v] : parts[i]) CHECK(p(k) == i);
+  std::map<int, std::size_t> got_sizes;
+  for (auto& [k, vs] : groups.collect()) got_sizes[k] = vs.size();
+  CHECK(got_sizes == sizes);
+  // Another partition count is another partitioning: that shuffles.
+  CHECK(parted.reduce_by_key([](int a, int b) { return a + b; }, 3).partitioner()->num_partitions() == 3);
+}

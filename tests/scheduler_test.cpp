@@ -303,3 +303,42 @@ TEST_CASE("Ctrl-C under CancelOnInterrupt cancels the running job and the progra
   CHECK(code == 130);
   CHECK_THAT(child.stderr_text(), Catch::Contains("interrupted by Ctrl-C (SIGINT)"));
 }
+
+TEST_CASE("with speculation, tasks stuck on a stopped executor get copies on the other, and the job finishes") {
+  auto o = options("local-cluster[2]");
+  o.speculation = true;
+  // Not taken for lost within the test: only the copies can finish the job.
+  o.heartbeat_timeout = 300s;
+  spate::Context ctx(o);
+  auto executors = ctx.engine()->executors();
+  REQUIRE(executors.size() == 2);
+  TempDir dir;
+  Path started(dir.file("started"));
+  auto ds = ctx.parallelize(range(16), 16).map([started](int x) {
+    touch(started);
+    std::this_thread::sleep_for(100ms);
+    return x * 2;
+  });
+  auto job = ds.collect_async();
+  REQUIRE(await(started, 60s));
+  auto stopped = static_cast<pid_t>(executors[0].pid);
+  ::kill(stopped, SIGSTOP);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{stopped};
+  // Without copies the job would wait for the stopped executor for minutes.
+  for (int i = 0; i < 600 && !job.done(); ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE(job.done());
+  auto got = job.get();
+  std::vector<int> want;
+  for (int x : range(16)) want.push_back(x * 2);
+  CHECK(got == want);
+  bool copy_won = false;
+  for (const auto& a : ctx.engine()->task_attempts())
+    if (a.job == job.id() && a.speculative && a.outcome == spate::detail::TaskAttempt::Outcome::succeeded) {
+      copy_won = true;
+      CHECK(a.executor != executors[0].id);
+    }
+  CHECK(copy_won);
+}

@@ -159,6 +159,9 @@ class Dataset {
   void unpersist() const;
 
   // ---- wide operators: end a stage; `partitions == 0` keeps the parent's partition count ----
+  // reduce_by_key, group_by_key and join keep a partitioner the records already obey (from
+  // partition_by or an earlier by-key operator) when `partitions` is 0 or asks for the same
+  // hash partitioning: they aggregate each partition in place and shuffle nothing.
 
   /// Merges the values of each key with f(V, V) -> V, first within each map partition.
   template <class F>
@@ -279,6 +282,9 @@ class Dataset {
 
   /// The number of partitions (fuses pending operators).
   std::size_t num_partitions() const { return node()->num_partitions(); }
+  /// The partitioner the records obey (after partition_by or a by-key operator, kept by
+  /// map_values, filter and the like), or nullptr when they obey none.
+  std::shared_ptr<const PartitionerBase> partitioner() const { return known_partitioner(); }
   /// The node these records come from (fuses pending operators).
   std::shared_ptr<detail::Node<T>> node() const { return core_.node(); }
   /// The engine this dataset runs on.
@@ -300,6 +306,9 @@ class Dataset {
   std::shared_ptr<detail::Node<owned_t<T>>> owned_node() const;
   /// The partitioner the records obey, if any (without fusing).
   std::shared_ptr<const PartitionerBase> known_partitioner() const;
+  /// True when a by-key operator asking for `partitions` (0: no preference) can aggregate each
+  /// partition in place: the records are already partitioned by key that way.
+  bool keeps_partitioning(std::size_t partitions) const;
 
   detail::DatasetCore<T, Stack> core_;
 };

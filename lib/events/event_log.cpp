@@ -147,6 +147,7 @@ void EventLog::on_task_ended(const TaskEnded& e) {
   o["attempt"] = a.attempt;
   o["executor"] = a.executor;
   o["outcome"] = outcome_name(a.outcome);
+  if (a.speculative) o["speculative"] = true;
   o["message"] = a.message;
   o["duration_ms"] = e.duration_ms;
   o["records_in"] = e.records_in();

@@ -298,7 +298,7 @@ struct TaskScheduler::Impl {
     std::int64_t end = now_ms();
     if (!not_launched) {
       TaskAttempt a{spec.job, spec.stage, spec.shuffle, partition, attempt, executor.empty() ? u.executor : executor,
-                    outcome, message};
+                    outcome, message, p.speculative};
       listeners.on_task_ended({a, end, end - start, outcome == Outcome::succeeded ? u.counters : Counters{}});
       record(std::move(a));
     }

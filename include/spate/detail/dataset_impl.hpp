@@ -35,6 +35,13 @@ std::shared_ptr<const PartitionerBase> Dataset<T, Stack>::known_partitioner() co
   return core_.partitioner();
 }
 
+template <class T, class Stack>
+bool Dataset<T, Stack>::keeps_partitioning(std::size_t partitions) const {
+  auto known = known_partitioner();
+  if (!known) return false;
+  return partitions == 0 || known->same_as(HashPartitioner(partitions));
+}
+
 namespace detail {
 /// Throws unless both datasets run on the same Context: shuffle and cache ids are per Context,
 /// so a job cannot read another Context's blocks (Spark refuses the same way).
@@ -131,8 +138,13 @@ Dataset<std::pair<key_of_t<T>, value_of_t<T>>> Dataset<T, Stack>::reduce_by_key(
   using V = value_of_t<T>;
   using Agg = detail::ReduceAgg<F>;
   auto parent = node();
-  HashPartitioner part(partitions ? partitions : parent->num_partitions());
   auto& eng = *engine();
+  if (keeps_partitioning(partitions)) {
+    static_assert(std::is_same_v<owned_t<T>, std::pair<K, V>>);
+    return from_node<std::pair<K, V>>(std::make_shared<detail::LocalAggregatedNode<K, V, V, Agg>>(
+        eng.next_node_id(), "reduce_by_key", owned_node(), Agg{f}));
+  }
+  HashPartitioner part(partitions ? partitions : parent->num_partitions());
   auto dep = std::make_shared<detail::CombiningShuffle<T, Agg, HashPartitioner>>(
       eng.next_shuffle_id(), parent, Agg{f}, part);
   return from_node<std::pair<K, V>>(std::make_shared<detail::AggregatedNode<K, V, V, Agg>>(
@@ -175,8 +187,14 @@ Dataset<std::pair<key_of_t<T>, std::vector<value_of_t<T>>>> Dataset<T, Stack>::g
   using V = value_of_t<T>;
   using Agg = detail::GroupAgg<V>;
   auto parent = node();
-  HashPartitioner part(partitions ? partitions : parent->num_partitions());
   auto& eng = *engine();
+  if (keeps_partitioning(partitions)) {
+    static_assert(std::is_same_v<owned_t<T>, std::pair<K, V>>);
+    return from_node<std::pair<K, std::vector<V>>>(
+        std::make_shared<detail::LocalAggregatedNode<K, std::vector<V>, V, Agg>>(eng.next_node_id(), "group_by_key",
+                                                                                 owned_node(), Agg{}));
+  }
+  HashPartitioner part(partitions ? partitions : parent->num_partitions());
   auto dep = std::make_shared<detail::PlainShuffle<T, detail::KeyBucket<HashPartitioner>>>(
       eng.next_shuffle_id(), parent, part.num_partitions(), detail::KeyBucket<HashPartitioner>{part});
   return from_node<std::pair<K, std::vector<V>>>(

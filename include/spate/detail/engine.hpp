@@ -78,6 +78,8 @@ struct TaskAttempt {
   std::string executor;
   Outcome outcome = Outcome::succeeded;
   std::string message;
+  /// A copy of a slow task, run on another executor (--speculation).
+  bool speculative = false;
 };
 
 /// An executor as the driver knows it.

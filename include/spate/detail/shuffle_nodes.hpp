@@ -336,6 +336,47 @@ class AggregatedNode final : public Node<std::pair<K, C>>,
   Agg agg_;
 };
 
+/// By-key aggregation of records already partitioned by key (their dataset has the partitioner
+/// asked for): each partition aggregates its own records, and nothing is shuffled again, as Spark
+/// does for reduceByKey after partitionBy. Keeps the parent's partitioner.
+template <class K, class C, class X, class Agg>
+class LocalAggregatedNode final : public Node<std::pair<K, C>>,
+                                  private Registered<LocalAggregatedNode<K, C, X, Agg>, TypeKind::node> {
+  using Reg = Registered<LocalAggregatedNode, TypeKind::node>;
+
+ public:
+  LocalAggregatedNode(std::uint64_t id, std::string name, std::shared_ptr<Node<std::pair<K, X>>> parent, Agg agg)
+      : Node<std::pair<K, C>>(id, std::move(name), parent->num_partitions()),
+        parent_(parent),
+        agg_(std::move(agg)) {
+    this->add_narrow_parent(parent);
+    this->set_partitioner(parent->partitioner());
+  }
+
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    save_state(w.out(), agg_);
+  }
+  static std::shared_ptr<LocalAggregatedNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<std::pair<K, X>>();
+    return std::make_shared<LocalAggregatedNode>(h.id, h.name, std::move(parent), load_state<Agg>(r.in()));
+  }
+
+ protected:
+  void compute(TaskContext& tc, std::size_t p, Emit<std::pair<K, C>> out) override {
+    Agg agg = agg_;  // a task's own copy of the user's functions
+    ExternalAggregator<K, C, X, Agg> table(tc, agg);
+    auto add = [&](std::pair<K, X>&& r) { table.add(r); };
+    parent_->iterate(tc, p, Emit<std::pair<K, X>>(add));
+    table.drain([&](std::pair<K, C>&& rec) { out(std::move(rec)); });
+  }
+
+ private:
+  std::shared_ptr<Node<std::pair<K, X>>> parent_;
+  Agg agg_;
+};
+
 /// Reduce side of sort_by_key: a range-partitioned bucket sorted by key (stable, so records
 /// with equal keys keep their map-partition order).
 template <class K, class V, class Less>

@@ -342,3 +342,19 @@ TEST_CASE("with speculation, tasks stuck on a stopped executor get copies on the
     }
   CHECK(copy_won);
 }
+
+TEST_CASE("a lineage deeper than a stage may hold fails the same clear way in every mode, even 30,000 deep") {
+  auto master = TWO_SLOT_MASTER();
+  auto ctx = make_context(master);
+  for (std::size_t depth : {1100, 30000}) {
+    INFO(depth);
+    spate::Dataset<int> d = ctx.parallelize(std::vector<int>{1, 2}, 1);
+    for (std::size_t i = 1; i < depth; ++i) d = d.union_with(ctx.parallelize(std::vector<int>{3}, 1));
+    CHECK_THROWS_WITH(d.count(), Catch::Contains("more than the 1000 a stage may hold") &&
+                                     Catch::Contains("cut the lineage"));
+  }  // dropping 30,000 nested nodes takes no deep stack either
+  // A lineage within the limit runs, and the Context is usable after the refusals.
+  spate::Dataset<int> ok = ctx.parallelize(std::vector<int>{1, 2}, 1);
+  for (int i = 1; i < 900; ++i) ok = ok.map([](int x) { return x + 1; });
+  CHECK(ok.collect() == std::vector<int>{900, 901});
+}

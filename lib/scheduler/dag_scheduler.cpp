@@ -97,6 +97,28 @@ std::vector<std::shared_ptr<NodeBase>> cached_in_stage(const std::shared_ptr<Nod
   return out;
 }
 
+// The longest chain of narrow parents from `node` down, itself included: how deep a task's
+// records are pulled through nested nodes. Iterative, so that depth never costs stack here.
+std::size_t narrow_depth(const NodeBase& node) {
+  std::map<const NodeBase*, std::size_t> depth;
+  std::vector<std::pair<const NodeBase*, bool>> todo{{&node, false}};
+  while (!todo.empty()) {
+    auto [n, expanded] = todo.back();
+    todo.pop_back();
+    if (depth.count(n)) continue;
+    if (!expanded) {
+      todo.emplace_back(n, true);
+      for (const auto& p : n->narrow_parents())
+        if (!depth.count(p.get())) todo.emplace_back(p.get(), false);
+      continue;
+    }
+    std::size_t d = 0;
+    for (const auto& p : n->narrow_parents()) d = std::max(d, depth[p.get()]);
+    depth[n] = d + 1;
+  }
+  return depth[&node];
+}
+
 std::string message_of(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -512,6 +534,20 @@ struct DagScheduler::Impl {
     plan.push_back({r->id, -1, r->name, r->partitions, parent_ids(*r)});
     std::string description = j->properties.description.empty() ? r->name : j->properties.description;
     bus.on_job_started({id, description, j->parts.size(), j->start, std::move(plan)});
+    // One limit in every mode: what executors accept in a shipped stage (kMaxShippedDepth, the
+    // map stage's shuffle counting as a level), so a program never works in local mode and
+    // fails on a cluster, nor overflows a task thread's stack.
+    for (const auto& s : j->stages) {
+      std::size_t depth = narrow_depth(*s->node) + 1;
+      if (depth > kMaxShippedDepth) {
+        finish_job(*j, too_deep(*s, depth));
+        return;
+      }
+    }
+    if (std::size_t depth = narrow_depth(*r->node); depth > kMaxShippedDepth) {
+      finish_job(*j, too_deep(*r, depth));
+      return;
+    }
     j->remaining = j->parts.size();
     for (std::size_t p : j->parts) {
       if (p >= r->partitions) {
@@ -525,6 +561,14 @@ struct DagScheduler::Impl {
       return;
     }
     submit_stage(r);
+  }
+
+  static std::exception_ptr too_deep(const Stage& s, std::size_t depth) {
+    return std::make_exception_ptr(error(fmt::format(
+        "stage {} ({}) nests {} operators in one task, more than the {} a stage may hold (each "
+        "union_with, zip or operator after a Dataset assignment is a level); cut the lineage: "
+        "collect and parallelize an intermediate result, or shuffle it (repartition)",
+        s.id, s.name, depth, kMaxShippedDepth)));
   }
 
   // The job has its answer (error null) or cannot have one: stages only it needs stop, and it

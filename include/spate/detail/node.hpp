@@ -35,7 +35,9 @@ class NodeBase {
       : id_(id), name_(std::move(name)), num_partitions_(num_partitions) {}
   NodeBase(const NodeBase&) = delete;
   NodeBase& operator=(const NodeBase&) = delete;
-  virtual ~NodeBase() = default;
+  /// Releases its parents without recursing: dropping the last handle on a lineage thousands of
+  /// nodes deep takes no more stack than dropping one node.
+  virtual ~NodeBase();
 
   /// Unique within the driver; names the node's cached blocks.
   std::uint64_t id() const noexcept { return id_; }

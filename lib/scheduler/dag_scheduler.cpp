@@ -210,11 +210,14 @@ struct DagScheduler::Impl {
   std::size_t live_jobs = 0;        // with queue_mutex
 
   void post(std::function<void()> f) {
+    bool was_empty;
     {
       std::lock_guard lock(queue_mutex);
+      was_empty = queue.empty();
       queue.push_back(std::move(f));
     }
-    queue_cv.notify_one();
+    // A busy loop finds the event when it looks at the queue again: wake it only from idle.
+    if (was_empty) queue_cv.notify_one();
   }
 
   void run_loop() {

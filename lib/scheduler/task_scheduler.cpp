@@ -303,11 +303,15 @@ struct TaskScheduler::Impl {
       record(std::move(a));
     }
     Afterwards after;
+    bool requeued;
     {
       std::lock_guard lock(mutex);
+      std::size_t queued = set->queue.size();
       settle(*set, task, p, outcome, message, error, bad_input, not_launched, miss, end - start, after);
+      requeued = set->queue.size() > queued;
     }
-    cv.notify_all();
+    // This thread takes the next task itself; others are woken only for work it adds.
+    if (requeued) cv.notify_all();
     // What the set holds (its stage, and through it the shuffle) goes before the DAG scheduler
     // hears of the end, so that a job it completes finds the shuffle free to clean up.
     set.reset();

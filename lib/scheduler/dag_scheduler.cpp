@@ -210,14 +210,12 @@ struct DagScheduler::Impl {
   std::size_t live_jobs = 0;        // with queue_mutex
 
   void post(std::function<void()> f) {
-    bool was_empty;
-    {
-      std::lock_guard lock(queue_mutex);
-      was_empty = queue.empty();
-      queue.push_back(std::move(f));
-    }
+    std::lock_guard lock(queue_mutex);
     // A busy loop finds the event when it looks at the queue again: wake it only from idle.
-    if (was_empty) queue_cv.notify_one();
+    // Notified under the lock: once the loop sees the event (a set drained, the last one), the
+    // scheduler may be destroyed, condition variable and all (TSan caught that).
+    if (queue.empty()) queue_cv.notify_one();
+    queue.push_back(std::move(f));
   }
 
   void run_loop() {

@@ -35,6 +35,7 @@ constexpr std::array kContextFlags{
     FlagHelp{"--speculation", "", "run a copy of a slow task on another executor; the first wins"},
     FlagHelp{"--metrics", "", "print the job counters to stderr at the end"},
     FlagHelp{"--event-log", "DIR", "write scheduler events to DIR as JSON lines"},
+    FlagHelp{"--checkpoint-dir", "DIR", "where Dataset::checkpoint() writes (shared by every host)"},
     FlagHelp{"--no-progress", "", "no progress line on a terminal"},
     FlagHelp{"--ui-port", "N", "status page port (default 4040, 0: any free port)"},
     FlagHelp{"--ui-host", "ADDRESS", "status page address (default 127.0.0.1)"},

@@ -103,6 +103,7 @@ detail::EngineConfig engine_config(const Options& o) {
   c.speculation = o.speculation;
   c.max_executor_restarts = o.executor_restarts;
   c.event_log_dir = o.event_log_dir;
+  c.checkpoint_dir = o.checkpoint_dir;
   c.progress = o.progress;
   c.ui = o.ui;
   c.ui_host = o.ui_host;
@@ -217,6 +218,9 @@ Context::Context(int argc, const char* const* argv) {
       o.speculation = true;
     } else if (std::string_view(argv[i]) == "--metrics") {
       o.print_metrics = true;
+    } else if (auto d = flag(i, "--checkpoint-dir")) {
+      if (d->empty()) throw config_error("--checkpoint-dir: needs a directory");
+      o.checkpoint_dir = *d;
     } else if (auto d = flag(i, "--event-log")) {
       if (d->empty()) throw config_error("--event-log: needs a directory");
       o.event_log_dir = *d;

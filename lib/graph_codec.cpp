@@ -21,7 +21,8 @@ namespace {
 [[noreturn]] void refuse_deep_stage() {
   throw serialization_error(fmt::format(
       "a shipped stage nests nodes more than {} deep; a lineage that long must be cut part-way "
-      "by a shuffle (repartition, say), which ends a stage",
+      "with checkpoint() or local_checkpoint(), or by a shuffle (repartition, say), which ends a "
+      "stage",
       kMaxShippedDepth));
 }
 

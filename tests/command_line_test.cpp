@@ -80,7 +80,8 @@ TEST_CASE("Context takes every flag that context_flags_help lists", "[cli]") {
       {"--event-log", "unused-dir"}, {"--ui-port", "0"},           {"--ui-host", "127.0.0.1"},
       {"--heartbeat-timeout", "5"},  {"--min-executors", "1"},     {"--executor-wait", "5"},
       {"--executor-restarts", "3"},  {"--executor-cores", "2"},    {"--executor-host", "127.0.0.1"},
-      {"--executor-id", "x"},        {"--shuffle-compression", "zstd"}, {"--scheduler-mode", "FAIR"}};
+      {"--executor-id", "x"},        {"--shuffle-compression", "zstd"}, {"--scheduler-mode", "FAIR"},
+      {"--checkpoint-dir", "unused-dir"}};
   const std::vector<std::string> switches = {"--metrics", "--no-progress", "--no-ui", "--speculation"};
   auto flags = listed_flags();
   REQUIRE(flags.size() == values.size() + switches.size() + 1);
@@ -105,7 +106,8 @@ TEST_CASE("Context takes every flag that context_flags_help lists", "[cli]") {
 TEST_CASE("every bundled program answers --help on stdout with exit 0", "[cli]") {
   for (std::string program :
        {"spate-clicks", "spate-wordcount", "spate-gen-clicks", "spate-history", "spate-bench-clicks",
-        "spate-bench-words", "spate-bench-spill", "spate-bench-recovery", "spate-bench-shuffle", "spate-handwritten-clicks",
+        "spate-bench-words", "spate-bench-spill", "spate-bench-recovery", "spate-bench-shuffle", "spate-bench-scheduler",
+        "spate-bench-pagerank", "spate-handwritten-clicks",
         "spate-handwritten-wordcount"}) {
     INFO(program);
     Run r = run_program(program, "--help");

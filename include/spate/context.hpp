@@ -60,6 +60,9 @@ struct Options {
   /// Write the event log (one JSON object a line; docs/event-log.md) into this directory, as
   /// spate-events-<app>.jsonl; "" for none.
   std::string event_log_dir;
+  /// Where Dataset::checkpoint() writes (each Context in a directory of its own under it); in
+  /// cluster modes a directory the driver and every executor share. "" for none.
+  std::string checkpoint_dir;
   /// Draw a progress line on stderr for jobs that run longer than a second (only ever when
   /// stderr is a terminal).
   bool progress = true;
@@ -91,7 +94,7 @@ class Context {
   /// `--task-attempts N`, `--min-executors N`, `--executor-wait SECONDS`,
   /// `--heartbeat-timeout SECONDS`, `--executor-memory SIZE` (bytes, or with a k, m, g or t
   /// suffix: 512m, 4g), `--executor-restarts N`, `--scheduler-mode FIFO|FAIR`, `--speculation`,
-  /// `--metrics`, `--event-log DIR`,
+  /// `--metrics`, `--event-log DIR`, `--checkpoint-dir DIR`,
   /// `--no-progress`, `--ui-port N`, `--ui-host ADDRESS`, `--no-ui`; then SPATE_MASTER when no
   /// --master is given. argv is not modified; args() holds the program's own arguments.
   /// Throws config_error for a malformed value.
@@ -170,6 +173,13 @@ class Context {
   /// With --scheduler-mode FAIR: the tasks of jobs this thread starts from now on share the
   /// slots as pool `pool` ("" for the default pool); pools take the slots in turn.
   void set_scheduler_pool(std::string pool) const { engine_->set_scheduler_pool(std::move(pool)); }
+
+  /// Sets where Dataset::checkpoint() writes from now on (Spark's setCheckpointDir): each
+  /// Context checkpoints into a directory of its own under `dir`, created when first needed.
+  /// In cluster modes the driver and every executor must see `dir` (a shared file system).
+  void set_checkpoint_dir(const std::string& dir) const { engine_->set_checkpoint_dir(dir); }
+  /// The checkpoint directory set, or "".
+  std::string checkpoint_dir() const { return engine_->checkpoint_dir(); }
 
   /// The status page's address ("http://127.0.0.1:4040/"), or "" when it is off.
   std::string status_url() const;

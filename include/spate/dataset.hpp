@@ -157,6 +157,18 @@ class Dataset {
   Dataset<owned_t<T>> persist() const { return cache(); }
   /// Frees the cached partitions; later actions recompute them.
   void unpersist() const;
+  /// Computes the dataset now (one job) and writes it under the Context's checkpoint directory
+  /// (Context::set_checkpoint_dir); returns a dataset that reads those files and has no lineage
+  /// before them, so later jobs never recompute what came before and a lost executor costs a
+  /// re-read. Keeps the partitioner. The files go with the last handle on the returned dataset.
+  /// Throws spate::error when no checkpoint directory is set, or the driver cannot see what
+  /// the executors wrote (a directory that is not shared).
+  Dataset<owned_t<T>> checkpoint() const;
+  /// Computes the dataset now (one job) and keeps each partition in the memory of the process
+  /// that computed it; returns a dataset that reads them and has no lineage before them. Faster
+  /// than checkpoint(), but nothing can recompute a partition lost with its executor: an action
+  /// that needs one fails, saying so. Keeps the partitioner. Freed with the last handle.
+  Dataset<owned_t<T>> local_checkpoint() const;
 
   // ---- wide operators: end a stage; `partitions == 0` keeps the parent's partition count ----
   // reduce_by_key, group_by_key and join keep a partitioner the records already obey (from

@@ -174,6 +174,11 @@ class ClusterBackend final : public Backend {
     tell_all({protocol::RemoveBlocks::Kind::shuffle, static_cast<std::uint64_t>(shuffle)});
   }
 
+  void shuffle_idle(int shuffle) override {
+    std::lock_guard lock(mutex_);
+    tell_all({protocol::RemoveBlocks::Kind::idle_shuffle, static_cast<std::uint64_t>(shuffle)});
+  }
+
   void remove_broadcast(std::uint64_t id) override {
     std::lock_guard lock(mutex_);
     tell_all({protocol::RemoveBlocks::Kind::broadcast, id});
@@ -283,7 +288,29 @@ class ClusterBackend final : public Backend {
       return true;
     };
     auto killed = [&] { return spec.kill && spec.kill->load(); };
-    if (spec.speculative) {
+    if (!spec.pinned_nodes.empty()) {
+      // A local checkpoint's partition exists on one executor only: run there or not at all.
+      Executor* home = holder_of(spec.pinned_nodes, spec.partition);
+      if (!home)
+        throw error(fmt::format(
+            "partition {} of local checkpoint {} was lost with its executor: local_checkpoint() "
+            "keeps a partition only in the memory of the executor that computed it; use "
+            "checkpoint(), which writes to a checkpoint directory, to survive executor loss",
+            spec.partition, spec.pinned_nodes.front()));
+      if (spec.speculative) throw task_not_launched("a local checkpoint's partition is on one executor only");
+      if (!cv_.wait_for(lock, config_.executor_wait, [&] {
+            return !home->alive || home->busy < home->cores || stopping_ || killed();
+          }))
+        throw error(fmt::format("executor {}, which holds partition {} of local checkpoint {}, had no "
+                                "free task slot within {} s",
+                                home->id, spec.partition, spec.pinned_nodes.front(),
+                                config_.executor_wait.count() / 1000));
+      if (killed()) throw task_killed("task killed before it was launched");
+      if (!home->alive || stopping_)
+        throw task_lost(fmt::format("executor {} was lost before the task was launched", home->id), home->id);
+      e = home;
+    }
+    if (!e && spec.speculative) {
       // A copy of a slow task is worth running only elsewhere, and only now.
       e = free_executor(spec.avoid_executor);
       if (!e) throw task_not_launched(fmt::format("no executor but {} had a free slot", spec.avoid_executor));
@@ -372,9 +399,13 @@ class ClusterBackend final : public Backend {
 
   // The live executor that stored a cached partition the task reads, or nullptr. Caller holds
   // mutex_.
-  Executor* holder_of_cached(const TaskSpec& spec) {
-    for (auto node : spec.cached_nodes) {
-      auto it = cached_at_.find({node, spec.partition});
+  Executor* holder_of_cached(const TaskSpec& spec) { return holder_of(spec.cached_nodes, spec.partition); }
+
+  // The live executor that stored partition `partition` of one of `nodes`, or nullptr. Caller
+  // holds mutex_.
+  Executor* holder_of(const std::vector<std::uint64_t>& nodes, std::size_t partition) {
+    for (auto node : nodes) {
+      auto it = cached_at_.find({node, partition});
       if (it == cached_at_.end()) continue;
       auto e = executors_.find(it->second);
       if (e != executors_.end() && e->second.alive) return &e->second;

@@ -542,6 +542,7 @@ class Executor {
           if (r.kind == Kind::cached) blocks_.drop_cached(r.id);
           if (r.kind == Kind::shuffle) blocks_.drop_shuffle(static_cast<int>(r.id));
           if (r.kind == Kind::broadcast) broadcasts_.forget(r.id);
+          if (r.kind == Kind::idle_shuffle) blocks_.shuffle_idle(static_cast<int>(r.id));
           break;
         }
         case net::FrameType::broadcast_data: {

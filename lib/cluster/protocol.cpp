@@ -87,7 +87,7 @@ RemoveBlocks decode_remove_blocks(std::string_view payload) {
   Reader in(payload);
   RemoveBlocks r;
   auto kind = deserialize_from<std::uint8_t>(in);
-  if (kind > 2) throw serialization_error(fmt::format("remove_blocks: unknown kind {}", kind));
+  if (kind > 3) throw serialization_error(fmt::format("remove_blocks: unknown kind {}", kind));
   r.kind = static_cast<RemoveBlocks::Kind>(kind);
   r.id = deserialize_from<std::uint64_t>(in);
   expect_end(in, "remove_blocks");

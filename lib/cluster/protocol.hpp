@@ -33,9 +33,10 @@ struct Welcome {
   Codec compression = Codec::lz4;  // of shuffle outputs and spill files
 };
 
-/// The driver dropping the cached partitions of a node (remove_blocks).
+/// The driver dropping the cached partitions of a node, a shuffle's outputs or a broadcast
+/// value, or saying that no stage reads a shuffle any more (BlockStore::shuffle_idle).
 struct RemoveBlocks {
-  enum class Kind : std::uint8_t { cached = 0, shuffle = 1, broadcast = 2 };
+  enum class Kind : std::uint8_t { cached = 0, shuffle = 1, broadcast = 2, idle_shuffle = 3 };
   Kind kind = Kind::cached;
   /// A cached node's id, a shuffle's id or a broadcast's id.
   std::uint64_t id = 0;

@@ -109,22 +109,26 @@ PartWriter::~PartWriter() {
 }
 
 void PartWriter::write_line(std::string_view line) {
+  write(line);
+  write("\n");
+}
+
+void PartWriter::write(std::string_view bytes) {
   if (state_ != State::open) {
     throw io_error(fmt::format("output file '{}' is already committed or aborted", temp_path_));
   }
-  bytes_written_ += line.size() + 1;
-  if (line.size() + 1 > kBufferBytes - len_) {
+  bytes_written_ += bytes.size();
+  if (bytes.size() > kBufferBytes - len_) {
     flush();
-    if (line.size() + 1 > kBufferBytes) {
-      write_all(line.data(), line.size());  // a huge line goes straight to the file
-      line = {};
+    if (bytes.size() > kBufferBytes) {
+      write_all(bytes.data(), bytes.size());  // a huge piece goes straight to the file
+      return;
     }
   }
-  if (!line.empty()) {  // an empty view may hold a null pointer, which memcpy must not get
-    std::memcpy(buf_.get() + len_, line.data(), line.size());
-    len_ += line.size();
+  if (!bytes.empty()) {  // an empty view may hold a null pointer, which memcpy must not get
+    std::memcpy(buf_.get() + len_, bytes.data(), bytes.size());
+    len_ += bytes.size();
   }
-  buf_[len_++] = '\n';
 }
 
 void PartWriter::flush() {

@@ -31,6 +31,8 @@ class PartWriter {
 
   /// Appends line and a '\n'.
   void write_line(std::string_view line);
+  /// Appends bytes as they are (a binary part: checkpoints).
+  void write(std::string_view bytes);
 
   /// Flushes and closes the temporary file (fsync'ing it first if the committer asks), then
   /// renames it to DIR/part-NNNNN if no attempt of this partition has been committed yet, in
@@ -47,7 +49,7 @@ class PartWriter {
   int attempt() const noexcept { return attempt_; }
   /// The temporary file being written.
   const std::string& temp_path() const noexcept { return temp_path_; }
-  /// Bytes handed to write_line() so far, newlines included.
+  /// Bytes handed to write_line() and write() so far, newlines included.
   std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
  private:

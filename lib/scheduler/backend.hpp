@@ -47,6 +47,9 @@ struct TaskSpec {
   /// Cached nodes in the stage's lineage: a process holding their partition is the best place
   /// to run the task.
   std::vector<std::uint64_t> cached_nodes;
+  /// Those of them that are pinned (NodeBase::pinned): the task runs where their partition is,
+  /// or fails.
+  std::vector<std::uint64_t> pinned_nodes;
   /// Called with the executor's id once the attempt is handed to it (may be empty).
   std::function<void(const std::string& executor)> on_launch;
   /// Unique among the attempts of this driver; kill_task names it.
@@ -85,6 +88,9 @@ class Backend {
   virtual void drop_cached(std::uint64_t node_id) = 0;
   /// Frees every map output of a shuffle wherever tasks wrote them.
   virtual void remove_shuffle(int shuffle) = 0;
+  /// Says that no running stage reads the shuffle any more (BlockStore::shuffle_idle), wherever
+  /// tasks wrote its outputs.
+  virtual void shuffle_idle(int shuffle) = 0;
   /// Makes executors forget a broadcast value they fetched.
   virtual void remove_broadcast(std::uint64_t id) = 0;
 };

@@ -78,21 +78,29 @@ std::string stage_name(const NodeBase& node) {
   return name;
 }
 
-// Cached nodes a stage's tasks read, reached through narrow parents (only a hint for placing
-// tasks: a coalesce or union between maps partitions differently, which costs locality only).
-std::vector<std::shared_ptr<NodeBase>> cached_in_stage(const std::shared_ptr<NodeBase>& node) {
-  std::vector<std::shared_ptr<NodeBase>> out;
+// A cached node a stage's tasks read, reached through narrow parents; `aligned` when every
+// node on the way has as many partitions as the stage, so that task p reads the node's
+// partition p (a coalesce or union between maps partitions differently).
+struct CachedInStage {
+  std::shared_ptr<NodeBase> node;
+  bool aligned;
+};
+
+// The cached nodes a stage's tasks read: where their partitions are is the best place for a
+// task, and for a pinned one (a local checkpoint), the only place when aligned.
+std::vector<CachedInStage> cached_in_stage(const std::shared_ptr<NodeBase>& node) {
+  std::vector<CachedInStage> out;
   std::set<const NodeBase*> seen;
-  std::vector<std::shared_ptr<NodeBase>> todo{node};
+  std::vector<CachedInStage> todo{{node, true}};
   while (!todo.empty()) {
-    auto n = std::move(todo.back());
+    auto [n, aligned] = std::move(todo.back());
     todo.pop_back();
+    aligned = aligned && n->num_partitions() == node->num_partitions();
     if (!seen.insert(n.get()).second) continue;
-    if (n->cached()) {
-      out.push_back(n);
-      continue;  // its parents are not read while its blocks are there
-    }
-    for (const auto& p : n->narrow_parents()) todo.push_back(p);
+    if (n->cached()) out.push_back({n, aligned});
+    // On past a cached node: where its block is missing, the task reads its parents, and a
+    // pinned node among them still decides where the task must run.
+    for (const auto& p : n->narrow_parents()) todo.push_back({p, aligned});
   }
   return out;
 }
@@ -343,8 +351,9 @@ struct DagScheduler::Impl {
     spec.base.stage = s->id;
     spec.base.stage_bytes = s->bytes ? &*s->bytes : nullptr;
     for (const auto& d : s->reads) spec.base.shuffles_read.emplace_back(d->shuffle_id(), d->num_maps());
-    for (const auto& n : cached_in_stage(s->node)) {
+    for (const auto& [n, aligned] : cached_in_stage(s->node)) {
       spec.base.cached_nodes.push_back(n->id());
+      if (n->pinned() && aligned) spec.base.pinned_nodes.push_back(n->id());
       if (hooks.cleaner) hooks.cleaner->track(n);
     }
     spec.speculatable = speculation && backend.ships_tasks();
@@ -474,6 +483,27 @@ struct DagScheduler::Impl {
     notify_idle();
   }
 
+  // True when a stage of a running job has yet to read shuffle `shuffle`.
+  bool still_read(int shuffle) {
+    auto reads = [shuffle](const Stage& st) {
+      return std::any_of(st.parents.begin(), st.parents.end(), [&](const auto& p) { return p->shuffle == shuffle; });
+    };
+    for (const auto& [id, j] : jobs) {
+      if (j->ending) continue;
+      if (j->result && reads(*j->result)) return true;
+      for (const auto& st : j->stages)
+        if (!st->defunct && reads(*st) && (st->running || st->waiting || !available(*st))) return true;
+    }
+    return false;
+  }
+
+  // The shuffles `s` read that no running stage needs any more may wait on disk (PageRank's
+  // lineage holds every shuffle it made, and only the last is read).
+  void release_reads(const Stage& s) {
+    for (const auto& p : s.parents)
+      if (!still_read(p->shuffle)) backend.shuffle_idle(p->shuffle);
+  }
+
   // A map stage has every output, or a result stage every partition.
   void complete(const std::shared_ptr<Stage>& s) {
     s->failed_rounds = 0;
@@ -481,6 +511,7 @@ struct DagScheduler::Impl {
       finish_job(*s->job, nullptr);
       return;
     }
+    release_reads(*s);
     auto parked = std::move(waiting);
     waiting.clear();
     for (auto& w : parked) {
@@ -567,8 +598,9 @@ struct DagScheduler::Impl {
   static std::exception_ptr too_deep(const Stage& s, std::size_t depth) {
     return std::make_exception_ptr(error(fmt::format(
         "stage {} ({}) nests {} operators in one task, more than the {} a stage may hold (each "
-        "union_with, zip or operator after a Dataset assignment is a level); cut the lineage: "
-        "collect and parallelize an intermediate result, or shuffle it (repartition)",
+        "union_with, zip or operator after a Dataset assignment is a level); cut the lineage "
+        "with checkpoint() or local_checkpoint() every few hundred levels, or shuffle it "
+        "(repartition)",
         s.id, s.name, depth, kMaxShippedDepth)));
   }
 
@@ -630,6 +662,7 @@ struct DagScheduler::Impl {
     bus.on_job_ended({id, end, end - j->start, !error, error ? message_of(error) : ""});
     j->handler = nullptr;
     complete_control(*j, error);
+    if (j->result) release_reads(*j->result);
     j->keep_alive.reset();
     notify_idle();
     // Once this job's records are gone (after this event), what only it held can be freed.

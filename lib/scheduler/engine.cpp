@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -31,6 +32,7 @@
 #include "ui/status_server.hpp"
 #include "storage/memory_budget.hpp"
 #include "spate/detail/block_store.hpp"
+#include "spate/detail/checkpoint_files.hpp"
 #include "spate/detail/graph_codec.hpp"
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
@@ -100,6 +102,7 @@ std::string make_app_id() {
 
 struct Engine::Impl {
   explicit Impl(EngineConfig c) : config(std::move(c)) {
+    checkpoint_dir = config.checkpoint_dir;
     blocks.set_budget(config.memory_budget ? config.memory_budget : default_memory_budget());
     bool cluster = config.master.starts_with("local-cluster[") || config.master.starts_with("spate://");
     Codec codec = config.shuffle_compression.value_or(Codec::lz4);
@@ -164,6 +167,11 @@ struct Engine::Impl {
   std::unique_ptr<ProgressLine> progress;
   std::unique_ptr<StatusServer> server;
   std::atomic<std::uint64_t> next_node{1};
+  mutable std::mutex checkpoint_mutex;
+  std::string checkpoint_dir;  // set_checkpoint_dir
+  // This engine's directory under it: the app id and a random part, since several Contexts of
+  // one process may start within the same second and checkpoint into the same directory.
+  std::string checkpoint_run = fmt::format("{}-{:08x}", make_app_id(), std::random_device{}());
   std::atomic<int> next_shuffle{0};
   mutable std::mutex counters_mutex;
   std::map<std::string, std::uint64_t> counters;
@@ -261,6 +269,26 @@ std::vector<TaskAttempt> Engine::task_attempts() const {
 }
 
 std::vector<ExecutorInfo> Engine::executors() const { return impl_->backend->executors(); }
+
+void Engine::track_cached(const std::shared_ptr<NodeBase>& node) { impl_->cleaner->track(node); }
+
+void Engine::set_checkpoint_dir(std::string dir) {
+  std::lock_guard lock(impl_->checkpoint_mutex);
+  impl_->checkpoint_dir = std::move(dir);
+}
+
+std::string Engine::checkpoint_dir() const {
+  std::lock_guard lock(impl_->checkpoint_mutex);
+  return impl_->checkpoint_dir;
+}
+
+std::string Engine::checkpoint_path(std::uint64_t node_id) const {
+  std::lock_guard lock(impl_->checkpoint_mutex);
+  if (impl_->checkpoint_dir.empty())
+    throw error("checkpoint() needs a checkpoint directory: set one with Context::set_checkpoint_dir "
+                "or --checkpoint-dir DIR (in cluster modes, on a file system every executor shares)");
+  return detail::checkpoint_path(impl_->checkpoint_dir, impl_->checkpoint_run, node_id);
+}
 
 void Engine::drop_cached(std::uint64_t node_id) {
   impl_->blocks.drop_cached(node_id);

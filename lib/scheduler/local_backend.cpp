@@ -28,6 +28,7 @@ class LocalBackend final : public Backend {
   void kill_task(std::uint64_t) override {}
   void drop_cached(std::uint64_t node_id) override { blocks_.drop_cached(node_id); }
   void remove_shuffle(int shuffle) override { blocks_.drop_shuffle(shuffle); }
+  void shuffle_idle(int shuffle) override { blocks_.shuffle_idle(shuffle); }
   void remove_broadcast(std::uint64_t) override {}  // the driver's table is the only copy
 
  private:

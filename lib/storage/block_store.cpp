@@ -62,6 +62,13 @@ std::shared_ptr<const MapOutput> BlockStore::map_output(int shuffle_id,
   return it == map_outputs_.end() ? nullptr : it->second;
 }
 
+std::uint64_t BlockStore::map_output_memory() const {
+  std::lock_guard lock(mutex_);
+  std::uint64_t bytes = 0;
+  for (const auto& [key, out] : map_outputs_) bytes += out->memory_bytes();
+  return bytes;
+}
+
 std::size_t BlockStore::map_outputs_held() const {
   std::lock_guard lock(mutex_);
   return map_outputs_.size();
@@ -71,6 +78,53 @@ void BlockStore::drop_shuffle(int shuffle_id) {
   std::lock_guard lock(mutex_);
   auto it = map_outputs_.lower_bound({shuffle_id, 0});
   while (it != map_outputs_.end() && it->first.first == shuffle_id) it = map_outputs_.erase(it);
+  std::erase(idle_shuffles_, shuffle_id);
+}
+
+std::uint64_t BlockStore::idle_output_limit() const {
+  return std::max<std::uint64_t>(budget() / 64, std::uint64_t{16} << 20);
+}
+
+void BlockStore::shuffle_idle(int shuffle_id) {
+  using Key = std::pair<int, std::size_t>;
+  std::vector<std::pair<Key, std::shared_ptr<const MapOutput>>> to_move;
+  {
+    std::lock_guard lock(mutex_);
+    std::erase(idle_shuffles_, shuffle_id);
+    idle_shuffles_.push_back(shuffle_id);
+    // In-memory bytes per idle shuffle, newest first: what is past the limit moves.
+    std::uint64_t kept = 0, limit = idle_output_limit();
+    for (auto s = idle_shuffles_.rbegin(); s != idle_shuffles_.rend(); ++s) {
+      auto it = map_outputs_.lower_bound({*s, 0});
+      for (; it != map_outputs_.end() && it->first.first == *s; ++it) {
+        std::uint64_t bytes = it->second->memory_bytes();
+        if (bytes == 0) continue;
+        if (kept + bytes <= limit) kept += bytes;
+        else to_move.emplace_back(it->first, it->second);
+      }
+    }
+  }
+  for (auto& [key, out] : to_move) {
+    // Written outside the lock, as move_outputs_to_disk does: readers go on meanwhile.
+    std::shared_ptr<const MapOutput> on_disk;
+    try {
+      on_disk = out->to_disk(spill_dir_);
+    } catch (const std::exception&) {
+      return;  // no room on disk: they stay in memory, where memory pressure may move them later
+    }
+    if (!on_disk) continue;
+    std::lock_guard lock(mutex_);
+    auto it = map_outputs_.find(key);
+    if (it != map_outputs_.end() && it->second == out) it->second = std::move(on_disk);
+  }
+  // Shuffles with nothing left in memory leave the list, which so stays short.
+  std::lock_guard lock(mutex_);
+  std::erase_if(idle_shuffles_, [&](int s) {
+    auto it = map_outputs_.lower_bound({s, 0});
+    for (; it != map_outputs_.end() && it->first.first == s; ++it)
+      if (it->second->memory_bytes() > 0) return false;
+    return true;
+  });
 }
 
 bool BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,

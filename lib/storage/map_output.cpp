@@ -80,7 +80,9 @@ std::shared_ptr<const MapOutput> SerializedMapOutput::to_disk(const std::string&
 
 SpilledMapOutput::SpilledMapOutput(std::unique_ptr<SpillFile> file, std::vector<std::vector<std::uint64_t>> blocks,
                                    std::vector<std::uint64_t> sizes, std::uint64_t records)
-    : file_(std::move(file)), blocks_(std::move(blocks)), sizes_(std::move(sizes)), records_(records) {}
+    : file_(std::move(file)), blocks_(std::move(blocks)), sizes_(std::move(sizes)), records_(records) {
+  file_->end_writing();  // kept for the output's life: without the megabyte append() reuses
+}
 
 void SpilledMapOutput::read_bucket(std::size_t r, const PieceSink& sink) const {
   std::string block;

@@ -83,8 +83,17 @@ class BlockStore {
   void drop_map_output(int shuffle_id, std::size_t map_partition);
   /// Forgets every map output of a shuffle.
   void drop_shuffle(int shuffle_id);
+  /// Says that no running stage reads shuffle `shuffle_id` any more (the scheduler knows): its
+  /// outputs may wait on disk for a job that reads them again. Idle outputs stay in memory up to
+  /// idle_output_limit() bytes in all; past it, those idle longest move to disk. An iterative job
+  /// whose lineage holds every shuffle it made (PageRank) so keeps only the last few in memory.
+  void shuffle_idle(int shuffle_id);
+  /// Bytes of idle map outputs kept in memory: a sixty-fourth of the budget, at least 16 MiB.
+  std::uint64_t idle_output_limit() const;
   /// Map outputs stored, of every shuffle.
   std::size_t map_outputs_held() const;
+  /// Bytes of memory the stored map outputs hold (those on disk hold none).
+  std::uint64_t map_output_memory() const;
 
   /// Stores a cached partition of node `node_id`, with its approximate size in bytes, when it
   /// fits in the budget; returns whether it was kept (one that is not is computed again when
@@ -132,6 +141,7 @@ class BlockStore {
   MemoryPool output_memory_;
   mutable std::mutex mutex_;
   std::map<std::pair<int, std::size_t>, std::shared_ptr<const MapOutput>> map_outputs_;
+  std::vector<int> idle_shuffles_;  // idle longest first
   struct Cached {
     std::shared_ptr<const void> block;
     std::size_t bytes;

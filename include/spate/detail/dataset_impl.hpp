@@ -7,6 +7,7 @@
 #include "spate/dataset.hpp"
 #include "spate/detail/aggregators.hpp"
 #include "spate/detail/bound_task.hpp"
+#include "spate/detail/checkpoint_nodes.hpp"
 #include "spate/detail/cogroup_node.hpp"
 #include "spate/detail/join_expand.hpp"
 #include "spate/detail/partition_nodes.hpp"
@@ -124,6 +125,43 @@ void Dataset<T, Stack>::unpersist() const {
   auto n = owned_node();
   n->set_cached(false);
   engine()->drop_cached(n->id());
+}
+
+template <class T, class Stack>
+Dataset<owned_t<T>> Dataset<T, Stack>::checkpoint() const {
+  using R = owned_t<T>;
+  auto nd = node();
+  auto& eng = *engine();
+  std::uint64_t id = eng.next_node_id();
+  // Removes the directory, with whatever a failed job left in it, unless the node takes it.
+  auto dir = std::make_shared<const detail::CheckpointDirectory>(eng.checkpoint_path(id));
+  detail::CheckpointWriteHandler<T> handler(dir->path(), nd);
+  eng.run_job(nd, handler);
+  dir->check_complete(nd->num_partitions());
+  std::string path = dir->path();
+  return from_node<R>(std::make_shared<detail::CheckpointNode<R>>(id, std::move(path), nd->num_partitions(),
+                                                                  nd->partitioner(), std::move(dir)));
+}
+
+template <class T, class Stack>
+Dataset<owned_t<T>> Dataset<T, Stack>::local_checkpoint() const {
+  using R = owned_t<T>;
+  static_assert(std::is_copy_constructible_v<R>,
+                "local_checkpoint() keeps records in memory and copies them out: the record type "
+                "must be copyable (checkpoint() has no such need)");
+  auto nd = node();
+  auto& eng = *engine();
+  auto cp = std::make_shared<detail::LocalCheckpointNode<R>>(eng.next_node_id(), nd->num_partitions(),
+                                                             nd->partitioner());
+  // Tracked before the job, so that blocks stored by a job that fails are freed with the node.
+  eng.track_cached(cp);
+  detail::run_partitions(eng, nd,
+                         detail::bind_task(
+                             [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& n, std::uint64_t block) {
+                               return detail::store_local_checkpoint(tc, p, n, block);
+                             },
+                             cp->id()));
+  return from_node<R>(cp);
 }
 
 // ---- wide operators ----

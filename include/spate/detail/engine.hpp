@@ -53,6 +53,8 @@ struct EngineConfig {
   std::size_t max_executor_restarts = 16;
   /// Write the event log (docs/event-log.md) into this directory; "" for none.
   std::string event_log_dir;
+  /// Where checkpoint() writes, shared by the driver and every executor; "" for none yet.
+  std::string checkpoint_dir;
   /// Draw a progress line on stderr for jobs longer than a second, when stderr is a terminal.
   bool progress = true;
   /// Serve the status page on ui_host:ui_port (0: any free port; a taken port moves on to the
@@ -158,6 +160,16 @@ class Engine {
 
   /// Frees the cached partitions of a node, in this process and in executors.
   void drop_cached(std::uint64_t node_id);
+  /// Frees the cached partitions of `node` once its last handle goes, wherever they are.
+  void track_cached(const std::shared_ptr<NodeBase>& node);
+
+  /// Sets the directory under which checkpoint() writes (Context::set_checkpoint_dir).
+  void set_checkpoint_dir(std::string dir);
+  /// The directory set, or "".
+  std::string checkpoint_dir() const;
+  /// Where the checkpoint of node `node_id` goes: a directory of its own under the checkpoint
+  /// directory, in one for this engine. Throws spate::error when no checkpoint directory is set.
+  std::string checkpoint_path(std::uint64_t node_id) const;
 
   /// The total of a named counter over every successful task attempt so far (0 if none).
   std::uint64_t counter(const std::string& name) const;

@@ -60,6 +60,9 @@ class NodeBase {
   /// True when computed partitions are kept in the block store (see Dataset::cache).
   bool cached() const noexcept { return cached_.load(std::memory_order_acquire); }
   void set_cached(bool on) noexcept { cached_.store(on, std::memory_order_release); }
+  /// True when its partitions exist only in the block store of the process that computed them,
+  /// with no lineage to compute them again (local checkpoints): a task reading one must run there.
+  virtual bool pinned() const noexcept { return false; }
 
   /// The registry key of the concrete node type (see graph_codec.hpp).
   virtual const char* type_key() const noexcept = 0;

@@ -27,6 +27,9 @@ class SpillFile {
   /// Appends one block; throws io_error (with the reason: no space left, ...) when the write
   /// fails.
   void append(std::string_view block);
+  /// Frees the buffer append() reuses (up to a block's size): a file kept long after it is
+  /// written, as a spilled map output's is, should not hold it. append() may still follow.
+  void end_writing() noexcept { std::string().swap(chunk_); }
   /// Bytes written so far (after compression).
   std::uint64_t size() const noexcept { return size_; }
 

@@ -1,4 +1,4 @@
-// Text output for save_as_text_file: record formatting and the per-partition commit protocol.
+// Text output for save_as_text_file: record formatting and the job handler that writes parts.
 #pragma once
 
 #include <fmt/format.h>
@@ -15,6 +15,7 @@
 #include "spate/detail/engine.hpp"
 #include "spate/detail/narrow_ops.hpp"
 #include "spate/detail/node.hpp"
+#include "spate/detail/part_output_sink.hpp"
 #include "spate/detail/state_codec.hpp"
 
 namespace spate::detail {
@@ -51,41 +52,6 @@ struct TextFormat {
     append_text(s, x);
     return s;
   }
-};
-
-/// An output directory being written: parts go to temporary files and are committed by rename,
-/// once per partition; `_SUCCESS` marks a complete output. Thread-safe.
-class TextOutputSink {
- public:
-  /// One part file being written by one task attempt; abandoned (removed) unless committed.
-  class Part {
-   public:
-    virtual ~Part() = default;
-    /// Appends `line` and a '\n'.
-    virtual void write_line(std::string_view line) = 0;
-    /// Makes the part visible under its final name (first commit of a partition wins).
-    virtual void commit() = 0;
-  };
-
-  /// On the driver (`prepare`), creates `dir`, or clears what an earlier job that did not finish
-  /// left there (part files and `_temporary`, no `_SUCCESS`), and holds it until finish() or
-  /// abort(); throws io_error if `dir` holds a complete output or anything else, or another
-  /// running job writes it. In a task's process, writes into the directory the driver prepared.
-  explicit TextOutputSink(const std::string& dir, bool prepare = true);
-  /// The output directory.
-  const std::string& dir() const noexcept;
-  ~TextOutputSink();
-  /// Starts the part of `partition` for one attempt.
-  std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
-  /// Writes the success marker once every part is committed.
-  void finish();
-  /// After a failed job, removes temporary files, committed parts and any success marker, so
-  /// that nothing in `dir` looks like output.
-  void abort() noexcept;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 /// The job handler of save_as_text_file: each task writes and commits its partition's part.
@@ -136,7 +102,7 @@ class TextOutputHandler final : public ResultHandler,
   void job_failed() noexcept override { sink_.abort(); }
 
  private:
-  TextOutputSink sink_;
+  PartOutputSink sink_;
   std::shared_ptr<Node<T>> node_;
   F format_;
 };

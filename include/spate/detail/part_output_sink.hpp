@@ -1,0 +1,51 @@
+// PartOutputSink: the typed output handlers' (save_as_text_file, checkpoint) bridge to part files
+// committed once per partition. Compiled once in lib/io/part_output_sink.cpp.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace spate::detail {
+
+/// An output directory being written: parts go to temporary files and are committed by rename,
+/// once per partition; `_SUCCESS` marks a complete output. Thread-safe.
+class PartOutputSink {
+ public:
+  /// One part file being written by one task attempt; abandoned (removed) unless committed.
+  class Part {
+   public:
+    virtual ~Part() = default;
+    /// Appends `line` and a '\n'.
+    virtual void write_line(std::string_view line) = 0;
+    /// Appends `bytes` as they are.
+    virtual void write(std::string_view bytes) = 0;
+    /// Makes the part visible under its final name (first commit of a partition wins).
+    virtual void commit() = 0;
+  };
+
+  /// On the driver (`prepare`), creates `dir`, or clears what an earlier job that did not finish
+  /// left there (part files and `_temporary`, no `_SUCCESS`), and holds it until finish() or
+  /// abort(); throws io_error if `dir` holds a complete output or anything else, or another
+  /// running job writes it. In a task's process, writes into the directory the driver prepared.
+  explicit PartOutputSink(const std::string& dir, bool prepare = true);
+  /// The output directory.
+  const std::string& dir() const noexcept;
+  ~PartOutputSink();
+  /// Starts the part of `partition` for one attempt.
+  std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
+  /// Writes the success marker once every part is committed.
+  void finish();
+  /// After a failed job, removes temporary files, committed parts and any success marker, so
+  /// that nothing in `dir` looks like output.
+  void abort() noexcept;
+  /// The name of a partition's file in the directory: "part-" and at least 5 digits.
+  static std::string part_name(std::size_t partition);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spate::detail

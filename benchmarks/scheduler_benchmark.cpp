@@ -8,8 +8,10 @@
 // last job reuses both outputs), and a scheduler that runs independent stages together should
 // take about half that; (3) THREADS host threads each running JOBS small reduce_by_key jobs at
 // once against the same jobs one after another on one thread, since a Context is shared by
-// threads and jobs that leave slots idle should let the others use them. Every result is
-// checked; the program exits with 1 when one is wrong.
+// threads and jobs that leave slots idle should let the others use them; (4) a job whose tasks
+// would run for minutes, cancelled: how long until get() throws job_cancelled and until every
+// slot has run a new task (the target is under a second). Every result is checked; the program
+// exits with 1 when one is wrong.
 //
 //   spate-bench-scheduler [--master M] [--tasks N] [--repeat R] [--join-rows N] [--threads T]
 //                         [--jobs M] [--job-rows N]
@@ -42,7 +44,8 @@ constexpr std::string_view kUsage =
     "Times, under the master given: count() over TASKS one-record partitions (tasks per second);\n"
     "a join of two one-partition inputs behind a CPU-heavy map, as one job against each side's\n"
     "shuffle forced by a job of its own first; THREADS threads each running JOBS reduce_by_key\n"
-    "jobs against the same jobs run one after another. Checks every result.\n"
+    "jobs against the same jobs run one after another; how fast a cancelled job's tasks stop.\n"
+    "Checks every result.\n"
     "  --tasks N      partitions of the task-rate job (default 2000)\n"
     "  --repeat R     runs of each measurement: best and median of the task rate, median of the\n"
     "                 others (default 3)\n"
@@ -313,6 +316,44 @@ void many_jobs(const spate::Context& ctx, const Options& o) {
                fmt::format("{:.2f}x one thread", median(threads) / median(one_thread)));
 }
 
+// ---- 4. how fast a cancelled job lets go ----
+
+void cancellation(const spate::Context& ctx, const Options& o) {
+  // Every slot busy with a task of minutes (a million records of ~0.2 ms each), which checks
+  // whether it is killed every 1024 records, about every 0.2 s.
+  std::size_t slots = ctx.default_parallelism();
+  std::vector<std::uint64_t> records(slots * 1'000'000);
+  for (std::size_t i = 0; i < records.size(); ++i) records[i] = i;
+  auto input = ctx.parallelize(records, slots);
+  std::vector<double> to_error, to_free;
+  for (int r = 0; r < o.repeat; ++r) {
+    auto job = input
+                   .map([](std::uint64_t x) {
+                     for (int i = 0; i < 50'000; ++i) x = mix(x);
+                     return x;
+                   })
+                   .count_async();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // every task running
+    auto start = std::chrono::steady_clock::now();
+    job.cancel();
+    bool cancelled = false;
+    try {
+      job.get();
+    } catch (const spate::job_cancelled&) {
+      cancelled = true;
+    }
+    check(cancelled, "a cancelled job did not end with job_cancelled");
+    to_error.push_back(seconds_since(start));
+    // The slots are free once a job needing all of them at once runs.
+    std::size_t n = ctx.parallelize(std::vector<int>(slots, 1), slots).count();
+    check(n == slots, "the job after a cancelled one counted wrong");
+    to_free.push_back(seconds_since(start));
+  }
+  print_heading(fmt::format("4. a job whose {} tasks each run for minutes, cancelled; median of {} runs", slots, o.repeat));
+  print_figure("cancel: until get() throws", median(to_error) * 1000, 1, "ms");
+  print_figure("cancel: until every slot ran a new task", median(to_free) * 1000, 1, "ms", "target < 1000 ms");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -329,6 +370,7 @@ int main(int argc, char** argv) {
     task_rate(ctx, o);
     concurrent_stages(ctx, o);
     many_jobs(ctx, o);
+    cancellation(ctx, o);
     return 0;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "%s\n", spate::usage_hint("spate-bench-scheduler", e.message).c_str());

@@ -63,24 +63,25 @@ struct Reply {
   std::string body;
 };
 
-// A blocking HTTP/1.1 client over one connection to 127.0.0.1:port. Every call gives up after
-// kGenerous (closing the connection) and throws, so a broken server fails the test, never hangs
-// it.
+// A blocking HTTP/1.1 client over one connection to 127.0.0.1:port, carrying the server's access
+// token. Every call gives up after kGenerous (closing the connection) and throws, so a broken
+// server fails the test, never hangs it.
 class Client {
  public:
-  explicit Client(std::uint16_t port) : socket_(ioc_) {
+  Client(std::uint16_t port, const std::string& token)
+      : auth_("Host: 127.0.0.1:" + std::to_string(port) + "\r\nX-Spate-Token: " + token + "\r\n"), socket_(ioc_) {
     run([this, port]() -> asio::awaitable<void> {
       co_await socket_.async_connect({asio::ip::make_address("127.0.0.1"), port},
                                      asio::use_awaitable);
     });
   }
 
-  Reply get(const std::string& target) {
-    return send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-  }
+  Reply get(const std::string& target) { return send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"); }
 
-  // Sends `raw` (whole requests) and reads one response; `head`: the response has no body.
-  Reply send(const std::string& raw, bool head = false) {
+  // Sends `raw` (whole requests) and reads one response; `head`: the response has no body. Each
+  // "Host: x" line becomes this server's Host and token lines; other requests go as written.
+  Reply send(std::string raw, bool head = false) {
+    for (std::size_t at; (at = raw.find("Host: x\r\n")) != std::string::npos;) raw.replace(at, 9, auth_);
     Reply out;
     run([&]() -> asio::awaitable<void> {
       co_await asio::async_write(socket_, asio::buffer(raw), asio::use_awaitable);
@@ -147,6 +148,7 @@ class Client {
     done.get();  // rethrows what failed
   }
 
+  std::string auth_;  // the Host and X-Spate-Token lines
   asio::io_context ioc_;
   tcp::socket socket_;
   beast::flat_buffer buffer_;
@@ -179,8 +181,8 @@ TEST_CASE("the status server serves the page at / as HTML that is not cached",
           "[ui][status_server]") {
   StatusServer server("127.0.0.1", 0, FixedApi{});
   CHECK(server.port() != 0);
-  CHECK(server.url() == "http://127.0.0.1:" + std::to_string(server.port()) + "/");
-  Client client(server.port());
+  CHECK(server.url() == "http://127.0.0.1:" + std::to_string(server.port()) + "/?token=" + server.token());
+  Client client(server.port(), server.token());
   auto page = client.get("/");
   CHECK(page.status == 200);
   CHECK(page.content_type == "text/html; charset=utf-8");
@@ -188,7 +190,7 @@ TEST_CASE("the status server serves the page at / as HTML that is not cached",
   CHECK(page.body == spate::detail::status_page_html());
   CHECK(page.keep_alive);
   // HEAD: the length a GET would send, no body; the connection stays usable (no stray bytes).
-  auto head = client.send("HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", true);
+  auto head = client.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", true);
   CHECK(head.status == 200);
   CHECK(head.content_length == spate::detail::status_page_html().size());
   CHECK(head.body.empty());
@@ -199,7 +201,7 @@ TEST_CASE("the status server answers /api/ from its api function as JSON, query 
           "[ui][status_server]") {
   FixedApi api;
   StatusServer server("127.0.0.1", 0, api);
-  Client client(server.port());
+  Client client(server.port(), server.token());
   auto jobs = client.get("/api/jobs");
   CHECK(jobs.status == 200);
   CHECK(jobs.content_type == "application/json");
@@ -217,7 +219,7 @@ TEST_CASE("the status server answers /api/ from its api function as JSON, query 
 TEST_CASE("the status server keeps a connection alive across many requests",
           "[ui][status_server]") {
   StatusServer server("127.0.0.1", 0, FixedApi{});
-  Client client(server.port());
+  Client client(server.port(), server.token());
   for (int i = 0; i < 20; ++i) REQUIRE(client.get(i % 2 ? "/" : "/api/jobs").status == 200);
   // Two requests sent at once (pipelined) are answered in order.
   auto both = "GET /api/nope HTTP/1.1\r\nHost: x\r\n\r\nGET /api/jobs HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -228,7 +230,7 @@ TEST_CASE("the status server keeps a connection alive across many requests",
 TEST_CASE("the status server refuses methods other than GET and HEAD with 405 and goes on",
           "[ui][status_server]") {
   StatusServer server("127.0.0.1", 0, FixedApi{});
-  Client client(server.port());
+  Client client(server.port(), server.token());
   for (std::string method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
     auto reply =
         client.send(method + " /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
@@ -243,7 +245,7 @@ TEST_CASE(
     "[ui][status_server]") {
   StatusServer server("127.0.0.1", 0, FixedApi{});
   auto refused = [&](const std::string& raw) {
-    Client client(server.port());
+    Client client(server.port(), server.token());
     try {
       auto reply = client.send(raw);
       CHECK(reply.status >= 400);
@@ -265,7 +267,7 @@ TEST_CASE(
             std::string(100 * 1024, 'b'));
   }
   SECTION("garbage") { refused("\x16\x03\x01 not http at all\r\n\r\n"); }
-  Client next(server.port());
+  Client next(server.port(), server.token());
   CHECK(next.get("/api/jobs").status == 200);
 }
 
@@ -274,10 +276,10 @@ TEST_CASE("a client that sends half a request holds only its own connection",
   StatusServer server("127.0.0.1", 0, FixedApi{});
   std::vector<std::unique_ptr<Client>> slow;
   for (int i = 0; i < 8; ++i) {
-    slow.push_back(std::make_unique<Client>(server.port()));
+    slow.push_back(std::make_unique<Client>(server.port(), server.token()));
     slow.back()->write("GET /api/jobs HTTP/1.1\r\nHost: ");
   }
-  Client other(server.port());
+  Client other(server.port(), server.token());
   auto start = std::chrono::steady_clock::now();
   CHECK(other.get("/api/jobs").status == 200);
   CHECK(std::chrono::steady_clock::now() - start < 2s);
@@ -286,12 +288,12 @@ TEST_CASE("a client that sends half a request holds only its own connection",
 TEST_CASE("an api function that throws gives a 500 with its message, and the server goes on",
           "[ui][status_server]") {
   StatusServer server("127.0.0.1", 0, FixedApi{});
-  Client client(server.port());
+  Client client(server.port(), server.token());
   auto reply = client.get("/api/boom");
   CHECK(reply.status == 500);
   CHECK(reply.body.find("the status model broke") != std::string::npos);
   CHECK(client.get("/api/jobs").status == 200);
-  Client other(server.port());
+  Client other(server.port(), server.token());
   CHECK(other.get("/api/jobs").status == 200);
 }
 
@@ -302,8 +304,58 @@ TEST_CASE("a status server asked for a taken port moves on to one of the next 16
   CHECK(second.port() != first.port());
   CHECK(second.port() > first.port());
   CHECK(second.port() <= first.port() + 16);
-  Client client(second.port());
+  Client client(second.port(), second.token());
   CHECK(client.get("/api/jobs").status == 200);
+}
+
+TEST_CASE("the status server answers only requests that carry its token", "[ui][status_server]") {
+  StatusServer server("127.0.0.1", 0, FixedApi{});
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n";
+  CHECK(server.token().size() == 32);
+  CHECK(server.url() == "http://127.0.0.1:" + std::to_string(server.port()) + "/?token=" + server.token());
+  Client client(server.port(), "not-the-token");
+  for (std::string target : {"/", "/api/jobs"}) {
+    auto refused = client.send("GET " + target + " HTTP/1.1\r\n" + host + "\r\n");
+    CHECK(refused.status == 403);
+    CHECK_THAT(refused.body, Catch::Contains("needs its access token"));
+  }
+  CHECK(client.send("GET /api/jobs HTTP/1.1\r\n" + host + "X-Spate-Token: wrong\r\n\r\n").status == 403);
+  CHECK(client.send("GET /api/jobs?token=wrong HTTP/1.1\r\n" + host + "\r\n").status == 403);
+  // In the address, the token opens the page and sets a cookie that later requests carry.
+  std::string raw_reply;
+  {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    std::string request = "GET /?token=" + server.token() + " HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n";
+    asio::write(socket, asio::buffer(request));
+    boost::system::error_code ec;
+    std::array<char, 4096> chunk;
+    for (std::size_t n; (n = socket.read_some(asio::buffer(chunk), ec)) > 0 && !ec;) raw_reply.append(chunk.data(), n);
+  }
+  CHECK(raw_reply.starts_with("HTTP/1.1 200"));
+  const std::string cookie = "spate_token_" + std::to_string(server.port()) + "=" + server.token();
+  CHECK_THAT(raw_reply, Catch::Contains("Set-Cookie: " + cookie + "; Path=/; HttpOnly; SameSite=Strict"));
+  CHECK(client.send("GET /api/jobs HTTP/1.1\r\n" + host + "Cookie: a=b; " + cookie + "\r\n\r\n").status == 200);
+  CHECK(client.send("GET /api/jobs HTTP/1.1\r\n" + host + "X-Spate-Token: " + server.token() + "\r\n\r\n").status ==
+        200);
+}
+
+TEST_CASE("a loopback status server refuses a Host that is not a loopback address with its port",
+          "[ui][status_server]") {
+  // A page of another site whose DNS name now points at 127.0.0.1 sends its own name as Host.
+  StatusServer server("127.0.0.1", 0, FixedApi{});
+  Client client(server.port(), server.token());
+  const std::string token = "X-Spate-Token: " + server.token() + "\r\n";
+  const std::string port = std::to_string(server.port());
+  for (std::string host : {"evil.example:" + port, std::string("127.0.0.1:1"), std::string("localhost")}) {
+    INFO(host);
+    auto refused = client.send("GET /api/jobs HTTP/1.1\r\nHost: " + host + "\r\n" + token + "\r\n");
+    CHECK(refused.status == 403);
+    CHECK_THAT(refused.body, Catch::Contains("answers only to its own address"));
+  }
+  for (std::string host : {"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port})
+    CHECK(client.send("GET /api/jobs HTTP/1.1\r\nHost: " + host + "\r\n" + token + "\r\n").status == 200);
 }
 
 TEST_CASE(
@@ -333,7 +385,8 @@ TEST_CASE(
 
 TEST_CASE("destroying the status server closes its connections at once", "[ui][status_server]") {
   auto server = std::make_unique<StatusServer>("127.0.0.1", 0, FixedApi{});
-  Client used(server->port()), idle(server->port()), half(server->port());
+  Client used(server->port(), server->token()), idle(server->port(), server->token()),
+      half(server->port(), server->token());
   REQUIRE(used.get("/api/jobs").status == 200);
   half.write("GET / HTTP/1.1\r\n");
   auto start = std::chrono::steady_clock::now();
@@ -379,15 +432,22 @@ struct WaitForGate {
   }
 };
 
-// The port of an "http://HOST:PORT/" URL.
+// The port of an "http://HOST:PORT/?token=TOKEN" URL.
 std::uint16_t port_of(const std::string& url) {
   auto colon = url.rfind(':');
   REQUIRE(colon != std::string::npos);
   return static_cast<std::uint16_t>(std::stoul(url.substr(colon + 1)));
 }
 
-json::value get_json(std::uint16_t port, const std::string& target) {
-  Client client(port);
+// The token of such a URL.
+std::string token_of(const std::string& url) {
+  auto at = url.find("?token=");
+  REQUIRE(at != std::string::npos);
+  return url.substr(at + 7);
+}
+
+json::value get_json(const std::string& url, const std::string& target) {
+  Client client(port_of(url), token_of(url));
   auto reply = client.get(target);
   INFO(target << ": " << reply.body);
   REQUIRE(reply.status == 200);
@@ -493,7 +553,7 @@ TEST_CASE(
 
   auto statuses = [&] {
     std::map<std::int64_t, std::string> out;
-    auto stages = get_json(port, "/api/stages");  // named: a range-for would not keep it alive
+    auto stages = get_json(url, "/api/stages");  // named: a range-for would not keep it alive
     for (const auto& s : stages.as_array())
       out[s.at("stage").as_int64()] = std::string(s.at("status").as_string());
     return out;
@@ -516,7 +576,7 @@ TEST_CASE(
   INFO("chromium's stderr:\n" << spate_test::read_file(log));
   REQUIRE(rc == 0);
   auto after = statuses();
-  auto executors = get_json(port, "/api/executors").as_array();
+  auto executors = get_json(url, "/api/executors").as_array();
   std::string dom = without_scripts(spate_test::read_file(dom_file));
   INFO("the page's DOM:\n" << dom.substr(0, 20000));
 
@@ -581,7 +641,7 @@ TEST_CASE("the cancel action of the status page cancels a running job, and only 
                    return x;
                  })
                  .count_async();
-  Client client(port_of(ctx.status_url()));
+  Client client(port_of(ctx.status_url()), token_of(ctx.status_url()));
   std::string target = fmt::format("/api/jobs/{}/cancel", job.id());
   // A form another site's page could send, without the header: refused.
   auto refused = client.send("POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");

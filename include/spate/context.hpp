@@ -181,7 +181,8 @@ class Context {
   /// The checkpoint directory set, or "".
   std::string checkpoint_dir() const { return engine_->checkpoint_dir(); }
 
-  /// The status page's address ("http://127.0.0.1:4040/"), or "" when it is off.
+  /// The status page's address with its access token ("http://127.0.0.1:4040/?token=..."),
+  /// or "" when it is off. The page answers no request without the token.
   std::string status_url() const;
   /// The event log this Context writes, or "" when it writes none.
   std::string event_log_path() const;

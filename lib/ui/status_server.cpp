@@ -12,6 +12,12 @@
 // closing: closing a socket with unread input makes the kernel send a reset, and the client would
 // see "connection reset" in place of the answer.
 //
+// Access. Every request needs the server's random token: as `?token=` in the address printed at
+// start (the answer then sets an HttpOnly, SameSite=Strict cookie, so the page's own requests
+// carry it), as that cookie, or as an X-Spate-Token header. A server bound to loopback also
+// answers only requests whose Host header names a loopback address with its port: a page of
+// another site that rebinds its DNS name to 127.0.0.1 sends its own name, and is refused.
+//
 // Shutdown. The destructor stops the io_context and joins the thread; destroying the io_context
 // then destroys the handlers still pending, which own the sessions, which close their sockets.
 #include "ui/status_server.hpp"
@@ -31,6 +37,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <set>
 
 #include "spate/error.hpp"
 #include "ui/status_page.hpp"
@@ -85,8 +96,72 @@ Response text_response(const Request& req, http::status status, std::string text
   return make_response(req, status, "text/plain; charset=utf-8", std::move(text) + "\n");
 }
 
-// The answer to one well-formed request.
-Response answer(const Request& req, const StatusApi& api, const StatusApi& action) {
+// Who may ask: the token, and the Host values a loopback-bound server accepts.
+struct Access {
+  std::string token;
+  std::string cookie;              // "spate_token_PORT": one per server on a host
+  std::set<std::string> hosts;     // empty: any Host (a server reachable from other hosts)
+
+  // The value of `name` in the query string of `target`, or "".
+  static std::string_view query_value(std::string_view target, std::string_view name) {
+    auto q = target.find('?');
+    if (q == std::string_view::npos) return {};
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      auto amp = query.find('&');
+      std::string_view pair = query.substr(0, amp);
+      if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=')
+        return pair.substr(name.size() + 1);
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+    return {};
+  }
+
+  // The value of cookie `name` in the Cookie header, or "".
+  static std::string_view cookie_value(const Request& req, std::string_view name) {
+    auto it = req.find(http::field::cookie);
+    if (it == req.end()) return {};
+    std::string_view cookies = it->value();
+    while (!cookies.empty()) {
+      auto semi = cookies.find(';');
+      std::string_view c = cookies.substr(0, semi);
+      while (c.starts_with(' ')) c.remove_prefix(1);
+      if (c.size() > name.size() && c.starts_with(name) && c[name.size()] == '=') return c.substr(name.size() + 1);
+      if (semi == std::string_view::npos) break;
+      cookies.remove_prefix(semi + 1);
+    }
+    return {};
+  }
+
+  bool matches(std::string_view given) const {
+    return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+  }
+
+  // True when the token came in the address: the answer sets the cookie.
+  bool token_in_query(const Request& req) const { return matches(query_value(req.target(), "token")); }
+
+  // The refusal of a request that may not be answered, or nullopt.
+  std::optional<Response> refuse(const Request& req) const {
+    if (!hosts.empty()) {
+      std::string host(req[http::field::host]);
+      if (!hosts.count(host))
+        return text_response(req, http::status::forbidden,
+                             fmt::format("this status page answers only to its own address, not to Host '{}'", host));
+    }
+    auto header = req.find("X-Spate-Token");
+    if (token_in_query(req) || matches(cookie_value(req, cookie)) ||
+        (header != req.end() && matches(header->value())))
+      return std::nullopt;
+    return text_response(req, http::status::forbidden,
+                         "this status page needs its access token: open the address spate printed when "
+                         "the job started (it ends in ?token=...), or ask the program's Context for "
+                         "status_url()");
+  }
+};
+
+// The answer to one well-formed request, once it may be answered.
+Response serve(const Request& req, const StatusApi& api, const StatusApi& action) {
   std::string_view target = req.target();
   if (req.method() == http::verb::post && action && target.starts_with("/api/")) {
     // A page of another origin may send a plain form POST here, but not one with a header of
@@ -130,6 +205,16 @@ Response answer(const Request& req, const StatusApi& api, const StatusApi& actio
   return text_response(req, http::status::not_found, "no such page: " + std::string(path));
 }
 
+// The answer to one well-formed request: a refusal, or what serve() says.
+Response answer(const Request& req, const StatusApi& api, const StatusApi& action, const Access& access) {
+  if (auto refused = access.refuse(req)) return std::move(*refused);
+  Response res = serve(req, api, action);
+  if (access.token_in_query(req))
+    res.set(http::field::set_cookie,
+            fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", access.cookie, access.token));
+  return res;
+}
+
 // The status refusing a request the parser rejected with `ec`, or nullopt when the connection
 // should just be closed (the client went away, timed out, or the socket failed).
 std::optional<http::status> refusal(const beast::error_code& ec) {
@@ -147,6 +232,7 @@ struct StatusServer::Impl {
   // Declared before io_context: sessions destroyed with the io_context still count themselves out.
   StatusApi api;
   StatusApi action;
+  Access access;
   std::size_t open_connections = 0;
   std::string host;
   asio::io_context ioc{1};
@@ -165,8 +251,9 @@ namespace {
 // its pending operation; lives on the server's one thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const StatusApi& api, const StatusApi& action, std::size_t& open_connections)
-      : stream_(std::move(socket)), api_(api), action_(action), open_connections_(open_connections) {
+  Session(tcp::socket socket, const StatusApi& api, const StatusApi& action, const Access& access,
+          std::size_t& open_connections)
+      : stream_(std::move(socket)), api_(api), action_(action), access_(access), open_connections_(open_connections) {
     ++open_connections_;
   }
   ~Session() { --open_connections_; }
@@ -189,7 +276,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(const beast::error_code& ec) {
     if (!ec) {
       const Request& req = parser_->get();
-      write(answer(req, api_, action_));
+      write(answer(req, api_, action_, access_));
       return;
     }
     auto status = refusal(ec);
@@ -236,6 +323,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   const StatusApi& api_;
   const StatusApi& action_;
+  const Access& access_;
   std::size_t& open_connections_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -267,7 +355,7 @@ void StatusServer::Impl::accept() {
       return;
     }
     if (open_connections < kMaxConnections)
-      std::make_shared<Session>(std::move(socket), api, action, open_connections)->start();
+      std::make_shared<Session>(std::move(socket), api, action, access, open_connections)->start();
     accept();  // a refused socket closes as it goes out of scope
   });
 }
@@ -320,6 +408,22 @@ StatusServer::StatusServer(const std::string& host, std::uint16_t port, StatusAp
     if (p >= last) throw config_error(listen_error(host, port, p != port, ec));
   }
   impl_->port = impl_->acceptor.local_endpoint().port();
+  Access& access = impl_->access;
+  std::array<unsigned char, 16> random{};
+  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1)
+    throw error("the status page could not draw its access token from OpenSSL's RAND_bytes");
+  for (unsigned char b : random) access.token += fmt::format("{:02x}", b);
+  access.cookie = fmt::format("spate_token_{}", impl_->port);
+  if (address.is_loopback()) {
+    for (std::string name : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"),
+                             host.find(':') == std::string::npos ? host : "[" + host + "]"})
+      access.hosts.insert(fmt::format("{}:{}", name, impl_->port));
+  } else {
+    std::fprintf(stderr,
+                 "spate: the status page listens on %s port %u, which other hosts may reach; it answers "
+                 "only requests that carry its access token (see its address)\n",
+                 host.c_str(), static_cast<unsigned>(impl_->port));
+  }
   impl_->accept();
   impl_->thread = std::jthread([impl = impl_.get()] { impl->run(); });
 }
@@ -333,8 +437,11 @@ std::uint16_t StatusServer::port() const noexcept { return impl_->port; }
 
 std::string StatusServer::url() const {
   const std::string& h = impl_->host;
-  return h.find(':') == std::string::npos ? fmt::format("http://{}:{}/", h, impl_->port)
-                                          : fmt::format("http://[{}]:{}/", h, impl_->port);
+  return h.find(':') == std::string::npos
+             ? fmt::format("http://{}:{}/?token={}", h, impl_->port, impl_->access.token)
+             : fmt::format("http://[{}]:{}/?token={}", h, impl_->port, impl_->access.token);
 }
+
+const std::string& StatusServer::token() const noexcept { return impl_->access.token; }
 
 }  // namespace spate::detail

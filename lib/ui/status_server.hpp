@@ -21,7 +21,9 @@ using StatusApi = std::function<std::optional<std::string>(std::string_view path
 /// The driver's status page: an HTTP/1.1 server on a thread of its own serving "/" (the page of
 /// status_page.hpp) and "/api/..." (from `api`), and taking POST /api/... actions (from
 /// `action`, same contract; only with an X-Spate-Action header, which another origin's page
-/// cannot send). Otherwise GET and HEAD only; keep-alive; requests are
+/// cannot send). Every request needs the server's access token, and a loopback-bound server
+/// answers only to a loopback Host (DNS rebinding); binding another address says so on stderr.
+/// Otherwise GET and HEAD only; keep-alive; requests are
 /// bounded in size and in the time they may take to arrive, so a slow or hostile client holds a
 /// connection, never the server. Binds host:port; port 0 picks a free one; when the port is
 /// taken it tries the next 16 ports (as Spark's UI does). Not copyable or movable; the api
@@ -38,8 +40,11 @@ class StatusServer {
 
   /// The port bound.
   std::uint16_t port() const noexcept;
-  /// "http://HOST:PORT/", with the host as given (an IPv6 address in brackets).
+  /// "http://HOST:PORT/?token=TOKEN", with the host as given (an IPv6 address in brackets):
+  /// the address that opens the page.
   std::string url() const;
+  /// The random access token every request must carry (see status_server.cpp).
+  const std::string& token() const noexcept;
 
  private:
   struct Impl;

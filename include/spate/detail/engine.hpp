@@ -153,7 +153,7 @@ class Engine {
   std::vector<TaskAttempt> task_attempts() const;
   /// The executors that have registered (empty in local modes), lost ones included.
   std::vector<ExecutorInfo> executors() const;
-  /// The status page's address ("http://127.0.0.1:4040/"), or "" when it is off.
+  /// The status page's address with its access token, or "" when it is off.
   std::string status_url() const;
   /// The event log being written, or "" when there is none.
   std::string event_log_path() const;

@@ -49,9 +49,10 @@ std::string count_stage(const std::shared_ptr<detail::Node<T>>& node) {
 // back the frames the executor answers with.
 class ScriptedDriver {
  public:
-  explicit ScriptedDriver(std::string secret) {
+  explicit ScriptedDriver(std::string secret, bool encrypt = true) {
     net::ServerOptions so;
     so.secret = std::move(secret);
+    so.connection.encrypt = encrypt;
     net::ServerHandlers h;
     h.on_frame = [this](const std::shared_ptr<net::Connection>& c, net::Frame&& f) {
       if (f.type == net::FrameType::register_executor) {
@@ -201,8 +202,14 @@ class CorruptingProxy {
 
 }  // namespace
 
-TEST_CASE("a shuffle block damaged on the wire is a fetch failure naming the checksum, not a wrong answer",
+TEST_CASE("a shuffle block damaged on the wire is a fetch failure naming the seal or the checksum, not a wrong answer",
           "[cluster]") {
+  // Sealed (the default), the record layer finds the changed byte; plain, the chunk checksum.
+  auto [sealed, found_by] = GENERATE(table<bool, std::string>(
+      {{true, "failed authentication"}, {false, "checksum mismatch"}}));
+  CAPTURE(sealed);
+  std::map<std::string, std::string> wire;
+  if (!sealed) wire["SPATE_WIRE_ENCRYPTION"] = "off";
   auto ctx = make_context("local[1]");
   std::vector<std::pair<int, long>> pairs;
   for (int i = 0; i < 600; ++i) pairs.emplace_back(i % 100, i);
@@ -216,12 +223,11 @@ TEST_CASE("a shuffle block damaged on the wire is a fetch failure naming the che
   // Executor A runs the map tasks and serves their blocks; executor B, of another scripted
   // driver, runs the reduce task and fetches them through the proxy.
   const std::string secret = "wire-damage-secret";
-  ScriptedDriver holder(secret), reducer(secret);
+  ScriptedDriver holder(secret, sealed), reducer(secret, sealed);
   fs::path err = fs::temp_directory_path() / ("spate-wire-damage-" + std::to_string(::getpid()) + ".err");
-  Child a({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(holder.port())},
-          {{"SPATE_SECRET", secret}}, err);
-  Child b({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(reducer.port())},
-          {{"SPATE_SECRET", secret}}, err);
+  wire["SPATE_SECRET"] = secret;
+  Child a({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(holder.port())}, wire, err);
+  Child b({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(reducer.port())}, wire, err);
   for (std::uint64_t m = 0; m < 3; ++m) {
     holder.launch(30 + m, m, map_bytes, true);
     net::Frame answer = holder.next_answer();
@@ -244,7 +250,7 @@ TEST_CASE("a shuffle block damaged on the wire is a fetch failure naming the che
   auto failure = protocol::decode_failure(damaged.payload);
   CHECK(failure.fetch_failed);
   CHECK(failure.shuffle == dep.shuffle_id());
-  CHECK_THAT(failure.message, Catch::Contains("checksum mismatch"));
+  CHECK_THAT(failure.message, Catch::Contains(found_by));
 
   // Straight to the block server, the same task succeeds.
   net::Frame whole = run_reduce(41, holder.registration().block_port);

@@ -174,7 +174,7 @@ TEST_CASE("handshake payloads round-trip and malformed ones are refused", "[net]
         net::kMaxRefusalBytes);
 
   CHECK_THROWS_MATCHES(net::decode_hello("short"), net::net_error,
-                       Catch::Message("spate: malformed hello: 5 payload bytes, expected 33"));
+                       Catch::Message("spate: malformed hello: 5 payload bytes, expected 34"));
   std::string bad_role = net::encode_hello({net::PeerRole::executor, n});
   bad_role[0] = 9;
   CHECK_THROWS_MATCHES(net::decode_hello(bad_role), net::net_error,
@@ -312,7 +312,7 @@ TEST_CASE("a response recorded from an earlier session is refused when replayed"
   {
     RawPeer genuine(server->port());
     const net::Nonce own = net::fresh_nonce();
-    recorded_hello = net::encode_hello({net::PeerRole::executor, own});
+    recorded_hello = net::encode_hello({net::PeerRole::executor, own, net::WireMode::sealed});
     genuine.write_frame(FrameType::hello, recorded_hello);
     const net::Nonce theirs = net::decode_challenge(genuine.read_frame().payload);
     recorded_response =
@@ -346,7 +346,7 @@ TEST_CASE("the secret never crosses the wire", "[net][auth]") {
                                            net::PeerRole::executor, kGenerous),
                   net::auth_error);
   CHECK(fake.join() == "");
-  REQUIRE(sent_by_client.size() == 2 * net::kFrameHeaderBytes + 33 + 32);
+  REQUIRE(sent_by_client.size() == 2 * net::kFrameHeaderBytes + 34 + 32);
   CHECK(sent_by_client.find(secret) == std::string::npos);
   CHECK(sent_by_client.find("distinctive") == std::string::npos);
 }
@@ -369,6 +369,6 @@ TEST_CASE("a malformed hello is refused and logged with the peer's address", "[n
   RawPeer peer(server->port());
   peer.write_frame(FrameType::hello, "short");
   CHECK(peer.closed_by_peer());
-  CHECK(log.saw(": malformed hello: 5 payload bytes, expected 33"));
+  CHECK(log.saw(": malformed hello: 5 payload bytes, expected 34"));
   CHECK(log.saw("spate: refused a connection: 127.0.0.1:"));
 }

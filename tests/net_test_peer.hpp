@@ -8,12 +8,14 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "net/auth.hpp"
 #include "net/frame.hpp"
+#include "net/record_layer.hpp"
 
 namespace net_test {
 
@@ -37,20 +39,31 @@ class RawPeer {
   void write(std::string_view bytes) {
     run([&](auto done) { asio::async_write(socket_, asio::buffer(bytes), done); });
   }
-  void write_frame(FrameType type, std::string_view payload) {
-    write(net::encode_frame(type, payload));
+  /// Writes one frame, sealed once a handshake with a secret has set keys (as a Connection does).
+  void write_frame(FrameType type, std::string_view payload) { write(frame_bytes(type, payload)); }
+  /// The bytes of one frame as write_frame would send them, sealed when keys are set; each call
+  /// counts as a frame sent.
+  std::string frame_bytes(FrameType type, std::string_view payload) {
+    if (!sealer_) return net::encode_frame(type, payload);
+    const auto header = net::encode_frame_header(type, payload.size() + net::kTagBytes);
+    std::string sealed;
+    sealer_->seal(header, payload, sealed);
+    return std::string(header.data(), header.size()) + sealed;
   }
   std::string read(std::size_t n) {
     std::string out(n, '\0');
     run([&](auto done) { asio::async_read(socket_, asio::buffer(out), done); });
     return out;
   }
+  /// Reads one frame, opening it once keys are set.
   net::Frame read_frame() {
     const std::string header = read(net::kFrameHeaderBytes);
     std::array<char, net::kFrameHeaderBytes> h;
     std::copy(header.begin(), header.end(), h.begin());
     const auto decoded = net::decode_frame_header(h);
-    return {decoded.type, read(decoded.payload_bytes)};
+    std::string payload = read(decoded.payload_bytes);
+    if (opener_) payload.resize(opener_->open(h, payload.data(), payload.size()));
+    return {decoded.type, std::move(payload)};
   }
   /// Accepts one connection on `acceptor`, whose handlers run on `acceptor_io`.
   RawPeer(tcp::acceptor& acceptor, asio::io_context& acceptor_io) : socket_(io_) {
@@ -60,7 +73,8 @@ class RawPeer {
         [&] { acceptor.cancel(); });
   }
 
-  /// Runs the listening side of the handshake with `secret`, as a genuine server would.
+  /// Runs the listening side of the handshake with `secret`, as a genuine server would, in the
+  /// mode the client asks for (sealing what follows when it asks for sealed frames).
   void serve_handshake(const std::string& secret) {
     const net::Hello hello = net::decode_hello(read_frame().payload);
     const net::Nonce own = net::fresh_nonce();
@@ -68,15 +82,25 @@ class RawPeer {
     read_frame();
     write_frame(FrameType::auth_ok, net::encode_proof(net::compute_proof(
                                         secret, net::HandshakeSide::server, own, hello.nonce)));
+    if (hello.mode == net::WireMode::sealed)
+      use_keys(net::derive_session_keys(secret, hello.nonce, own, net::HandshakeSide::server));
   }
-  /// Runs the connecting side of the handshake with `secret`, as a genuine peer would.
+  /// Runs the connecting side of the handshake with `secret`, as a genuine peer would: frames
+  /// after it are sealed when there is a secret, as a Connection's are by default.
   void authenticate(const std::string& secret) {
     const net::Nonce own = net::fresh_nonce();
-    write_frame(FrameType::hello, net::encode_hello({net::PeerRole::executor, own}));
+    const auto mode = secret.empty() ? net::WireMode::plain : net::WireMode::sealed;
+    write_frame(FrameType::hello, net::encode_hello({net::PeerRole::executor, own, mode}));
     const net::Nonce theirs = net::decode_challenge(read_frame().payload);
     write_frame(FrameType::auth_response, net::encode_proof(net::compute_proof(
                                               secret, net::HandshakeSide::client, own, theirs)));
     if (read_frame().type != FrameType::auth_ok) throw std::runtime_error("not authenticated");
+    if (mode == net::WireMode::sealed)
+      use_keys(net::derive_session_keys(secret, own, theirs, net::HandshakeSide::client));
+  }
+  void use_keys(const net::SessionKeys& keys) {
+    sealer_ = std::make_unique<net::FrameSealer>(keys.send);
+    opener_ = std::make_unique<net::FrameOpener>(keys.receive);
   }
   /// True when the other side closes (EOF or reset) within kGenerous; data before it is skipped.
   bool closed_by_peer() {
@@ -137,6 +161,8 @@ class RawPeer {
 
   asio::io_context io_;
   tcp::socket socket_;
+  std::unique_ptr<net::FrameSealer> sealer_;  // set by a handshake that sealed
+  std::unique_ptr<net::FrameOpener> opener_;
 };
 
 /// A fake server on 127.0.0.1: accepts one connection on its own thread and runs `script` on it.

@@ -78,18 +78,24 @@ bool verify_proof(std::string_view secret, HandshakeSide prover, const Nonce& pr
   return CRYPTO_memcmp(expected.data(), proof.data(), kProofBytes) == 0;
 }
 
+std::string_view wire_mode_name(WireMode mode) noexcept {
+  return mode == WireMode::sealed ? "sealed" : "plain";
+}
+
 std::string encode_hello(const Hello& hello) {
   Writer w;
   const auto role = static_cast<std::uint8_t>(hello.role);
   w.write_bytes(&role, 1);
   w.write_bytes(hello.nonce.data(), hello.nonce.size());
+  const auto mode = static_cast<std::uint8_t>(hello.mode);
+  w.write_bytes(&mode, 1);
   return std::move(w).take();
 }
 
 Hello decode_hello(std::string_view payload) {
-  if (payload.size() != 1 + kNonceBytes) {
+  if (payload.size() != 2 + kNonceBytes) {
     throw net_error(fmt::format("spate: malformed hello: {} payload bytes, expected {}",
-                                payload.size(), 1 + kNonceBytes));
+                                payload.size(), 2 + kNonceBytes));
   }
   Reader r(payload);
   std::uint8_t role = 0;
@@ -100,6 +106,12 @@ Hello decode_hello(std::string_view payload) {
   Hello hello;
   hello.role = static_cast<PeerRole>(role);
   r.read_bytes(hello.nonce.data(), kNonceBytes);
+  std::uint8_t mode = 0;
+  r.read_bytes(&mode, 1);
+  if (mode > static_cast<std::uint8_t>(WireMode::sealed)) {
+    throw net_error(fmt::format("spate: malformed hello: unknown wire mode {}", mode));
+  }
+  hello.mode = static_cast<WireMode>(mode);
   return hello;
 }
 

@@ -2,7 +2,7 @@
 // Internal; included as "net/auth.hpp". The exchange itself runs in net/connection.cpp.
 //
 // The handshake (C connects, S listens; every message is one frame):
-//   C -> S  hello          {role u8, nonce_c[32]}
+//   C -> S  hello          {role u8, nonce_c[32], wire mode u8}
 //   S -> C  challenge      {nonce_s[32]}
 //   C -> S  auth_response  {HMAC-SHA256(secret, 'C' || nonce_c || nonce_s)}
 //   S -> C  auth_ok        {HMAC-SHA256(secret, 'S' || nonce_s || nonce_c)}
@@ -17,9 +17,10 @@
 //   never be reflected back as the other side's proof, even by a peer that picks its nonce.
 // - S proves itself only after C has: an unauthenticated client gets nothing MAC'd out of S.
 // - Proofs are compared with CRYPTO_memcmp, in constant time.
-// Not covered: frames after the handshake are neither encrypted nor MAC'd, so an attacker on the
-// network path could read them or take over an authenticated connection. Across untrusted
-// networks, run spate inside a VPN or tunnel.
+// - With a secret, every frame after the handshake is sealed (net/record_layer.hpp) under keys
+//   derived from the secret and both nonces. The wire mode in hello is what the client will
+//   speak; S refuses a hello whose mode is not its own, so a changed mode byte ends the
+//   connection rather than downgrading it, and a plain peer meets a clear refusal.
 //
 // Without a secret (load_secret() returns ""), the handshake still runs, with an empty key: the
 // protocol stays one code path and catches crossed wires (a non-spate peer, another build). It
@@ -81,15 +82,25 @@ Proof compute_proof(std::string_view secret, HandshakeSide side, const Nonce& ow
 bool verify_proof(std::string_view secret, HandshakeSide prover, const Nonce& prover_nonce,
                   const Nonce& verifier_nonce, std::string_view proof);
 
-/// The hello message: who is connecting, and its nonce.
+/// How frames travel after the handshake. The values are the wire encoding.
+enum class WireMode : std::uint8_t {
+  plain = 0,   ///< as they are: no secret, or encryption turned off
+  sealed = 1,  ///< AES-256-GCM under per-connection keys (record_layer.hpp)
+};
+
+/// "plain" or "sealed".
+std::string_view wire_mode_name(WireMode mode) noexcept;
+
+/// The hello message: who is connecting, its nonce, and how it will send frames.
 struct Hello {
   PeerRole role = PeerRole::executor;
   Nonce nonce{};
+  WireMode mode = WireMode::plain;
 };
 
-/// hello's payload: role byte, then the nonce.
+/// hello's payload: role byte, the nonce, then the wire mode byte.
 std::string encode_hello(const Hello& hello);
-/// Parses a hello payload; throws net_error on a wrong length or unknown role.
+/// Parses a hello payload; throws net_error on a wrong length, unknown role or unknown mode.
 Hello decode_hello(std::string_view payload);
 
 /// challenge's payload: the listener's nonce.

@@ -1,6 +1,8 @@
 // Connection and Server over Boost.Asio (see connection.hpp for the threading and timeout model).
 #include "net/connection.hpp"
 
+#include "net/record_layer.hpp"
+
 #include <fmt/format.h>
 #include <poll.h>
 
@@ -126,40 +128,39 @@ class Connection::Impl {
     socket_.shutdown(tcp::socket::shutdown_both, ec);
   }
 
-  // Sends header and payload as one frame; the wait for the peer ends at `deadline` or when it
-  // accepts no byte for `stall_timeout`, whichever comes first.
+  // Sends one frame; the wait for the peer ends at `deadline` or when it accepts no byte for
+  // `stall_timeout`, whichever comes first.
   void send_frame(FrameType type, std::string_view payload, std::size_t max_payload,
                   Clock::time_point deadline, std::chrono::milliseconds stall_timeout) {
-    const auto header = encode_frame_header(type, payload.size(), max_payload);
     std::lock_guard lock(send_mutex_);
-    send_locked(type, header, payload, deadline, stall_timeout);
+    send_locked(type, payload, max_payload, deadline, stall_timeout);
   }
 
-  // Sends `payload` as continued frames of max_payload bytes and a last frame of `type`, all
-  // under one hold of the send lock so that no other frame comes between them.
+  // Sends `payload` as continued frames and a last frame of `type`, all under one hold of the
+  // send lock so that no other frame comes between them. Sealed frames carry at most
+  // kMaxSealedPlaintext each, so that sealing needs a buffer of that size only.
   void send_message(FrameType type, std::string_view payload, std::size_t max_payload,
                     std::chrono::milliseconds stall_timeout) {
-    if (payload.size() <= max_payload) {
-      send_frame(type, payload, max_payload, Clock::time_point::max(), stall_timeout);
-      return;
-    }
     std::lock_guard lock(send_mutex_);
-    while (payload.size() > max_payload) {
-      const auto part = payload.substr(0, max_payload);
-      send_locked(FrameType::continued,
-                  encode_frame_header(FrameType::continued, part.size(), max_payload), part,
-                  Clock::time_point::max(), stall_timeout);
-      payload.remove_prefix(part.size());
+    std::size_t part_bytes = max_payload;
+    if (sealer_) part_bytes = std::min(max_payload > kTagBytes ? max_payload - kTagBytes : 1, kMaxSealedPlaintext);
+    while (payload.size() > part_bytes) {
+      send_locked(FrameType::continued, payload.substr(0, part_bytes), max_payload, Clock::time_point::max(),
+                  stall_timeout);
+      payload.remove_prefix(part_bytes);
     }
-    send_locked(type, encode_frame_header(type, payload.size(), max_payload), payload,
-                Clock::time_point::max(), stall_timeout);
+    send_locked(type, payload, max_payload, Clock::time_point::max(), stall_timeout);
   }
 
-  // One frame on the wire; the caller holds send_mutex_.
-  void send_locked(FrameType type, const std::array<char, kFrameHeaderBytes>& header,
-                   std::string_view payload, Clock::time_point deadline,
-                   std::chrono::milliseconds stall_timeout) {
+  // One frame on the wire, sealed once the handshake has set keys; the caller holds send_mutex_.
+  void send_locked(FrameType type, std::string_view payload, std::size_t max_payload,
+                   Clock::time_point deadline, std::chrono::milliseconds stall_timeout) {
     throw_if_closed();
+    const auto header = encode_frame_header(type, payload.size() + (sealer_ ? kTagBytes : 0), max_payload);
+    if (sealer_) {
+      sealer_->seal(header, payload, sealed_);
+      payload = sealed_;
+    }
     std::array<asio::const_buffer, 2> parts = {asio::buffer(header), asio::buffer(payload)};
     std::size_t total = header.size() + payload.size();
     std::size_t done = 0;
@@ -232,6 +233,17 @@ class Connection::Impl {
       }
       if (payload_got_ == pending_.payload_bytes) {
         header_got_ = 0;
+        // A refusal of our proof comes before the peer's keys, in clear: only as the first frame.
+        const bool plain_refusal = pending_.type == FrameType::auth_refused && opener_ && opener_->count() == 0;
+        if (opener_ && !plain_refusal) {
+          try {
+            payload_got_ = opener_->open(header_, payload_.data() + earlier_, payload_got_);
+          } catch (const net_error& e) {
+            const auto reason = fmt::format("spate: {}: {}", peer_, bare(e.what()));
+            close(reason);
+            throw net_error(reason);
+          }
+        }
         if (pending_.type == FrameType::continued) {
           earlier_ += payload_got_;
           payload_got_ = 0;
@@ -261,7 +273,8 @@ class Connection::Impl {
                         std::chrono::milliseconds timeout) {
     role_ = role;
     const Nonce own = fresh_nonce();
-    handshake_send(FrameType::hello, encode_hello({role, own}), deadline);
+    const WireMode mode = wire_mode(secret);
+    handshake_send(FrameType::hello, encode_hello({role, own, mode}), deadline);
     Frame challenge = handshake_receive(deadline, timeout, "challenge");
     expect(challenge, FrameType::challenge);
     const Nonce theirs = parse([&] { return decode_challenge(challenge.payload); });
@@ -277,6 +290,7 @@ class Connection::Impl {
       close(reason);
       throw auth_error(reason);
     }
+    if (mode == WireMode::sealed) use_keys(derive_session_keys(secret, own, theirs, HandshakeSide::client));
   }
 
   // Runs the listening side of the handshake; throws on any failure.
@@ -286,6 +300,21 @@ class Connection::Impl {
     expect(hello_frame, FrameType::hello);
     const Hello hello = parse([&] { return decode_hello(hello_frame.payload); });
     role_ = hello.role;
+    const WireMode mode = wire_mode(secret);
+    if (hello.mode != mode) {
+      // Said before any proof: a peer that cannot speak our mode learns it at once, and one
+      // whose mode byte was changed on the way is turned away rather than downgraded.
+      const auto reason = fmt::format(
+          "spate: {} ({}) would send {} frames, but this process {}", peer_, peer_role_name(role_),
+          wire_mode_name(hello.mode),
+          mode == WireMode::sealed ? "encrypts every frame (it holds a cluster secret; "
+                                     "SPATE_WIRE_ENCRYPTION must be the same at both ends)"
+                                   : "sends plain frames (no cluster secret, or SPATE_WIRE_ENCRYPTION=off)");
+      refuse(fmt::format("this process expects {} frames, not {}", wire_mode_name(mode), wire_mode_name(hello.mode)),
+             deadline);
+      close(reason);
+      throw auth_error(reason);
+    }
     const Nonce own = fresh_nonce();
     handshake_send(FrameType::challenge, encode_challenge(own), deadline);
     Frame response = handshake_receive(deadline, timeout, "auth_response");
@@ -301,6 +330,7 @@ class Connection::Impl {
     handshake_send(FrameType::auth_ok,
                    encode_proof(compute_proof(secret, HandshakeSide::server, own, hello.nonce)),
                    deadline);
+    if (mode == WireMode::sealed) use_keys(derive_session_keys(secret, hello.nonce, own, HandshakeSide::server));
   }
 
   // A frame after the handshake: handshake frames are out of order now.
@@ -344,6 +374,17 @@ class Connection::Impl {
   }
 
  private:
+  // Sealed when there is a secret to derive keys from and encryption is on.
+  WireMode wire_mode(std::string_view secret) const {
+    return options_.encrypt && !secret.empty() ? WireMode::sealed : WireMode::plain;
+  }
+
+  void use_keys(const SessionKeys& keys) {
+    std::scoped_lock lock(send_mutex_, receive_mutex_);
+    sealer_.emplace(keys.send);
+    opener_.emplace(keys.receive);
+  }
+
   // The stream failed `where` ("between frames", "while sending ..."): close and throw. When
   // this side closed it first, that reason is the one that counts.
   [[noreturn]] void fail(const std::string& where, const error_code& ec) {
@@ -487,7 +528,17 @@ class Connection::Impl {
   std::string payload_;
   std::size_t earlier_ = 0;  // bytes of the message's completed continued frames
   std::size_t payload_got_ = 0;
+  std::optional<FrameSealer> sealer_;  // set by the handshake when frames are sealed
+  std::optional<FrameOpener> opener_;
+  std::string sealed_;  // the frame being sent, sealed; guarded by send_mutex_
 };
+
+bool wire_encryption_default() {
+  const char* v = std::getenv("SPATE_WIRE_ENCRYPTION");
+  if (v == nullptr) return true;
+  const std::string_view value(v);
+  return !(value == "off" || value == "0" || value == "false" || value == "no");
+}
 
 // ---- Connection ----
 

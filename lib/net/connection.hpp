@@ -1,4 +1,4 @@
-// Authenticated TCP connections between spate processes, over Boost.Asio: a blocking Connection
+// Authenticated, encrypted TCP connections between spate processes, over Boost.Asio: a blocking Connection
 // with a timeout on every wait, and a thread-per-connection Server. Internal; included as
 // "net/connection.hpp". The header keeps Asio out of the engine's includes (pimpl).
 //
@@ -29,6 +29,9 @@
 
 namespace spate::detail::net {
 
+/// False when SPATE_WIRE_ENCRYPTION is "off" (or "0", "false", "no"); true otherwise.
+bool wire_encryption_default();
+
 /// Limits a connection enforces on what it sends and receives after the handshake.
 struct ConnectionOptions {
   /// The largest frame payload sent or accepted (both ends should agree). A larger message
@@ -38,6 +41,9 @@ struct ConnectionOptions {
   std::size_t max_message_bytes = kMaxMessageBytes;
   /// A send during which the peer accepts no byte for this long fails and closes the connection.
   std::chrono::milliseconds send_timeout{60'000};
+  /// With a secret, seal every frame after the handshake (net/record_layer.hpp); both ends must
+  /// agree. On unless the environment says SPATE_WIRE_ENCRYPTION=off (for measuring its cost).
+  bool encrypt = wire_encryption_default();
 };
 
 /// One authenticated TCP connection to a peer, with blocking, timed operations.

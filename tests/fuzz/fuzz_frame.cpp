@@ -6,7 +6,9 @@
 //   header alone gives the same type and length, and a lower limit refuses it;
 // - its payload goes to the decoder the receiving side uses for that frame type (handshake or
 //   protocol message), which ends in a value or a spate::error; a decoded message re-encodes to
-//   bytes that decode again and re-encode to the same bytes.
+//   bytes that decode again and re-encode to the same bytes;
+// - the payload opened as a sealed frame (net/record_layer.hpp) under fixed keys ends in a
+//   net_error, and never opens: forging a tag without the key is what the layer rules out.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +24,7 @@
 #include "net/auth.hpp"
 #include "net/frame.hpp"
 #include "net/net_error.hpp"
+#include "net/record_layer.hpp"
 
 namespace {
 
@@ -256,5 +259,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fail("a decoded frame does not encode to its input");
 
   check_payload(frame.type, frame.payload);
+
+  // The same frame as the record layer receives it: the opener must refuse it, whatever it is.
+  static const net::SessionKeys keys =
+      net::derive_session_keys("fuzz secret", net::Nonce{}, net::Nonce{}, net::HandshakeSide::server);
+  net::FrameOpener opener(keys.receive);
+  std::string sealed = frame.payload;
+  if (net_refused_or_done([&] { opener.open(head, sealed.data(), sealed.size()); }))
+    fail("the record layer opened a frame nobody sealed under its keys");
   return 0;
 }

@@ -38,7 +38,7 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kUsage =
     "usage: spate-bench-clicks [--rows N] [--data-dir DIR | --input FILE] [--jobs LIST]\n"
-    "                          [--masters LIST] [--repeat R] [--bin-dir DIR]\n"
+    "                          [--masters LIST] [--repeat R] [--bin-dir DIR] [--wire MODES]\n"
     "  --rows N        rows of the generated click log (default 10000000)\n"
     "  --data-dir DIR  where clicks-N.tsv is made if missing (default <bin-dir>/../bench-data)\n"
     "  --input FILE    use this click log instead (campaigns.tsv beside it)\n"
@@ -46,7 +46,9 @@ constexpr std::string_view kUsage =
     "  --masters LIST  comma-separated spate masters (default local[1],local[<hardware threads>],\n"
     "                  local-cluster[<hardware threads>])\n"
     "  --repeat R      runs of each program; the table shows the median wall time (default 3)\n"
-    "  --bin-dir DIR   holds spate-clicks and spate-handwritten-clicks (default: this program's)\n";
+    "  --bin-dir DIR   holds spate-clicks and spate-handwritten-clicks (default: this program's)\n"
+    "  --wire MODES    sealed (the default) and/or plain: with both, each local-cluster master\n"
+    "                  also runs with SPATE_WIRE_ENCRYPTION=off, and a table compares the two\n";
 
 constexpr std::uint64_t kSeed = 1;  // the seed scripts/example uses; any fixed seed would do
 
@@ -73,12 +75,16 @@ struct Options {
   std::vector<std::string> masters;  // empty: local[1] and local[<hardware threads>]
   int repeat = 3;
   fs::path bin_dir;  // empty: the directory of this executable
+  bool sealed_wire = true, plain_wire = false;  // --wire
 };
 
 // One program that computes a job: the baseline (no master) or spate under one master.
 struct Contender {
   std::string master;  // empty: the hand-written baseline
-  std::string label() const { return master.empty() ? "hand-written" : "spate " + master; }
+  bool plain_wire = false;  // run with SPATE_WIRE_ENCRYPTION=off
+  std::string label() const {
+    return master.empty() ? "hand-written" : "spate " + master + (plain_wire ? " plain" : "");
+  }
 };
 
 struct Measurement {
@@ -151,7 +157,7 @@ Options parse_options(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
     const std::initializer_list<std::string_view> kFlags = {
-        "--rows", "--data-dir", "--input", "--jobs", "--masters", "--repeat", "--bin-dir"};
+        "--rows", "--data-dir", "--input", "--jobs", "--masters", "--repeat", "--bin-dir", "--wire"};
     if (std::find(kFlags.begin(), kFlags.end(), flag) == kFlags.end())
       throw UsageError{spate::unknown_argument(flag, kFlags)};
     if (i + 1 >= argc) throw UsageError{fmt::format("{} needs a value", flag)};
@@ -162,7 +168,14 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--jobs") o.jobs = split_list(value);
     else if (flag == "--masters") o.masters = split_list(value);
     else if (flag == "--repeat") o.repeat = static_cast<int>(parse_positive(flag, value));
-    else o.bin_dir = value;
+    else if (flag == "--wire") {
+      o.sealed_wire = o.plain_wire = false;
+      for (const auto& mode : split_list(value)) {
+        if (mode == "sealed") o.sealed_wire = true;
+        else if (mode == "plain") o.plain_wire = true;
+        else throw UsageError{fmt::format("--wire: '{}' is neither sealed nor plain", mode)};
+      }
+    } else o.bin_dir = value;
   }
   for (const auto& job : o.jobs) {
     if (!spate::click_job_from_name(job)) throw UsageError{fmt::format("unknown job '{}'", job)};
@@ -265,10 +278,16 @@ std::string join_command(const std::vector<std::string>& args) {
 // Runs a program to completion with stdout and stderr going to `log`. wait4 gives the child's peak
 // RSS (floored at this process's few MB, which exec carries over); timing spawn-to-reap counts
 // start-up and exit, as a user of the program would see them.
-Measurement run_child(const std::vector<std::string>& args, const fs::path& log) {
+Measurement run_child(const std::vector<std::string>& args, const fs::path& log, bool plain_wire = false) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::string plain = "SPATE_WIRE_ENCRYPTION=off";
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e)
+    if (!std::string_view(*e).starts_with("SPATE_WIRE_ENCRYPTION=")) envp.push_back(*e);
+  if (plain_wire) envp.push_back(plain.data());
+  envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
@@ -277,7 +296,7 @@ Measurement run_child(const std::vector<std::string>& args, const fs::path& log)
 
   const auto start = std::chrono::steady_clock::now();
   pid_t pid = 0;
-  const int spawn_error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int spawn_error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawn_error != 0) {
     throw BenchError{fmt::format("cannot start {}: {}", args[0], std::strerror(spawn_error))};
@@ -347,7 +366,7 @@ std::vector<Row> bench_job(const Options& o, const std::string& job, const fs::p
     for (std::size_t c = 0; c < contenders.size(); ++c) {
       const fs::path out = tmp / fmt::format("{}-{}-{}.tsv", job, c, r);
       const auto args = command_for(o.bin_dir, contenders[c], job, input, out);
-      Measurement m = run_child(args, tmp / "child.log");
+      Measurement m = run_child(args, tmp / "child.log", contenders[c].plain_wire);
       if (!contenders[c].master.empty()) {
         const std::string output = read_file(tmp / "child.log");
         m.remote_bytes = metric(output, "shuffle.remote_bytes");
@@ -430,6 +449,28 @@ void print_cluster_table(const std::vector<Row>& rows) {
                "bytes over the time the fetching tasks waited for them (summed over tasks).\n");
 }
 
+// Encryption's cost: each local-cluster row with a sealed wire against the same master's plain
+// one, with the rate reducers fetched at in each.
+void print_wire_table(const std::vector<Row>& rows) {
+  std::map<std::pair<std::string, std::string>, const Row*> plain;  // (job, master)
+  for (const auto& row : rows)
+    if (row.contender.plain_wire) plain[{row.job, row.contender.master}] = &row;
+  if (plain.empty()) return;
+  fmt::print("\n{:<10} {:<24} {:>14} {:>14} {:>20} {:>20}\n", "job", "master", "sealed/plain", "target",
+             "sealed fetch MB/s", "plain fetch MB/s");
+  auto rate = [](const Row& r) { return r.fetch_s > 0 ? fmt::format("{:.0f}", r.remote_bytes / 1e6 / r.fetch_s) : "-"; };
+  for (const auto& row : rows) {
+    if (row.contender.plain_wire || !row.contender.master.starts_with("local-cluster[")) continue;
+    auto it = plain.find({row.job, row.contender.master});
+    if (it == plain.end()) continue;
+    const double ratio = row.wall_s / it->second->wall_s;
+    fmt::print("{:<10} {:<24} {:>13.2f}x {:>14} {:>20} {:>20}\n", row.job, row.contender.master, ratio,
+               fmt::format("<= 1.10x: {}", ratio <= 1.10 ? "met" : "MISSED"), rate(row), rate(*it->second));
+  }
+  fmt::print("sealed/plain: wall time with every frame encrypted (AES-256-GCM) over the same run with\n"
+             "SPATE_WIRE_ENCRYPTION=off (issue 15's target).\n");
+}
+
 void print_table(const std::vector<Row>& rows, std::int64_t data_lines) {
   fmt::print("\n{:<10} {:<24} {:>12} {:>9} {:>12} {:>10} {:>12}  {}\n", "job", "engine/mode",
              "rows/s", "wall s", "peak RSS MB", "vs hand", "vs local[1]", "target (issues 2, 5)");
@@ -451,6 +492,7 @@ void print_table(const std::vector<Row>& rows, std::int64_t data_lines) {
                row.output_matches ? "" : "   *** OUTPUT DIFFERS ***");
   }
   print_cluster_table(rows);
+  print_wire_table(rows);
   fmt::print("\nwall s: median of the runs; peak RSS: the largest over the runs; vs hand: wall\n"
              "time over the hand-written baseline's (lower is better); vs local[1]: speedup.\n"
              "Targets are informational; the exit code reports only failures and mismatches.\n");
@@ -472,7 +514,11 @@ int run(Options o) {
   std::fflush(stdout);
 
   std::vector<Contender> contenders{{""}};
-  for (const auto& m : o.masters) contenders.push_back({m});
+  for (const auto& m : o.masters) {
+    const bool cluster = m.starts_with("local-cluster[") || m.starts_with("spate://");
+    if (o.sealed_wire || !cluster) contenders.push_back({m});
+    if (o.plain_wire && cluster) contenders.push_back({m, true});
+  }
   TempDir tmp;
   std::vector<Row> rows;
   for (const auto& job : o.jobs) {

@@ -95,6 +95,28 @@ TEST_CASE("a local-cluster driver leaves no executor process behind", "[cluster]
   for (pid_t c : children) CHECK(::kill(c, 0) != 0);  // reaped: no such process any more
 }
 
+TEST_CASE("local-cluster executors get the secret in a descriptor, never in their environment or command line",
+          "[cluster]") {
+  spate::Context ctx(spate::Options{.master = "local-cluster[2]", .ui = false});
+  CHECK(sum_by_key(ctx) == expected_sums());  // they authenticated with it
+  auto executors = ctx.engine()->executors();
+  REQUIRE(executors.size() == 2);
+  for (const auto& e : executors) {
+    INFO(e.id);
+    std::string environ_text = read_file("/proc/" + std::to_string(e.pid) + "/environ");
+    std::string cmdline = read_file("/proc/" + std::to_string(e.pid) + "/cmdline");
+    CHECK(!environ_text.empty());
+    CHECK(environ_text.find("SPATE_SECRET=") == std::string::npos);
+    CHECK(environ_text.find("SPATE_SECRET_FD=") != std::string::npos);
+    CHECK(cmdline.find("SECRET") == std::string::npos);
+    // The executor closed the descriptor once it read the secret: nothing it starts inherits it.
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(e.pid) + "/fd")) {
+      std::error_code ec;
+      CHECK(fs::read_symlink(fd.path(), ec).string().find("spate-secret") == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("the executable fingerprint is the linker's build id of this binary", "[cluster]") {
   const std::string& fp = spate::detail::executable_fingerprint();
   REQUIRE(fp.starts_with("build-id:"));

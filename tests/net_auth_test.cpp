@@ -8,6 +8,9 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -202,12 +205,24 @@ TEST_CASE("the secret comes from SPATE_SECRET, or a file with its trailing newli
   CHECK(net::load_secret_from(nullptr, inner.path().c_str()) == "two\nlines");
 }
 
+TEST_CASE("a secret handed over in a descriptor is read from its start, and the descriptor closed",
+          "[net][auth]") {
+  int fd = ::memfd_create("test-secret", MFD_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, "fd-secret", 9) == 9);  // the offset is at the end now: read from the start
+  const std::string number = std::to_string(fd);
+  CHECK(net::load_secret_from(nullptr, nullptr, number.c_str()) == "fd-secret");
+  CHECK(::fcntl(fd, F_GETFD) == -1);  // closed
+}
+
 TEST_CASE("a secret that is asked for but unusable is a config error naming the file",
           "[net][auth]") {
   TempFile file("s3cret\n");
   CHECK_THROWS_MATCHES(net::load_secret_from("abc", file.path().c_str()), spate::config_error,
-                       Catch::Message("spate: both SPATE_SECRET and SPATE_SECRET_FILE (" +
-                                      file.path() + ") are set; set only one"));
+                       Catch::Message("spate: more than one of SPATE_SECRET, SPATE_SECRET_FILE (" +
+                                      file.path() + ") and SPATE_SECRET_FD is set; set only one"));
+  CHECK_THROWS_WITH(net::load_secret_from(nullptr, nullptr, "not-a-number"),
+                    Catch::Contains("SPATE_SECRET_FD 'not-a-number' is not a file descriptor"));
   CHECK_THROWS_MATCHES(net::load_secret_from(nullptr, "/nonexistent/spate-secret"),
                        spate::config_error,
                        Catch::Message("spate: SPATE_SECRET_FILE /nonexistent/spate-secret: "

@@ -22,6 +22,8 @@
 #include "net/frame.hpp"
 #include "net/net_error.hpp"
 #include "net/record_layer.hpp"
+#include "process_support.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -102,11 +104,15 @@ net::ServerOptions server_options(bool encrypt = true) {
 enum class Attack { none, flip_byte, inject_frame, replay_frame, truncate };
 
 // A TCP proxy on loopback for one connection: the server's stream goes through untouched; the
-// client's goes frame by frame, and its third frame after the handshake is attacked.
+// client's goes frame by frame, and frame `target` (counting hello and auth_response as 0 and
+// 1) is attacked.
 class ManInTheMiddle {
  public:
-  ManInTheMiddle(std::uint16_t server_port, Attack attack)
-      : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), server_port_(server_port), attack_(attack) {
+  ManInTheMiddle(std::uint16_t server_port, Attack attack, int target = 3)
+      : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}),
+        server_port_(server_port),
+        attack_(attack),
+        target_(target) {
     thread_ = std::thread([this] { run(); });
   }
   ~ManInTheMiddle() {
@@ -152,8 +158,8 @@ class ManInTheMiddle {
       std::string payload(length, '\0');
       if (length > 0 && (asio::read(from, asio::buffer(payload), ec) != length || ec)) break;
       std::string frame = header + payload;
-      // Frames 0 and 1 are hello and auth_response; 2 and 3 the first sealed ones.
-      if (index == 3 && attack_ != Attack::none) {
+      // Frames 0 and 1 are hello and auth_response; from 2 on they are sealed.
+      if (index == target_ && attack_ != Attack::none) {
         attacked_ = true;
         switch (attack_) {
           case Attack::flip_byte:
@@ -185,6 +191,7 @@ class ManInTheMiddle {
   tcp::acceptor acceptor_;
   std::uint16_t server_port_;
   Attack attack_;
+  int target_;
   std::atomic<bool> attacked_{false};
   std::thread thread_;
 };
@@ -315,4 +322,41 @@ TEST_CASE("a plain peer and a sealing one refuse each other, naming the peer", "
                           Catch::Contains("expects plain frames, not sealed"));
     CHECK(seen.logged("would send sealed frames, but this process sends plain frames"));
   }
+}
+
+TEST_CASE("a job whose executor's frames are tampered with on the way loses that executor and returns the exact answer",
+          "[net][record][cluster]") {
+  using namespace spate_test;
+  auto attack = GENERATE(Attack::flip_byte, Attack::inject_frame, Attack::replay_frame);
+  CAPTURE(static_cast<int>(attack));
+  fs::path dir = fs::temp_directory_path() / ("spate-mitm-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::uint16_t port = free_port();
+  std::string url = "spate://127.0.0.1:" + std::to_string(port);
+  ScopedEnv secret("SPATE_SECRET", kSecret);
+  // Executor "direct" reaches the driver itself; "tampered" goes through the proxy, which
+  // attacks its 8th frame, a task result or heartbeat once it has run tasks.
+  ManInTheMiddle mitm(port, attack, 8);
+  Child direct({self_exe(), "--executor", url}, {{"SPATE_SECRET", kSecret}}, dir / "direct.err");
+  Child tampered({self_exe(), "--executor", "spate://127.0.0.1:" + std::to_string(mitm.port())},
+                 {{"SPATE_SECRET", kSecret}}, dir / "tampered.err");
+  {
+    spate::Context ctx(spate::Options{.master = url, .min_executors = 2, .ui = false});
+    std::vector<std::pair<int, long>> in;
+    std::map<int, long> want;
+    for (int i = 0; i < 3000; ++i) {
+      in.emplace_back(i % 11, i);
+      want[i % 11] += i;
+    }
+    for (int job = 0; job < 8; ++job) {
+      auto got = sorted(ctx.parallelize(in, 8).reduce_by_key(std::plus<>{}, 4).collect());
+      REQUIRE(got == std::vector<std::pair<int, long>>(want.begin(), want.end()));
+    }
+    CHECK(mitm.attacked());
+    int lost = 0;
+    for (const auto& e : ctx.engine()->executors()) lost += e.alive ? 0 : 1;
+    CHECK(lost == 1);
+  }
+  CHECK(direct.wait_exit(30s) == 0);
+  fs::remove_all(dir);
 }

@@ -11,6 +11,8 @@
 // with it (PR_SET_PDEATHSIG, and their connection's end).
 #include <fmt/format.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -708,7 +710,19 @@ class ClusterBackend final : public Backend {
     // The role travels in the environment, not in argv, so the program's own argument parsing
     // (a test runner's, say) never sees spate's executor flags.
     std::vector<std::string> args{exe};
-    std::vector<std::string> env{"SPATE_SECRET=" + secret_, "SPATE_EXECUTOR=" + url_,
+    // The secret goes in a sealed memfd the child inherits, never in its environment, where
+    // whatever it started would inherit it and /proc/PID/environ would show it.
+    int secret_fd = ::memfd_create("spate-secret", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (secret_fd < 0)
+      throw error(fmt::format("cannot start executor {}: memfd_create: {}", id, std::strerror(errno)));
+    struct CloseFd {
+      int fd;
+      ~CloseFd() { ::close(fd); }
+    } close_secret{secret_fd};
+    if (::write(secret_fd, secret_.data(), secret_.size()) != static_cast<ssize_t>(secret_.size()) ||
+        ::fcntl(secret_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+      throw error(fmt::format("cannot start executor {}: writing its secret: {}", id, std::strerror(errno)));
+    std::vector<std::string> env{"SPATE_SECRET_FD=" + std::to_string(secret_fd), "SPATE_EXECUTOR=" + url_,
                                  "SPATE_EXECUTOR_ID=" + id,
                                  "SPATE_EXECUTOR_CORES=" + std::to_string(cores),
                                  "SPATE_EXECUTOR_HOST=127.0.0.1",
@@ -731,6 +745,7 @@ class ClusterBackend final : public Backend {
       // (it cancels its jobs); its executors end when it does.
       ::signal(SIGINT, SIG_IGN);
       if (::getppid() != parent) ::_exit(1);
+      ::fcntl(secret_fd, F_SETFD, 0);  // this one descriptor survives exec
       ::execve("/proc/self/exe", argv.data(), envp.data());
       ::_exit(127);
     }

@@ -7,7 +7,11 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -157,19 +161,56 @@ std::string decode_refusal(std::string_view payload) {
 }
 
 std::string load_secret() {
-  return load_secret_from(std::getenv("SPATE_SECRET"), std::getenv("SPATE_SECRET_FILE"));
+  return load_secret_from(std::getenv("SPATE_SECRET"), std::getenv("SPATE_SECRET_FILE"),
+                          std::getenv("SPATE_SECRET_FD"));
 }
 
-std::string load_secret_from(const char* secret_value, const char* secret_file) {
+namespace {
+
+// Reads all of `fd` from its start and closes it; what a local-cluster driver wrote into the
+// memfd it handed its executor.
+std::string read_secret_descriptor(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  long fd = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || fd < 0 || fd > INT_MAX)
+    throw config_error(fmt::format("spate: SPATE_SECRET_FD '{}' is not a file descriptor", text));
+  std::string secret;
+  char buf[4096];
+  ::lseek(static_cast<int>(fd), 0, SEEK_SET);  // a memfd written by its maker; fails harmlessly on a pipe
+  for (;;) {
+    ssize_t n = ::read(static_cast<int>(fd), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(static_cast<int>(fd));
+      throw config_error(fmt::format("spate: SPATE_SECRET_FD {}: cannot read: {}", fd, std::strerror(err)));
+    }
+    if (n == 0) break;
+    secret.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(static_cast<int>(fd));  // nothing this process starts inherits it
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) throw config_error(fmt::format("spate: SPATE_SECRET_FD {} holds no secret", fd));
+  return secret;
+}
+
+}  // namespace
+
+std::string load_secret_from(const char* secret_value, const char* secret_file, const char* secret_fd) {
   const bool has_value = secret_value != nullptr && *secret_value != '\0';
   const bool has_file = secret_file != nullptr && *secret_file != '\0';
-  if (has_value && has_file) {
+  const bool has_fd = secret_fd != nullptr && *secret_fd != '\0';
+  if (has_value + has_file + has_fd > 1) {
     throw config_error(fmt::format(
-        "spate: both SPATE_SECRET and SPATE_SECRET_FILE ({}) are set; set only one", secret_file));
+        "spate: more than one of SPATE_SECRET, SPATE_SECRET_FILE{} and SPATE_SECRET_FD is set; set only one",
+        has_file ? fmt::format(" ({})", secret_file) : std::string()));
   }
   if (has_value) return secret_value;
+  if (has_fd) return read_secret_descriptor(secret_fd);
   if (!has_file) return {};
-  std::FILE* file = std::fopen(secret_file, "rb");
+  const bool from_stdin = std::string_view(secret_file) == "-";
+  std::FILE* file = from_stdin ? stdin : std::fopen(secret_file, "rb");
   if (file == nullptr) {
     throw config_error(fmt::format("spate: SPATE_SECRET_FILE {}: cannot open: {}", secret_file,
                                    std::strerror(errno)));
@@ -177,9 +218,15 @@ std::string load_secret_from(const char* secret_value, const char* secret_file) 
   std::string secret;
   char buf[4096];
   std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) secret.append(buf, n);
+  if (from_stdin) {
+    // One line: the secret ends at the first newline, so that stdin stays usable after it.
+    int c;
+    while ((c = std::fgetc(file)) != EOF && c != '\n') secret.push_back(static_cast<char>(c));
+  } else {
+    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) secret.append(buf, n);
+  }
   const int read_errno = std::ferror(file) ? errno : 0;
-  std::fclose(file);
+  if (!from_stdin) std::fclose(file);
   if (read_errno != 0) {
     throw config_error(fmt::format("spate: SPATE_SECRET_FILE {}: cannot read: {}", secret_file,
                                    std::strerror(read_errno)));

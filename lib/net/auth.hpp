@@ -116,8 +116,10 @@ std::string encode_refusal(std::string_view reason);
 /// Parses an auth_refused payload; throws net_error when it is malformed.
 std::string decode_refusal(std::string_view payload);
 
-/// The cluster secret from the environment: SPATE_SECRET's value, or the contents of the file
-/// named by SPATE_SECRET_FILE; "" when neither is set (no secret). See load_secret_from.
+/// The cluster secret: SPATE_SECRET's value, the contents of the file named by SPATE_SECRET_FILE
+/// ("-": a line of standard input), or what the descriptor SPATE_SECRET_FD holds (how a
+/// local-cluster driver hands it to its executors, never in the environment); "" when none is
+/// set (no secret). See load_secret_from.
 std::string load_secret();
 
 /// The rules of load_secret over explicit values (null = variable not set):
@@ -125,8 +127,11 @@ std::string load_secret();
 /// - secret_file set and non-empty: the file's contents, minus trailing "\n" / "\r\n".
 ///   A file that cannot be read, or is empty after trimming, is a config_error naming the path
 ///   (the user asked for a secret; running without one silently would be worse).
-/// - both set and non-empty: config_error (ambiguous: which one is right is not ours to guess).
-/// - neither: "".
-std::string load_secret_from(const char* secret_value, const char* secret_file);
+/// - secret_fd set: all the descriptor holds from its start (it is closed after); empty is a
+///   config_error.
+/// - more than one set and non-empty: config_error (ambiguous: which one is right is not ours
+///   to guess).
+/// - none: "".
+std::string load_secret_from(const char* secret_value, const char* secret_file, const char* secret_fd = nullptr);
 
 }  // namespace spate::detail::net

@@ -54,7 +54,7 @@ out=$(SPATE_SECRET_FILE=$work/secret run --hosts "$work/hosts" --driver-host 192
 check "the secret is never printed (SPATE_SECRET_FILE)" lacks "$out" "$secret"
 
 out=$(run --hosts "$work/hosts" --driver-host 192.0.2.10 -- "$prog" ctr --input x)
-check "no secret is made up for a dry run" has "$out" "env SPATE_SECRET=<random> $prog ctr"
+check "no secret is made up for a dry run" has "$out" "env SPATE_SECRET_FD=<a pipe holding a random one> $prog ctr"
 check "a port is picked" grep -qE -- "--executor spate://192\.0\.2\.10:[0-9]+ " <<<"$out"
 
 out=$(run --hosts "$work/hosts" --driver-host fd00::7 --port 7177 --min-executors 1 -- "$prog" ctr --input x)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -213,6 +214,26 @@ TEST_CASE("a secret handed over in a descriptor is read from its start, and the 
   const std::string number = std::to_string(fd);
   CHECK(net::load_secret_from(nullptr, nullptr, number.c_str()) == "fd-secret");
   CHECK(::fcntl(fd, F_GETFD) == -1);  // closed
+}
+
+TEST_CASE("SPATE_SECRET_FILE=- reads the secret from one line of standard input", "[net][auth]") {
+  int saved = ::dup(STDIN_FILENO);
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(::write(fds[1], "stdin-secret\nthe program's own input\n", 37) == 37);
+  ::close(fds[1]);
+  REQUIRE(::dup2(fds[0], STDIN_FILENO) == STDIN_FILENO);
+  ::close(fds[0]);
+  std::clearerr(stdin);
+  std::string secret = net::load_secret_from(nullptr, "-");
+  char rest[64] = {};
+  const bool rest_read = std::fgets(rest, sizeof rest, stdin) != nullptr;
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  std::clearerr(stdin);
+  CHECK(secret == "stdin-secret");
+  CHECK(rest_read);
+  CHECK(std::string(rest) == "the program's own input\n");  // only the first line was taken
 }
 
 TEST_CASE("a secret that is asked for but unusable is a config error naming the file",

@@ -27,6 +27,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -295,6 +298,40 @@ TEST_CASE("an api function that throws gives a 500 with its message, and the ser
   CHECK(client.get("/api/jobs").status == 200);
   Client other(server.port(), server.token());
   CHECK(other.get("/api/jobs").status == 200);
+}
+
+TEST_CASE("a status server bound beyond loopback says so on stderr, and still wants its token",
+          "[ui][status_server]") {
+  // Bound to every interface (nothing is sent anywhere; the test talks to it over loopback).
+  spate_test::TempDir dir;
+  const std::string log = dir.file("stderr");
+  std::fflush(stderr);
+  int saved = ::dup(STDERR_FILENO);
+  int file = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(file >= 0);
+  ::dup2(file, STDERR_FILENO);
+  ::close(file);
+  std::optional<StatusServer> server;
+  try {
+    server.emplace("0.0.0.0", 0, FixedApi{});
+  } catch (...) {
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    throw;
+  }
+  std::fflush(stderr);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  CHECK_THAT(spate_test::read_file(log),
+             Catch::Contains("the status page listens on 0.0.0.0 port " + std::to_string(server->port())) &&
+                 Catch::Contains("which other hosts may reach"));
+  // Any Host is accepted then (names of this host are many), but never a request without the token.
+  Client client(server->port(), "wrong");
+  CHECK(client.send("GET /api/jobs HTTP/1.1\r\nHost: somewhere:1\r\n\r\n").status == 403);
+  Client right(server->port(), server->token());
+  CHECK(right.send("GET /api/jobs HTTP/1.1\r\nHost: somewhere:1\r\nX-Spate-Token: " + server->token() +
+                   "\r\n\r\n")
+            .status == 200);
 }
 
 TEST_CASE("a status server asked for a taken port moves on to one of the next 16",

@@ -9,6 +9,8 @@
 #include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
+#include "bench_support.hpp"
+
 #include <boost/serialization/vector.hpp>
 #include <fmt/core.h>
 
@@ -43,20 +45,14 @@ struct Options {
   int iterations = 5, repeat = 3;
 };
 
-struct UsageError {
-  std::string message;
-};
+using spate_bench::UsageError;
 
 Options parse(const std::vector<std::string>& args) {
   Options o;
   for (std::size_t i = 1; i < args.size(); i += 2) {
     std::string_view flag = args[i];
     if (i + 1 >= args.size()) throw UsageError{fmt::format("{} needs a value", flag)};
-    std::string_view text = args[i + 1];
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size() || v < 1)
-      throw UsageError{fmt::format("{} needs a whole number of 1 or more, not '{}'", flag, text)};
+    std::uint64_t v = spate_bench::whole_number(flag, args[i + 1]);
     if (flag == "--points") o.points = v;
     else if (flag == "--dims") o.dims = v;
     else if (flag == "--k") o.k = v;
@@ -147,11 +143,17 @@ Centers spate_kmeans(spate::Context& ctx, const spate::Dataset<Point>& points, c
   return centers;
 }
 
-// The baseline: the same rounds over one flat array of coordinates, one thread.
-Centers handwritten_kmeans(const Options& o) {
+// Every point's coordinates in one flat array, point after point: the baseline's input, built
+// before it is timed, as spate's points are cached before spate is.
+std::vector<double> flat_points(const Options& o) {
   std::vector<double> xs(o.points * o.dims);
   for (std::size_t i = 0; i < o.points; ++i)
     for (std::size_t d = 0; d < o.dims; ++d) xs[i * o.dims + d] = coordinate(i, d);
+  return xs;
+}
+
+// The baseline: the same rounds over the flat array, one thread, the centers flat too.
+Centers handwritten_kmeans(const Options& o, const std::vector<double>& xs) {
   Centers centers = initial(o);
   std::vector<double> flat(o.k * o.dims), sums(o.k * o.dims);
   std::vector<long> counts(o.k);
@@ -197,8 +199,7 @@ double median_seconds(int repeat, F&& f) {
     f();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return spate_bench::median(times);
 }
 
 }  // namespace
@@ -224,13 +225,14 @@ int main(int argc, char** argv) {
                       .cache();
     points.count();  // cached before any timing
     Centers want, captured, broadcast;
-    double baseline = median_seconds(o.repeat, [&] { want = handwritten_kmeans(o); });
+    const std::vector<double> xs = flat_points(o);
+    double baseline = median_seconds(o.repeat, [&] { want = handwritten_kmeans(o, xs); });
     double with_capture = median_seconds(o.repeat, [&] { captured = spate_kmeans(ctx, points, o, false); });
     double with_broadcast = median_seconds(o.repeat, [&] { broadcast = spate_kmeans(ctx, points, o, true); });
     bool ok = close_to(captured, want) && close_to(broadcast, want);
     fmt::print("K-means, {} points x {} dims, {} centers, {} rounds, master {}, median of {}\n", o.points, o.dims, o.k,
                o.iterations, ctx.master(), o.repeat);
-    fmt::print("  handwritten, one thread (points built inside):  {:7.3f} s\n", baseline);
+    fmt::print("  handwritten, one thread:                        {:7.3f} s\n", baseline);
     fmt::print("  spate, centers captured:                        {:7.3f} s ({:.2f}x handwritten)\n", with_capture,
                with_capture / baseline);
     fmt::print("  spate, centers read from a broadcast per point: {:7.3f} s ({:.2f}x captured)\n", with_broadcast,

@@ -14,6 +14,8 @@
 #include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/core.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -53,20 +55,10 @@ struct Options {
   int short_run = 10, long_run = 50;
   int checkpoint_every = 0;
   bool reliable = false;
-  int iterations = 0;  // set in a child run: run this many and print the ranks' digest
+  int iterations = 0;  // set in a child run: run this many and print the ranks
 };
 
-struct UsageError {
-  std::string message;
-};
-
-std::uint64_t number(std::string_view flag, std::string_view text) {
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    throw UsageError{fmt::format("{} needs a whole number, not '{}'", flag, text)};
-  return v;
-}
+using spate_bench::UsageError;
 
 Options parse(const std::vector<std::string>& args) {
   Options o;
@@ -77,14 +69,14 @@ Options parse(const std::vector<std::string>& args) {
       continue;
     }
     if (i + 1 >= args.size()) throw UsageError{fmt::format("{}: needs a value, or is not a flag", flag)};
-    std::uint64_t v = number(flag, args[++i]);
-    if (flag == "--pages" && v >= 1) o.pages = static_cast<std::uint32_t>(v);
-    else if (flag == "--degree" && v >= 1) o.degree = static_cast<std::uint32_t>(v);
-    else if (flag == "--short" && v >= 1) o.short_run = static_cast<int>(v);
-    else if (flag == "--long" && v >= 1) o.long_run = static_cast<int>(v);
+    std::uint64_t v = spate_bench::whole_number(flag, args[++i], flag == "--checkpoint-every" ? 0 : 1);
+    if (flag == "--pages") o.pages = static_cast<std::uint32_t>(v);
+    else if (flag == "--degree") o.degree = static_cast<std::uint32_t>(v);
+    else if (flag == "--short") o.short_run = static_cast<int>(v);
+    else if (flag == "--long") o.long_run = static_cast<int>(v);
     else if (flag == "--checkpoint-every") o.checkpoint_every = static_cast<int>(v);
-    else if (flag == "--iterations" && v >= 1) o.iterations = static_cast<int>(v);
-    else throw UsageError{fmt::format("{} {}: unknown flag or value out of range", flag, v)};
+    else if (flag == "--iterations") o.iterations = static_cast<int>(v);
+    else throw UsageError{fmt::format("unknown argument '{}'", flag)};
   }
   return o;
 }

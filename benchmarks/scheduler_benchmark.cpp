@@ -18,6 +18,8 @@
 #include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -54,9 +56,8 @@ constexpr std::string_view kUsage =
     "  --jobs M       jobs each of them runs (default 8)\n"
     "  --job-rows N   integers each of those jobs reduces (default 200000)\n";
 
-struct UsageError {
-  std::string message;
-};
+using spate_bench::median;
+using spate_bench::UsageError;
 
 struct Options {
   std::size_t tasks = 2000;
@@ -66,13 +67,6 @@ struct Options {
   std::uint64_t job_rows = 200'000;
 };
 
-std::uint64_t positive(std::string_view flag, std::string_view text) {
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v < 1)
-    throw UsageError{fmt::format("{} needs a whole number of 1 or more, not '{}'", flag, text)};
-  return v;
-}
 
 // args[0] is the program; Context has taken its own flags out already.
 Options parse(const std::vector<std::string>& args) {
@@ -84,7 +78,7 @@ Options parse(const std::vector<std::string>& args) {
     if (std::find(flags.begin(), flags.end(), flag) == flags.end())
       throw UsageError{spate::unknown_argument(flag, flags)};
     if (i + 1 >= args.size()) throw UsageError{fmt::format("{} needs a value", flag)};
-    std::uint64_t v = positive(flag, args[i + 1]);
+    std::uint64_t v = spate_bench::whole_number(flag, args[i + 1]);
     if (flag == "--tasks") o.tasks = v;
     else if (flag == "--repeat") o.repeat = static_cast<int>(v);
     else if (flag == "--join-rows") o.join_rows = v;
@@ -106,10 +100,6 @@ double timed(F&& f) {
   return seconds_since(start);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 constexpr std::uint64_t mix(std::uint64_t x) noexcept {
   x += 0x9e3779b97f4a7c15ULL;

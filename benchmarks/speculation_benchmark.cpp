@@ -11,6 +11,8 @@
 #include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -48,20 +50,15 @@ struct Options {
   int repeat = 3;
 };
 
-struct UsageError {
-  std::string message;
-};
+using spate_bench::median;
+using spate_bench::UsageError;
 
 Options parse(const std::vector<std::string>& args) {
   Options o;
   for (std::size_t i = 1; i < args.size(); i += 2) {
     std::string_view flag = args[i];
     if (i + 1 >= args.size()) throw UsageError{fmt::format("{}: needs a value, or is not a flag", flag)};
-    std::string_view text = args[i + 1];
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size() || v < 1)
-      throw UsageError{fmt::format("{} needs a whole number of 1 or more, not '{}'", flag, text)};
+    std::uint64_t v = spate_bench::whole_number(flag, args[i + 1]);
     if (flag == "--executors") o.executors = v;
     else if (flag == "--partitions") o.partitions = v;
     else if (flag == "--work") o.work = v;
@@ -144,11 +141,6 @@ double timed_count(spate::Context& ctx, const Options& o, bool& ok) {
     ok = false;
   }
   return seconds;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // Runs the job `repeat` times on a fresh local-cluster, after throttling one executor when asked.

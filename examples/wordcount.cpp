@@ -4,15 +4,24 @@
 #include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+// One table look-up per byte rather than six comparisons.
+constexpr std::array<bool, 256> kSpace = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {' ', '\t', '\n', '\r', '\f', '\v'}) t[c] = true;
+  return t;
+}();
+
+bool is_space(char c) { return kSpace[static_cast<unsigned char>(c)]; }
 
 // Calls emit(word) for every whitespace-separated word of the line; no allocation.
 struct SplitWords {
@@ -86,7 +95,7 @@ int main(int argc, char** argv) try {
               : counts.sort_by([](const WordCount& wc) { return std::pair{-wc.second, wc.first}; })
                     .collect();
   std::string result;
-  for (const auto& [w, n] : rows) result += fmt::format("{}\t{}\n", w, n);
+  for (const auto& [w, n] : rows) fmt::format_to(std::back_inserter(result), "{}\t{}\n", w, n);
   if (out_path.empty()) {
     std::fwrite(result.data(), 1, result.size(), stdout);
   } else {

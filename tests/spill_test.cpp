@@ -115,6 +115,25 @@ TEST_CASE("aggregations larger than the memory budget spill and give the in-memo
   CHECK(ctx.engine()->counter("spill.bytes") > 0);
 }
 
+TEST_CASE("aggregations by string key larger than the memory budget spill and give the in-memory result",
+          "[spill]") {
+  auto master = GENERATE(as<std::string>{}, "local[2]", "local-cluster[2]");
+  SpillDir dir;
+  std::vector<std::pair<std::string, long>> data;
+  std::map<std::string, long> sums;
+  for (const auto& [k, v] : random_long_pairs(400'000, 150'000)) {
+    // Short keys live in the table's slots, long ones in its arena: both kinds spill.
+    std::string key = k % 3 == 0 ? fmt::format("a-long-key-stored-apart-{:08}", k) : fmt::format("k{}", k);
+    sums[key] += v;
+    data.emplace_back(std::move(key), v);
+  }
+  spate::Context ctx(spate::Options{.master = master, .executor_memory = 1 << 20});
+  auto reduced = ctx.parallelize(data, 4).reduce_by_key(std::plus<>{}, 2).collect();
+  CHECK(reduced.size() == sums.size());
+  CHECK(std::map<std::string, long>(reduced.begin(), reduced.end()) == sums);
+  CHECK(ctx.engine()->counter("spill.bytes") > 0);
+}
+
 TEST_CASE("spill files are gone when a job ends, also when it fails", "[spill]") {
   SpillDir dir;
   {

@@ -276,6 +276,24 @@ TEST_CASE("an empty file has no split and no line", "[io][input_split][line_read
   CHECK_FALSE(reader.next(line));
 }
 
+TEST_CASE("input is cut into at least one split per task and, past one round, a multiple of them",
+          "[io][input_split]") {
+  using spate::detail::kDefaultSplitBytes;
+  using spate::detail::split_target;
+  auto splits = [](std::uint64_t total, std::uint64_t parallelism) {
+    const std::uint64_t target = split_target(total, parallelism);
+    CHECK(target <= kDefaultSplitBytes);
+    return (total + target - 1) / target;
+  };
+  CHECK(splits(100, 4) == 4);                       // small input: one split per task
+  CHECK(splits(3 * kDefaultSplitBytes - 5, 1) == 3);  // one core: just the size limit
+  CHECK(splits(3 * kDefaultSplitBytes - 5, 2) == 4);  // not three: the third would run alone
+  CHECK(splits(3 * kDefaultSplitBytes - 5, 3) == 3);
+  CHECK(splits(9 * kDefaultSplitBytes, 4) == 12);
+  CHECK(splits(8 * kDefaultSplitBytes, 4) == 8);
+  CHECK(splits(1, 0) == 1);
+}
+
 TEST_CASE("splits cover each plain file in equal ranges of at most the target size",
           "[io][input_split]") {
   std::vector<InputFile> files = {{"a", 10, Compression::none},

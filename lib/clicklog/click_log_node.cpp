@@ -108,8 +108,7 @@ ClickLog read_click_log(const Context& ctx, const std::string& path, ClickLogOpt
   std::uint64_t total = 0;
   for (const auto& f : files) total += f.size;
   std::uint64_t parts = options.min_partitions ? options.min_partitions : ctx.default_parallelism();
-  std::uint64_t target =
-      std::clamp<std::uint64_t>((total + parts - 1) / parts, 1, detail::kDefaultSplitBytes);
+  const std::uint64_t target = detail::split_target(total, parts);
   auto engine = ctx.engine();
   std::uint64_t id = engine->next_node_id();
   std::string counter = fmt::format("read_click_log/{}/malformed_lines", id);

@@ -1,6 +1,8 @@
 // Cutting input files into splits: the byte ranges that become a text source's partitions.
 #include "io/input_split.hpp"
 
+#include <algorithm>
+
 #include "spate/error.hpp"
 
 namespace spate::detail {
@@ -15,6 +17,16 @@ std::uint64_t split_boundary(std::uint64_t size, std::uint64_t i, std::uint64_t 
 }
 
 }  // namespace
+
+std::uint64_t split_target(std::uint64_t total_bytes, std::uint64_t parallelism) {
+  const std::uint64_t parts = std::max<std::uint64_t>(1, parallelism);
+  std::uint64_t target = std::clamp<std::uint64_t>((total_bytes + parts - 1) / parts, 1, kDefaultSplitBytes);
+  if (const std::uint64_t n = (total_bytes + target - 1) / target; n > parts && n % parts != 0) {
+    const std::uint64_t rounded = (n / parts + 1) * parts;
+    target = std::max<std::uint64_t>(1, (total_bytes + rounded - 1) / rounded);
+  }
+  return target;
+}
 
 std::vector<InputSplit> plan_splits(const std::vector<InputFile>& files,
                                     std::uint64_t target_split_bytes) {

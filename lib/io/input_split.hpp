@@ -29,6 +29,12 @@ struct InputSplit {
 /// The default split size: Hadoop's block size, a good task size for line-oriented input.
 inline constexpr std::uint64_t kDefaultSplitBytes = 64ull << 20;
 
+/// The split size for `total_bytes` of input read by `parallelism` tasks at once: at least one
+/// split per task, at most kDefaultSplitBytes each, and past one round, a number of splits that is
+/// a multiple of `parallelism` (three splits on two cores take two rounds with one core idle in
+/// the second; four smaller ones keep both busy).
+std::uint64_t split_target(std::uint64_t total_bytes, std::uint64_t parallelism);
+
 /// Splits files, in the given order, into ranges of at most target_split_bytes: a plain file of
 /// n bytes gets ceil(n / target) splits of equal size (within one byte), so no tiny tail split;
 /// a compressed file gets exactly one split; an empty file gets none (it has no lines).

@@ -50,8 +50,7 @@ std::shared_ptr<Node<std::string_view>> make_text_file_node(std::uint64_t id, co
   std::vector<InputFile> files = list_input_files(path);
   std::uint64_t total = 0;
   for (const auto& f : files) total += f.size;
-  std::uint64_t parts = std::max<std::size_t>(1, min_partitions);
-  std::uint64_t target = std::clamp<std::uint64_t>((total + parts - 1) / parts, 1, kDefaultSplitBytes);
+  const std::uint64_t target = split_target(total, min_partitions);
   return std::make_shared<TextFileNode>(id, plan_splits(files, target));
 }
 

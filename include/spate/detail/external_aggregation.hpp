@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
+#include "spate/detail/aggregation_table.hpp"
 #include "spate/detail/external_sort.hpp"
 #include "spate/detail/memory_estimate.hpp"
 #include "spate/detail/spill_file.hpp"
@@ -28,41 +28,53 @@ namespace spate::detail {
 template <class K, class C, class X, class Agg>
 class ExternalAggregator {
  public:
-  ExternalAggregator(TaskContext& tc, Agg& agg) : tc_(tc), agg_(agg), memory_(tc.blocks().memory()) {}
+  /// `salt` must differ between aggregators that feed one another (see StringKeyTable).
+  ExternalAggregator(TaskContext& tc, Agg& agg, std::uint64_t salt)
+      : tc_(tc), agg_(agg), memory_(tc.blocks().memory()), table_(salt) {}
 
   /// Adds one record.
-  void add(const std::pair<K, X>& r) {
-    auto it = table_.find(r.first);
+  void add(const std::pair<K, X>& r) { add(r.first, r.second); }
+
+  /// Adds one record given as its key (a K, or a view of it for string keys) and its X.
+  template <class Key>
+  void add(const Key& key, const X& x) {
+    const std::uint64_t h = table_.hash(key);
+    C* c = table_.find(key, h);
     if constexpr (is_specialization_of_v<C, std::vector> && !std::is_same_v<X, C>) {
       // A big group about to grow would briefly hold its old buffer and one twice as large:
       // charge that before it happens, and spill first when the budget cannot take it.
-      if (it != table_.end() && it->second.size() == it->second.capacity() && it->second.capacity() >= kBigGroup) {
-        std::uint64_t grow = it->second.capacity() * sizeof(typename C::value_type);
+      if (c != nullptr && c->size() == c->capacity() && c->capacity() >= kBigGroup) {
+        std::uint64_t grow = c->capacity() * sizeof(typename C::value_type);
         if (memory_.cover(bytes_ + 2 * grow) || bytes_ < kMinSpillBytes) {
           bytes_ += grow;
         } else if constexpr (is_serializable_v<K> && is_serializable_v<C>) {
           spill();
-          it = table_.end();
+          c = nullptr;
         }
       }
     }
-    if (it == table_.end()) {
+    if (c == nullptr) {
+      C* made;
       if constexpr (std::is_same_v<X, C>) {
-        it = table_.emplace(r.first, r.second).first;
+        made = &table_.insert(key, h, [&] { return C(x); });
       } else {
-        it = table_.emplace(r.first, agg_.create(X(r.second))).first;
+        made = &table_.insert(key, h, [&] { return agg_.create(X(x)); });
       }
-      bytes_ += footprint(it->first) + footprint(it->second) + 1;
+      if constexpr (std::is_convertible_v<const Key&, std::string_view>) {
+        bytes_ += std::string_view(key).size() + footprint(*made) + 1;  // the key's bytes in the table
+      } else {
+        bytes_ += footprint(key) + footprint(*made) + 1;
+      }
     } else {
       if constexpr (std::is_same_v<X, C>) {
-        agg_.merge_combiners(it->second, r.second);
+        agg_.merge_combiners(*c, x);
       } else {
-        agg_.merge_value(it->second, X(r.second));
+        agg_.merge_value(*c, X(x));
       }
       // Combiners that grow per value (a group's list) are charged per value (a big group's
       // buffer is charged as it grows, above); others stay put.
       if constexpr (is_specialization_of_v<C, std::vector>)
-        bytes_ += it->second.capacity() >= kBigGroup ? heap_bytes(r.second) : footprint(r.second);
+        bytes_ += c->capacity() >= kBigGroup ? heap_bytes(x) : footprint(x);
     }
     if ((++adds_ & 255) == 0) check_memory();
   }
@@ -71,17 +83,17 @@ class ExternalAggregator {
   template <class F>
   void drain(F&& f) {
     if (runs_.empty()) {
-      for (auto& kv : table_) {
-        std::pair<K, C> rec(kv.first, std::move(kv.second));
+      table_.for_each([&](const auto& key, C& c) {
+        std::pair<K, C> rec(K(key), std::move(c));
         f(std::move(rec));
-      }
+      });
       return;
     }
     // Once anything spilled, the table goes out too: the merge then holds no more than the group
     // it is assembling and one piece per run (a table kept in memory could hold much of a big
     // group twice over, once in itself and once in the group being built).
     if constexpr (is_serializable_v<K> && is_serializable_v<C>) {
-      if (!table_.empty()) spill();
+      if (table_.size() != 0) spill();
     }
     std::vector<std::pair<K, C>> last = sorted_entries();
     std::vector<RunReader<std::pair<K, C>>> readers;
@@ -133,7 +145,7 @@ class ExternalAggregator {
 
  private:
   void check_memory() {
-    std::uint64_t need = bytes_ + table_.bucket_count() * (sizeof(std::pair<K, C>) + 1);
+    std::uint64_t need = bytes_ + table_.memory_bytes();
     if (memory_.cover(need) || need < kMinSpillBytes) return;
     if constexpr (is_serializable_v<K> && is_serializable_v<C>) spill();
   }
@@ -141,8 +153,8 @@ class ExternalAggregator {
   std::vector<std::pair<K, C>> sorted_entries() {
     std::vector<std::pair<K, C>> v;
     v.reserve(table_.size());
-    for (auto& kv : table_) v.emplace_back(kv.first, std::move(kv.second));
-    table_ = {};
+    table_.for_each([&](const auto& key, C& c) { v.emplace_back(K(key), std::move(c)); });
+    table_.clear();
     TableHash hash;
     std::stable_sort(v.begin(), v.end(), [&](const auto& a, const auto& b) { return hash(a.first) < hash(b.first); });
     return v;
@@ -197,7 +209,7 @@ class ExternalAggregator {
   Agg& agg_;
   std::vector<std::pair<K, std::size_t>> big_groups_;  // key, values over every run
   MemoryReservation memory_;
-  boost::unordered_flat_map<K, C, TableHash, TableEq> table_;
+  AggregationTable<K, C> table_;
   std::uint64_t bytes_ = 0;
   std::uint64_t adds_ = 0;
   std::unique_ptr<SpillFile> file_;

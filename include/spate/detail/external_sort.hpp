@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "spate/detail/big_allocator.hpp"
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/memory_estimate.hpp"
 #include "spate/detail/memory_pool.hpp"
@@ -31,9 +32,11 @@ class ExternalSorter {
   ExternalSorter(TaskContext& tc, Before before) : tc_(tc), before_(std::move(before)), memory_(tc.blocks().memory()) {}
 
   /// Adds a copy of r.
-  void add(const R& r) {
-    buffer_.push_back(r);
+  void add(const R& r) { add(R(r)); }
+  /// Adds r.
+  void add(R&& r) {
     bytes_ += footprint(r);
+    buffer_.push_back(std::move(r));
     if ((buffer_.size() & 255) == 0) check_memory();
   }
 
@@ -89,7 +92,7 @@ class ExternalSorter {
     w.flush();
     runs_.emplace_back(begin, file_->size());
     tc_.add_counter("spill.bytes", file_->size() - begin);
-    std::vector<R>().swap(buffer_);
+    decltype(buffer_)().swap(buffer_);
     bytes_ = 0;
     memory_.reset();
   }
@@ -97,7 +100,7 @@ class ExternalSorter {
   TaskContext& tc_;
   Before before_;
   MemoryReservation memory_;
-  std::vector<R> buffer_;
+  std::vector<R, BigAllocator<R>> buffer_;  // may grow large: huge pages save page faults
   std::uint64_t bytes_ = 0;
   std::unique_ptr<SpillFile> file_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> runs_;

@@ -4,15 +4,18 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "spate/detail/big_allocator.hpp"
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/external_aggregation.hpp"
 #include "spate/detail/external_sort.hpp"
@@ -20,19 +23,48 @@
 #include "spate/detail/node.hpp"
 #include "spate/detail/shuffle_dependency.hpp"
 #include "spate/detail/state_codec.hpp"
+#include "spate/detail/string_key_table.hpp"
 #include "spate/detail/table_hash.hpp"
 #include "spate/error.hpp"
 #include "spate/hash.hpp"
+#include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"
 
 namespace spate::detail {
 
 /// Open-addressing hash table used for aggregation and grouping.
 template <class K, class V>
-using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq>;
+using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq, BigAllocator<std::pair<const K, V>>>;
 
-/// Calls f(const R&) for every record that map tasks 0..num_maps-1 wrote for reduce partition p,
-/// in map-partition order (so the order is the same on every run).
+/// Where an aggregation table sits; with the node and partition, it makes the table's salt.
+enum class TableRole : std::uint64_t { map_side = 1, reduce_side = 2, local = 3 };
+
+/// The salt of a table (see StringKeyTable): the same on every run of a task, and different for
+/// tables that feed one another (a map side and its reduce side, two nodes, two partitions).
+inline std::uint64_t table_salt(TableRole role, std::uint64_t owner, std::size_t partition) noexcept {
+  return hash_combine(hash_combine(static_cast<std::uint64_t>(role), owner), partition);
+}
+
+/// Reads one record of type R. A pair whose key is a std::string_view gets a view into `in`'s
+/// bytes (valid while they are), read where a std::string key was written: no copy per record.
+template <class R>
+inline constexpr bool is_view_keyed_v = false;
+template <class X>
+inline constexpr bool is_view_keyed_v<std::pair<std::string_view, X>> = true;
+
+template <class R>
+R read_record(Reader& in) {
+  if constexpr (is_view_keyed_v<R>) {
+    const std::string_view key = in.read_view(in.read_count(1));
+    return R(key, deserialize_from<typename R::second_type>(in));
+  } else {
+    return deserialize_from<R>(in);
+  }
+}
+
+/// Calls f for every record that map tasks 0..num_maps-1 wrote for reduce partition p, in
+/// map-partition order (so the order is the same on every run): f(R&&) for records read from
+/// bytes, f(const R&) for those kept unserialized (they stay in the map output).
 template <class R, class F>
 void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t p, F&& f) {
   std::uint64_t records = 0, bytes = 0, remote_bytes = 0;
@@ -63,9 +95,9 @@ void read_buckets(TaskContext& tc, const ShuffleDependencyBase& dep, std::size_t
       try {
         Reader in(raw);
         while (!in.at_end()) {
-          R r = deserialize_from<R>(in);
+          R r = read_record<R>(in);
           ++records;
-          f(std::as_const(r));
+          f(std::move(r));  // a consumer may take it over (or bind it to a const reference)
         }
       } catch (...) {
         consumer_threw = true;  // not the output's fault: never recompute it for this
@@ -150,6 +182,10 @@ class CombiningShuffle final : public ShuffleDependencyBase,
         part_(std::move(part)) {}
 
   void run_map_task(TaskContext& tc, std::size_t m) const override {
+    if constexpr (std::is_same_v<K, std::string> && is_serializable_v<Record>) {
+      run_string_keyed(tc, m);
+      return;
+    }
     Agg agg = agg_;  // a task's own copy of the user's functions
     HashTable<K, C> table;
     auto body = [&](In&& x) {
@@ -196,6 +232,69 @@ class CombiningShuffle final : public ShuffleDependencyBase,
   }
 
  private:
+  // String keys, the common case of counting words, URLs or users, get a table made for them
+  // (string_key_table.hpp): keys are hashed once, with the hash that also picks their reducer.
+  // Records are taken in batches: a batch's slots are prefetched as its records arrive, so that
+  // by the time the batch is added most slots are in cache. This wins where it matters, on tables
+  // larger than the cache, and costs a copy of each key into the batch.
+  void run_string_keyed(TaskContext& tc, std::size_t m) const {
+    using Value = owned_t<typename In::second_type>;
+    constexpr std::size_t kBatch = 16;
+    struct Pending {
+      std::uint64_t hash;
+      std::size_t offset, size;  // the key's bytes in `keys`
+    };
+    Agg agg = agg_;
+    StringKeyTable<C> table(table_salt(TableRole::map_side, static_cast<std::uint64_t>(shuffle_id()), m));
+    std::array<Pending, kBatch> pending;
+    struct Boxed {
+      Value value;  // in a struct, so that a vector of bools is a vector of bools
+    };
+    std::vector<Boxed> values;
+    values.reserve(kBatch);
+    std::string keys;
+    auto add_batch = [&] {
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::string_view key(keys.data() + pending[i].offset, pending[i].size);
+        const std::uint64_t h = pending[i].hash;
+        if (auto* slot = table.find(key, h)) {
+          agg.merge_value(slot->value(), std::move(values[i].value));
+        } else {
+          table.insert(key, h, [&] { return agg.create(std::move(values[i].value)); });
+        }
+      }
+      values.clear();
+      keys.clear();
+    };
+    auto body = [&](In&& x) {
+      const std::string_view key(x.first);
+      const std::uint64_t h = stable_hash<std::string_view>{}(key);
+      table.prefetch(h);
+      pending[values.size()] = Pending{h, keys.size(), key.size()};
+      keys.append(key);
+      values.push_back(Boxed{to_owned_move(std::move(x.second))});
+      if (values.size() == kBatch) add_batch();
+    };
+    parent_->iterate(tc, m, Emit<In>(body));
+    add_batch();
+    MapOutputBuilder out(tc, num_reducers());
+    std::string key;  // for a partitioner of the user's, which takes the key as a std::string
+    table.for_each([&](auto& slot) {
+      std::size_t b;
+      if constexpr (std::is_same_v<Part, HashPartitioner>) {
+        b = static_cast<std::size_t>(slot.hash() % part_.num_partitions());  // HashPartitioner's choice
+      } else {
+        key.assign(slot.key());
+        b = part_(std::as_const(key));
+      }
+      Writer& w = out.bucket(b);
+      serialize_to(w, slot.key());
+      serialize_to(w, slot.value());
+      out.counted(b);
+    });
+    tc.blocks().put_map_output(shuffle_id(), m, std::move(out).finish());
+  }
+
   std::shared_ptr<Node<In>> parent_;
   Agg agg_;
   Part part_;
@@ -285,9 +384,13 @@ class ShuffleReadNode final : public Node<R>,
 
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<R> out) override {
-    read_buckets<R>(tc, *dep_, p, [&](const R& r) {
-      R copy(r);
-      out(std::move(copy));
+    read_buckets<R>(tc, *dep_, p, [&](auto&& r) {
+      if constexpr (std::is_const_v<std::remove_reference_t<decltype(r)>>) {
+        R copy(r);  // kept in the map output: a copy goes on
+        out(std::move(copy));
+      } else {
+        out(std::move(r));
+      }
     });
   }
 
@@ -326,8 +429,14 @@ class AggregatedNode final : public Node<std::pair<K, C>>,
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::pair<K, C>> out) override {
     Agg agg = agg_;  // a task's own copy of the user's functions
-    ExternalAggregator<K, C, X, Agg> table(tc, agg);
-    read_buckets<std::pair<K, X>>(tc, *dep_, p, [&](const std::pair<K, X>& r) { table.add(r); });
+    ExternalAggregator<K, C, X, Agg> table(tc, agg, table_salt(TableRole::reduce_side, static_cast<std::uint64_t>(dep_->shuffle_id()), p));
+    if constexpr (std::is_same_v<K, std::string> && is_serializable_v<std::pair<K, X>>) {
+      // String keys are looked up as views into the fetched bytes, and copied only when new.
+      read_buckets<std::pair<std::string_view, X>>(
+          tc, *dep_, p, [&](const std::pair<std::string_view, X>& r) { table.add(r.first, r.second); });
+    } else {
+      read_buckets<std::pair<K, X>>(tc, *dep_, p, [&](const std::pair<K, X>& r) { table.add(r); });
+    }
     table.drain([&](std::pair<K, C>&& rec) { out(std::move(rec)); });
   }
 
@@ -366,7 +475,7 @@ class LocalAggregatedNode final : public Node<std::pair<K, C>>,
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::pair<K, C>> out) override {
     Agg agg = agg_;  // a task's own copy of the user's functions
-    ExternalAggregator<K, C, X, Agg> table(tc, agg);
+    ExternalAggregator<K, C, X, Agg> table(tc, agg, table_salt(TableRole::local, this->id(), p));
     auto add = [&](std::pair<K, X>&& r) { table.add(r); };
     parent_->iterate(tc, p, Emit<std::pair<K, X>>(add));
     table.drain([&](std::pair<K, C>&& rec) { out(std::move(rec)); });
@@ -416,7 +525,7 @@ class SortedNode final : public Node<std::pair<K, V>>,
       return ascending ? less(a.first, b.first) : less(b.first, a.first);
     };
     ExternalSorter<std::pair<K, V>, decltype(before)> sorter(tc, before);
-    read_buckets<std::pair<K, V>>(tc, *dep_, p, [&](const std::pair<K, V>& r) { sorter.add(r); });
+    read_buckets<std::pair<K, V>>(tc, *dep_, p, [&](auto&& r) { sorter.add(std::forward<decltype(r)>(r)); });
     sorter.drain([&](std::pair<K, V>&& r) { out(std::move(r)); });
   }
 

@@ -27,12 +27,20 @@ constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
   return x;
 }
 
-// Hashes bytes eight at a time; independent of process, address and seed randomisation. Each
-// word costs a multiply and a rotate; one full finaliser at the end gives the avalanche (the
-// keys spate hashes most, ids and country codes, are a word or two).
+// The 128-bit product of a and b folded to 64 bits: one multiply that mixes every bit of both.
+inline std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) noexcept {
+  __extension__ using Uint128 = unsigned __int128;
+  const Uint128 r = static_cast<Uint128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+// Hashes bytes sixteen at a time; independent of process, address and seed randomisation. Each
+// 16 bytes cost one folded 128-bit multiply, and a final one mixes the tail and the length. The
+// keys spate hashes most (ids, country codes, words, urls) take one or two multiplies; the former
+// eight-byte loop with a separate finaliser took about twice as long on urls.
 inline std::uint64_t hash_bytes(const char* data, std::size_t n) noexcept {
-  const std::size_t len = n;
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+  constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL,
+                          k2 = 0x8ebc6af09c88c6e3ULL, k3 = 0x589965cc75374cc3ULL;
   auto load64 = [](const char* p) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
@@ -43,24 +51,35 @@ inline std::uint64_t hash_bytes(const char* data, std::size_t n) noexcept {
     std::memcpy(&w, p, 4);
     return std::uint64_t{w};
   };
-  while (n >= 8) {
-    h = (h ^ load64(data)) * 0xc2b2ae3d27d4eb4fULL;
-    h = (h << 31) | (h >> 33);
-    data += 8;
-    n -= 8;
+  std::uint64_t seed = k0 ^ (n * k3);
+  std::uint64_t a, b;
+  if (n <= 16) {
+    // Fixed-size loads, overlapping for lengths between (a variable-length copy costs a call).
+    if (n >= 8) {
+      a = load64(data);
+      b = load64(data + n - 8);
+    } else if (n >= 4) {
+      a = load32(data);
+      b = load32(data + n - 4);
+    } else if (n > 0) {
+      a = (std::uint64_t{static_cast<unsigned char>(data[0])} << 16) |
+          (std::uint64_t{static_cast<unsigned char>(data[n / 2])} << 8) | static_cast<unsigned char>(data[n - 1]);
+      b = 0;
+    } else {
+      a = b = 0;
+    }
+  } else {
+    std::size_t left = n;
+    const char* p = data;
+    while (left > 16) {
+      seed = fold_multiply(load64(p) ^ k1, load64(p + 8) ^ seed);
+      p += 16;
+      left -= 16;
+    }
+    a = load64(p + left - 16);  // the last sixteen bytes, overlapping what came before
+    b = load64(p + left - 8);
   }
-  // The tail with fixed-size loads (a variable-length copy costs a call): the last eight bytes
-  // of a longer string (overlapping), or two overlapping four-byte halves, or three bytes.
-  std::uint64_t w = 0;
-  if (n > 0) {
-    if (len >= 8) w = load64(data + n - 8);
-    else if (n >= 4) w = load32(data) | (load32(data + n - 4) << 32);
-    else
-      w = std::uint64_t{static_cast<unsigned char>(data[0])} |
-          (std::uint64_t{static_cast<unsigned char>(data[n / 2])} << 8) |
-          (std::uint64_t{static_cast<unsigned char>(data[n - 1])} << 16);
-  }
-  return mix64(h ^ w ^ (std::uint64_t{n} << 56));
+  return fold_multiply(k1 ^ n, fold_multiply(a ^ k1, b ^ seed ^ k2));
 }
 
 constexpr std::uint64_t hash_combine(std::uint64_t seed, std::uint64_t h) noexcept {

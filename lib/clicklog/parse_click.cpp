@@ -57,7 +57,7 @@ ClickParse parse_click(std::string_view line, ClickView& out) noexcept {
   for (int k = 1; k < kClickFields; ++k) at[k] = s.tabs[k - 1] + 1;
   at[kClickFields] = n + 1;
   const auto text = [&](int k) { return std::string_view(p + at[k - 1], at[k] - at[k - 1] - 1); };
-  const auto number = [&](int k, std::int64_t& v) {
+  const auto number = [&](int k, std::int64_t& v) __attribute__((always_inline)) {
     return number_field(std::string_view(p, n), at, k, v);
   };
 

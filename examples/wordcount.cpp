@@ -4,12 +4,12 @@
 #include <spate/command_line.hpp>
 #include <spate/spate.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 
 namespace {
@@ -94,8 +94,19 @@ int main(int argc, char** argv) try {
       top > 0 ? counts.take_ordered(top, before)
               : counts.sort_by([](const WordCount& wc) { return std::pair{-wc.second, wc.first}; })
                     .collect();
-  std::string result;
-  for (const auto& [w, n] : rows) fmt::format_to(std::back_inserter(result), "{}\t{}\n", w, n);
+  // Sized once and filled with to_chars: a million rows formatted one by one took a tenth of
+  // the whole count.
+  std::size_t bytes = 0;
+  for (const auto& [w, n] : rows) bytes += w.size() + 22;  // tab, up to 20 digits, newline
+  std::string result(bytes, '\0');
+  char* at = result.data();
+  for (const auto& [w, n] : rows) {
+    at = std::copy(w.begin(), w.end(), at);
+    *at++ = '\t';
+    at = std::to_chars(at, at + 20, n).ptr;
+    *at++ = '\n';
+  }
+  result.resize(static_cast<std::size_t>(at - result.data()));
   if (out_path.empty()) {
     std::fwrite(result.data(), 1, result.size(), stdout);
   } else {

@@ -300,6 +300,9 @@ class CombiningShuffle final : public ShuffleDependencyBase,
   Part part_;
 };
 
+template <class Part>
+struct KeyBucket;
+
 /// Map side without combining: each record, in its owning form, goes to bucket
 /// `bucket(record, map_partition, sequence_number)`.
 template <class In, class Bucket>
@@ -319,13 +322,25 @@ class PlainShuffle final : public ShuffleDependencyBase,
     std::uint64_t seq = 0;
     if constexpr (is_serializable_v<Record>) {
       MapOutputBuilder out(tc, num_reducers());
-      auto body = [&](In&& x) {
-        Record r = to_owned_move(std::move(x));
-        std::size_t b = bucket_(std::as_const(r), m, seq++);
-        serialize_to(out.bucket(b), r);
-        out.counted(b);
-      };
-      parent_->iterate(tc, m, Emit<In>(body));
+      if constexpr (!std::is_same_v<In, Record> && is_serializable_v<In> &&
+                    std::is_same_v<Bucket, KeyBucket<HashPartitioner>>) {
+        // Views write the bytes their owning form would, and hash alike: no string is built per
+        // record (grouping by a string key, joins).
+        auto body = [&](In&& x) {
+          std::size_t b = bucket_(std::as_const(x), m, seq++);
+          serialize_to(out.bucket(b), x);
+          out.counted(b);
+        };
+        parent_->iterate(tc, m, Emit<In>(body));
+      } else {
+        auto body = [&](In&& x) {
+          Record r = to_owned_move(std::move(x));
+          std::size_t b = bucket_(std::as_const(r), m, seq++);
+          serialize_to(out.bucket(b), r);
+          out.counted(b);
+        };
+        parent_->iterate(tc, m, Emit<In>(body));
+      }
       tc.blocks().put_map_output(shuffle_id(), m, std::move(out).finish());
     } else {
       auto out = std::make_shared<TypedMapOutput<Record>>(num_reducers());

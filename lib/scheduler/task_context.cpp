@@ -8,13 +8,9 @@
 
 namespace spate::detail {
 
-namespace {
 // Accumulators and broadcast handles reach their task through this; a handle captured in a user
 // function cannot carry a pointer to it across processes.
-thread_local TaskContext* tl_current = nullptr;
-}  // namespace
-
-TaskContext* current_task() noexcept { return tl_current; }
+constinit thread_local TaskContext* tl_current_task = nullptr;
 
 // An empty executor means "the process that ran the task": the driver fills it in.
 void throw_damaged_output(const std::string& what, int shuffle, std::size_t map) {
@@ -23,8 +19,8 @@ void throw_damaged_output(const std::string& what, int shuffle, std::size_t map)
 
 void throw_task_killed() { throw task_killed("task killed"); }
 
-CurrentTaskScope::CurrentTaskScope(TaskContext& tc) noexcept : previous_(tl_current) { tl_current = &tc; }
-CurrentTaskScope::~CurrentTaskScope() { tl_current = previous_; }
+CurrentTaskScope::CurrentTaskScope(TaskContext& tc) noexcept : previous_(tl_current_task) { tl_current_task = &tc; }
+CurrentTaskScope::~CurrentTaskScope() { tl_current_task = previous_; }
 
 AccumulatorUpdates TaskContext::accumulator_updates() const {
   AccumulatorUpdates out;

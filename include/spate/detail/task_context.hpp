@@ -138,11 +138,20 @@ class TaskContext {
   /// The value of broadcast `id`: looked up in broadcasts() on this attempt's first use, then
   /// kept (and kept alive) for the attempt, so a task reading it per record pays a short scan.
   const void* broadcast(std::uint64_t id, BroadcastDecoder decode) {
+    // The one read last answers most calls: a task reading one broadcast per record pays a
+    // compare (K-means read its centers 9% slower through a scan of this list than captured).
+    if (id == last_broadcast_id_ && last_broadcast_ != nullptr) return last_broadcast_;
+    const void* value = nullptr;
     for (const auto& [k, v] : broadcasts_read_)
-      if (k == id) return v.get();
-    auto v = broadcasts_->broadcast_value(id, decode);
-    broadcasts_read_.emplace_back(id, v);
-    return v.get();
+      if (k == id) value = v.get();
+    if (value == nullptr) {
+      auto v = broadcasts_->broadcast_value(id, decode);
+      value = v.get();
+      broadcasts_read_.emplace_back(id, std::move(v));
+    }
+    last_broadcast_id_ = id;
+    last_broadcast_ = value;
+    return value;
   }
 
   /// This attempt's partial value of accumulator `id`, made by `make` on first use.
@@ -168,10 +177,16 @@ class TaskContext {
   BroadcastSource* broadcasts_ = nullptr;
   const std::atomic<bool>* kill_ = nullptr;
   std::vector<std::pair<std::uint64_t, std::shared_ptr<const void>>> broadcasts_read_;
+  std::uint64_t last_broadcast_id_ = 0;
+  const void* last_broadcast_ = nullptr;  // kept alive by broadcasts_read_
 };
 
+// The task attempt running on this thread (see CurrentTaskScope). Declared here, constinit, so
+// that reading it is one thread-local load inlined into a per-record broadcast read.
+extern constinit thread_local TaskContext* tl_current_task;
+
 /// The task attempt running on this thread, or nullptr outside tasks.
-TaskContext* current_task() noexcept;
+inline TaskContext* current_task() noexcept { return tl_current_task; }
 
 /// Makes a task attempt current on this thread for its lifetime (scopes nest: a job started
 /// inside a task runs its tasks inline).

@@ -43,7 +43,8 @@ struct BigAllocator {
     if (bytes >= kBigAllocationBytes && alignof(T) <= 4096) {
       unmap_big(p, bytes);
     } else {
-      ::operator delete(p, bytes, std::align_val_t{alignof(T)});
+      // Unsized: clang before 17 does not declare sized delete unless asked to.
+      ::operator delete(p, std::align_val_t{alignof(T)});
     }
   }
 

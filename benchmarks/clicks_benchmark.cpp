@@ -5,6 +5,8 @@
 #include <spate/clicklog_generator.hpp>
 #include <spate/command_line.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -348,12 +350,6 @@ std::string first_difference(const std::string& expected, const std::string& act
                      expected.size(), actual.size(), e - expected.begin(), line);
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
-
 // Runs every contender `repeat` times, interleaved so that drift in machine load touches all of
 // them alike; every output is compared with the first baseline output. Returns one row per
 // contender, the baseline first.
@@ -397,7 +393,7 @@ std::vector<Row> bench_job(const Options& o, const std::string& job, const fs::p
       remote += m.remote_bytes / static_cast<double>(runs[c].size());
       fetch += m.fetch_s / static_cast<double>(runs[c].size());
     }
-    rows.push_back({job, contenders[c], median(walls), rss, matches[c], remote, fetch});
+    rows.push_back({job, contenders[c], spate_bench::median(walls), rss, matches[c], remote, fetch});
   }
   return rows;
 }

@@ -6,6 +6,8 @@
 // most half the other engine's time.
 #include <spate/command_line.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/core.h>
 
 #include <boost/unordered/unordered_flat_set.hpp>
@@ -302,12 +304,6 @@ bool normalise_other_output(const fs::path& in, const fs::path& out) {
   return static_cast<bool>(o.flush());
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
-
 // One table row: the median wall time over the repeats, the largest peak RSS.
 struct Row {
   std::string master;  // empty: the hand-written baseline; "other": --other
@@ -376,9 +372,9 @@ int run(Options o) {
 
   fmt::print("\n{:<24} {:>8} {:>10} {:>8} {:>12} {:>8}  {}\n", "engine/mode", "MB/s", "words/s",
              "wall s", "peak RSS MB", "vs hand", "target");
-  const double hand_wall = median(rows[0].walls);
+  const double hand_wall = spate_bench::median(rows[0].walls);
   for (const auto& row : rows) {
-    const double wall = median(row.walls), ratio = wall / hand_wall;
+    const double wall = spate_bench::median(row.walls), ratio = wall / hand_wall;
     std::string target = "-";
     const auto verdict = [&](double limit) {
       return fmt::format("<= {:.1f}x: {}", limit, ratio <= limit && row.matches ? "met" : "MISSED");
@@ -395,7 +391,7 @@ int run(Options o) {
   const auto other = std::find_if(rows.begin(), rows.end(), [](const Row& r) { return r.master == "other"; });
   const auto local2 = std::find_if(rows.begin(), rows.end(), [](const Row& r) { return r.master == "local[2]"; });
   if (other != rows.end() && local2 != rows.end()) {
-    const double ratio = median(local2->walls) / median(other->walls);
+    const double ratio = spate_bench::median(local2->walls) / spate_bench::median(other->walls);
     fmt::print("\nspate local[2] / other: {:.2f}x (target <= {:.1f}x: {})\n", ratio, kLocal2MaxOtherRatio,
                ratio <= kLocal2MaxOtherRatio ? "met" : "MISSED");
   }

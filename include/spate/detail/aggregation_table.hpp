@@ -19,6 +19,10 @@
 
 namespace spate::detail {
 
+/// The open-addressing hash table of in-task aggregation and grouping, for keys of any type.
+template <class K, class V>
+using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq, BigAllocator<std::pair<const K, V>>>;
+
 /// Combiners by key for any key type with stable_hash and ==.
 template <class K, class C>
 class AggregationTable {
@@ -54,7 +58,7 @@ class AggregationTable {
   void clear() { map_ = {}; }
 
  private:
-  boost::unordered_flat_map<K, C, TableHash, TableEq, BigAllocator<std::pair<const K, C>>> map_;
+  HashTable<K, C> map_;
 };
 
 /// String keys: a StringKeyTable, looked up with views (no std::string is built to look up).

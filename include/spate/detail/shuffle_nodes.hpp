@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "spate/detail/aggregation_table.hpp"
 #include "spate/detail/big_allocator.hpp"
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/external_aggregation.hpp"
@@ -31,10 +32,6 @@
 #include "spate/record_traits.hpp"
 
 namespace spate::detail {
-
-/// Open-addressing hash table used for aggregation and grouping.
-template <class K, class V>
-using HashTable = boost::unordered_flat_map<K, V, TableHash, TableEq, BigAllocator<std::pair<const K, V>>>;
 
 /// Where an aggregation table sits; with the node and partition, it makes the table's salt.
 enum class TableRole : std::uint64_t { map_side = 1, reduce_side = 2, local = 3 };

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -100,6 +101,39 @@ std::vector<Line> read_splits(const std::vector<InputSplit>& splits,
       lines.emplace_back(reader.line_offset(), std::string(line));
     }
     REQUIRE_FALSE(reader.next(line));  // stays at the end
+  }
+  return lines;
+}
+
+/// As read_splits, through next_block: each block is checked to end with '\n' and to have
+/// kBlockPadding readable bytes after it (ASan sees a read past the buffer), then cut into its
+/// lines. max_read as next_block takes it.
+std::vector<Line> read_splits_in_blocks(const std::vector<InputSplit>& splits,
+                                        std::size_t buffer_bytes, std::size_t max_read) {
+  std::vector<Line> lines;
+  for (const InputSplit& split : splits) {
+    LineReader reader(split, buffer_bytes);
+    spate::detail::LineBlock block;
+    while (reader.next_block(block, max_read)) {
+      REQUIRE(block.end > block.begin);
+      REQUIRE(block.end[-1] == '\n');
+      volatile char sink = 0;
+      for (std::size_t k = 0; k < LineReader::kBlockPadding; ++k) sink = sink ^ block.end[k];
+      for (char* line = block.begin; line < block.end;) {
+        char* nl = static_cast<char*>(std::memchr(line, '\n', block.end - line));
+        REQUIRE(nl != nullptr);
+        const std::uint64_t offset = block.offset + static_cast<std::uint64_t>(line - block.begin);
+        if (split.compression == Compression::none) {
+          REQUIRE(offset >= split.begin);
+          REQUIRE(offset < split.end);
+        }
+        std::size_t size = static_cast<std::size_t>(nl - line);
+        if (size > 0 && line[size - 1] == '\r') --size;
+        lines.emplace_back(offset, std::string(line, size));
+        line = nl + 1;
+      }
+    }
+    REQUIRE_FALSE(reader.next_block(block, max_read));  // stays at the end
   }
   return lines;
 }
@@ -204,6 +238,10 @@ TEST_CASE("every line of a random plain file comes out of exactly one split, for
       INFO("seed " << seed << ", split size " << sizes[i]);
       std::size_t buffer = seed < 2 ? 1 : buffers[(seed + i) % 5];
       CHECK(read_file_lines(path, sizes[i], buffer) == expected);
+      auto splits =
+          spate::detail::plan_splits(spate::detail::list_input_files(path), sizes[i]);
+      CHECK(read_splits_in_blocks(splits, buffer, (seed + i) % 3 == 0 ? 0 : 1 + i * 7) ==
+            expected);
     }
   }
 }
@@ -437,6 +475,8 @@ TEST_CASE("gzip and zstd files, in one or several members, give the same lines a
         CHECK(splits[0].compression == c);
         CHECK(read_splits(splits, seed % 2 == 0 ? 64 : LineReader::kDefaultBufferBytes) ==
               expected);
+        CHECK(read_splits_in_blocks(splits, seed % 2 == 0 ? 64 : LineReader::kDefaultBufferBytes,
+                                    seed % 3 == 0 ? 0 : 1000) == expected);
       }
     }
   }

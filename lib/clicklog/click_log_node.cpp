@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "clicklog/click_block_parse.hpp"
 #include "clicklog/line_scan.hpp"
 #include "io/input_files.hpp"
 #include "io/input_split.hpp"
@@ -13,6 +15,11 @@
 namespace spate {
 
 namespace {
+
+/// Bytes read from the file per block: a block is parsed while it is still in the second-level
+/// cache.
+constexpr std::size_t kReadBytes = 256 << 10;
+static_assert(detail::LineReader::kBlockPadding >= detail::kClickBlockOverread);
 
 class ClickLogNode final : public detail::Node<ClickView>,
                            private detail::Registered<ClickLogNode, detail::TypeKind::node> {
@@ -40,19 +47,27 @@ class ClickLogNode final : public detail::Node<ClickView>,
   void compute(detail::TaskContext& tc, std::size_t p, detail::Emit<ClickView> out) override {
     const detail::InputSplit& split = splits_[p];
     detail::LineReader reader(split);
-    std::string_view line;
+    const detail::ScanIsa isa = detail::best_scan_isa();
+    detail::LineBlock block;
     std::uint64_t lines = 0, bad = 0;
-    ClickView click;
-    while (reader.next(line)) {
-      if (lines++ % detail::kRecordsBetweenChecks == 0) tc.check_killed();
-      if (reader.line_offset() == 0) continue;  // the file's header line
-      ClickParse r = parse_click(line, click);
-      if (r.ok()) {
-        out(std::move(click));
-        continue;
+    while (reader.next_block(block, kReadBytes)) {
+      tc.check_killed();
+      const char* begin = block.begin;
+      if (block.offset == 0) {  // the file's header line
+        begin = static_cast<const char*>(std::memchr(begin, '\n', block.end - begin)) + 1;
+        ++lines;
       }
-      if (strict_) fail(split, reader.line_offset(), r, line);
-      ++bad;
+      lines += detail::parse_click_block(
+          isa, begin, block.end,
+          [&](ClickView&& click, const char*) { out(std::move(click)); },
+          [&](std::string_view line, const char* at) {
+            if (strict_) {
+              ClickView ignored;
+              fail(split, block.offset + static_cast<std::uint64_t>(at - block.begin),
+                   parse_click(line, ignored), line);
+            }
+            ++bad;
+          });
     }
     tc.add_counter("input.records", lines);
     tc.add_counter("input.bytes", split.end - split.begin);

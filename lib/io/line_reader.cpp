@@ -369,7 +369,8 @@ LineReader::LineReader(const InputSplit& split, std::size_t buffer_bytes)
     : path_(split.path),
       end_(split.compression == Compression::none ? split.end
                                                   : std::numeric_limits<std::uint64_t>::max()),
-      buf_(std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(buffer_bytes, 1))),
+      buf_(std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(buffer_bytes, 1) +
+                                                  kBufferSlack)),
       cap_(std::max<std::size_t>(buffer_bytes, 1)) {
   if (split.compression != Compression::none) {
     source_ = open_source(path_, split.compression, split.file_size, split.file_mtime_ns, 0);
@@ -415,7 +416,7 @@ void LineReader::skip_partial_first_line() {
   }
 }
 
-bool LineReader::fill() {
+bool LineReader::fill(std::size_t max_read) {
   if (pos_ > 0) {
     // Move the partial line to the front; it is usually short, and a long line moves only once.
     std::memmove(buf_.get(), buf_.get() + pos_, len_ - pos_);
@@ -425,7 +426,7 @@ bool LineReader::fill() {
     pos_ = 0;
   } else if (len_ == cap_) {
     std::size_t new_cap = cap_ * 2;
-    auto bigger = std::make_unique_for_overwrite<char[]>(new_cap);
+    auto bigger = std::make_unique_for_overwrite<char[]>(new_cap + kBufferSlack);
     std::memcpy(bigger.get(), buf_.get(), len_);
     buf_ = std::move(bigger);
     cap_ = new_cap;
@@ -435,6 +436,7 @@ bool LineReader::fill() {
   std::uint64_t until_end = read_at < end_ ? end_ - read_at : 0;
   std::size_t want = static_cast<std::size_t>(
       std::min<std::uint64_t>(cap_ - len_, std::max<std::uint64_t>(until_end, kMinReadBytes)));
+  if (max_read != 0) want = std::min(want, max_read);
   std::size_t n = source_->read(buf_.get() + len_, want);
   if (n == 0) {
     eof_ = true;
@@ -470,6 +472,43 @@ bool LineReader::next(std::string_view& line) {
   line = std::string_view(start, size);
   line_offset_ = buf_offset_ + pos_;
   pos_ = scan_ = std::min(stop + 1, len_);
+  return true;
+}
+
+bool LineReader::next_block(LineBlock& block, std::size_t max_read) {
+  if (done_) return false;
+  if (buf_offset_ + pos_ >= end_) return finish();  // the line starting here is the next split's
+  std::size_t cut;  // the block is [pos_, cut)
+  for (;;) {
+    if (buf_offset_ + len_ > end_) {
+      // The buffer reaches past the split: its last line is the one holding byte end_ - 1.
+      const auto last = static_cast<std::size_t>(end_ - 1 - buf_offset_);
+      const std::size_t from = std::max(last, scan_);
+      const void* nl = std::memchr(buf_.get() + from, '\n', len_ - from);
+      if (nl != nullptr) {
+        cut = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.get()) + 1;
+        break;
+      }
+      scan_ = len_;
+    } else if (scan_ < len_) {
+      const void* nl = ::memrchr(buf_.get() + scan_, '\n', len_ - scan_);
+      if (nl != nullptr) {
+        cut = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.get()) + 1;
+        break;
+      }
+      scan_ = len_;
+    }
+    if (eof_) {
+      if (pos_ == len_) return finish();
+      buf_[len_] = '\n';  // a last line without one; the padding has room
+      block = LineBlock{buf_.get() + pos_, buf_.get() + len_ + 1, buf_offset_ + pos_};
+      pos_ = scan_ = len_;
+      return true;
+    }
+    fill(max_read);
+  }
+  block = LineBlock{buf_.get() + pos_, buf_.get() + cut, buf_offset_ + pos_};
+  pos_ = scan_ = cut;
   return true;
 }
 

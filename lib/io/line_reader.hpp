@@ -15,6 +15,17 @@ namespace spate::detail {
 
 class ByteSource;  // a stream of file bytes, plain or decompressed; defined in line_reader.cpp
 
+/// A run of whole lines from LineReader::next_block: [begin, end) holds one or more lines, each
+/// ending with '\n' (the reader writes one after a file's last line when it has none), and at
+/// least LineReader::kBlockPadding readable bytes follow end (later lines, or bytes of no
+/// meaning), so that scanners may load whole vectors past it. The bytes stay valid until the
+/// next call.
+struct LineBlock {
+  char* begin = nullptr;
+  char* end = nullptr;
+  std::uint64_t offset = 0;  ///< where begin is in the (decompressed) file
+};
+
 /// Produces, in file order, every line that starts in [split.begin, split.end) of a plain file,
 /// or every line of a compressed file (its split is the whole file). Across all splits of a file
 /// each line comes out exactly once, however lines and split boundaries fall.
@@ -32,6 +43,8 @@ class LineReader {
  public:
   /// The initial buffer size; it doubles whenever a line does not fit.
   static constexpr std::size_t kDefaultBufferBytes = std::size_t{1} << 20;
+  /// Writable bytes after the end of every LineBlock.
+  static constexpr std::size_t kBlockPadding = 64;
 
   /// Opens split.path and positions at the first line starting at or after split.begin.
   explicit LineReader(const InputSplit& split, std::size_t buffer_bytes = kDefaultBufferBytes);
@@ -43,6 +56,13 @@ class LineReader {
   /// The view stays valid until the next call or the reader's destruction.
   bool next(std::string_view& line);
 
+  /// Sets block to the next lines of the split, as many whole lines as the buffer holds (at
+  /// least one), and returns true; returns false at its end. The same lines as next() gives,
+  /// with their '\n': a '\r' before it is still in the block, for the caller to drop. Use
+  /// either next() or next_block() on one reader, not both. At most max_read bytes are read
+  /// from the file per call (0: a buffer's worth), so that a block can still be in cache.
+  bool next_block(LineBlock& block, std::size_t max_read = 0);
+
   /// The byte offset, in the (decompressed) file, where the line last returned by next() starts.
   std::uint64_t line_offset() const noexcept { return line_offset_; }
 
@@ -50,9 +70,9 @@ class LineReader {
   const std::string& path() const noexcept { return path_; }
 
  private:
-  /// Reads more bytes after len_ (compacting or growing the buffer first when it is full);
-  /// returns false, and sets eof_, at the end of the file.
-  bool fill();
+  /// Reads more bytes after len_, at most max_read unless 0 (compacting or growing the buffer
+  /// first when it is full); returns false, and sets eof_, at the end of the file.
+  bool fill(std::size_t max_read = 0);
   /// Ends the split: sets done_, then throws io_error if the file changed while it was read.
   /// Returns false, for next() to return.
   bool finish();
@@ -63,7 +83,10 @@ class LineReader {
   std::string path_;
   std::uint64_t end_;  // lines starting at or after end_ belong to the next split
   std::unique_ptr<ByteSource> source_;
-  std::unique_ptr<char[]> buf_;
+  /// Bytes allocated past cap_: a '\n' after an unterminated last line, then the padding.
+  static constexpr std::size_t kBufferSlack = 1 + kBlockPadding;
+
+  std::unique_ptr<char[]> buf_;  // cap_ + kBufferSlack bytes
   std::size_t cap_;
   std::size_t len_ = 0;           // bytes of buf_ holding data
   std::size_t pos_ = 0;           // where the next line starts in buf_

@@ -7,8 +7,10 @@
 // - a parsed row's fields are views into the line, in order, between its tabs;
 // - a valid row, printed again (numbers in plain decimal), parses to the same record;
 // - describe() of any outcome gives a message;
-// - the portable tab scanner finds what the SSE2 one (the one used on x86-64) finds.
-// ASan checks that neither parser reads a byte outside the line.
+// - the portable tab scanner finds what the SSE2 one (the one used on x86-64) finds;
+// - the block parser (parse_click_block), given the input as lines, reports for each line what
+//   parse_click does, with every instruction set this CPU has.
+// ASan checks that no parser reads a byte outside the line (or the block and its padding).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,7 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "clicklog/click_block_parse.hpp"
 #include "clicklog/line_scan.hpp"
+#include "clicklog/separator_scan.hpp"
 #include "fuzz_support.hpp"
 #include "spate/clicklog.hpp"
 #include "spate/clicklog_generator.hpp"
@@ -155,6 +159,49 @@ void check_scanners(std::string_view line) {
   if (!same) fail("the portable tab scanner and the one parse_click uses disagree");
 }
 
+// The input as a block of lines ('\n' added at its end if missing), in a buffer of exactly the
+// block and the padding the parser may read.
+void check_block(std::string_view text) {
+  std::string block(text);
+  if (!block.empty() && block.back() != '\n') block += '\n';
+  std::vector<char> buf(block.begin(), block.end());
+  buf.resize(block.size() + spate::detail::kClickBlockOverread, '\t');
+  const char* begin = buf.data();
+  const char* end = begin + block.size();
+
+  // What parse_click says of each line: (offset, ok, record).
+  struct Seen {
+    std::size_t offset;
+    bool ok;
+    spate::ClickView view;
+    bool operator==(const Seen&) const = default;
+  };
+  std::vector<Seen> want;
+  for (std::size_t start = 0; start < block.size();) {
+    const std::size_t nl = block.find('\n', start);
+    std::size_t size = nl - start;
+    if (size > 0 && block[nl - 1] == '\r') --size;
+    spate::ClickView v;
+    const bool ok = spate::parse_click(std::string_view(begin + start, size), v).ok();
+    want.push_back({start, ok, ok ? v : spate::ClickView{}});
+    start = nl + 1;
+  }
+  using spate::detail::ScanIsa;
+  for (ScanIsa isa : {ScanIsa::portable, ScanIsa::sse2, ScanIsa::avx2, ScanIsa::avx512}) {
+    if (!spate::detail::scan_isa_supported(isa)) continue;
+    std::vector<Seen> got;
+    const std::size_t lines = spate::detail::parse_click_block(
+        isa, begin, end,
+        [&](spate::ClickView&& v, const char* at) {
+          got.push_back({static_cast<std::size_t>(at - begin), true, v});
+        },
+        [&](std::string_view, const char* at) {
+          got.push_back({static_cast<std::size_t>(at - begin), false, spate::ClickView{}});
+        });
+    if (lines != want.size() || got != want) fail("parse_click_block disagrees with parse_click");
+  }
+}
+
 void check_campaign(std::string_view line) {
   spate::Campaign c;
   const bool got = spate::parse_campaign(line, c);
@@ -207,6 +254,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view line(reinterpret_cast<const char*>(data), size);
   check_click(line);
   check_scanners(line);
+  check_block(line);
   check_campaign(line);
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "spate/detail/run_partitions.hpp"
 #include "spate/detail/shuffle_nodes.hpp"
 #include "spate/detail/text_output.hpp"
+#include "spate/detail/top_selection.hpp"
 #include "spate/error.hpp"
 
 namespace spate {
@@ -572,29 +573,14 @@ std::vector<owned_t<T>> Dataset<T, Stack>::top(std::size_t n, Less less) const {
       *engine(), node(),
       detail::bind_task(
           [](detail::TaskContext& tc, std::size_t p, detail::Node<T>& nd, std::size_t k, Less& lt) {
-            // A min-heap (by lt) of the k largest records seen so far.
-            auto greater = [&lt](const O& a, const O& b) { return lt(b, a); };
-            std::vector<O> heap;
-            detail::for_each_record(tc, p, nd, [&](T&& rec) {
-              O x = to_owned_move(std::move(rec));
-              if (heap.size() < k) {
-                heap.push_back(std::move(x));
-                std::push_heap(heap.begin(), heap.end(), greater);
-              } else if (k > 0 && lt(heap.front(), x)) {
-                std::pop_heap(heap.begin(), heap.end(), greater);
-                heap.back() = std::move(x);
-                std::push_heap(heap.begin(), heap.end(), greater);
-              }
-            });
-            return heap;
+            return detail::largest_sorted<O>(
+                k, lt, [&](auto&& keep) {
+                  detail::for_each_record(tc, p, nd,
+                                          [&](T&& rec) { keep(to_owned_move(std::move(rec))); });
+                });
           },
           n, less));
-  std::vector<O> all;
-  for (auto& v : parts)
-    for (auto& x : v) all.push_back(std::move(x));
-  std::stable_sort(all.begin(), all.end(), [&less](const O& a, const O& b) { return less(b, a); });
-  if (all.size() > n) all.resize(n);
-  return all;
+  return detail::merge_largest(std::move(parts), n, less);
 }
 
 template <class T, class Stack>

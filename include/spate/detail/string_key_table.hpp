@@ -54,6 +54,22 @@ class KeyArena {
   std::size_t held_ = 0;
 };
 
+/// Whether a[0, n) == b[0, n) for n <= 16, by overlapping word loads inside both ranges: a call to
+/// memcmp with a size only known at run time was 6% of a word count.
+inline bool short_equal(const char* a, const char* b, std::size_t n) noexcept {
+  const auto same = [&]<class W>(W, std::size_t at) {
+    W x, y;
+    std::memcpy(&x, a + at, sizeof(W));
+    std::memcpy(&y, b + at, sizeof(W));
+    return x == y;
+  };
+  if (n >= 8) return same(std::uint64_t{}, 0) & same(std::uint64_t{}, n - 8);
+  if (n >= 4) return same(std::uint32_t{}, 0) & same(std::uint32_t{}, n - 4);
+  if (n == 0) return true;
+  // 1-3 bytes: the first, the middle and the last (some the same byte).
+  return (a[0] == b[0]) & (a[n / 2] == b[n / 2]) & (a[n - 1] == b[n - 1]);
+}
+
 /// A hash table from string keys to V, for keys whose 64-bit hash the caller computes (so that the
 /// same hash also picks the key's reducer).
 template <class V>
@@ -78,7 +94,8 @@ class StringKeyTable {
     bool empty() const noexcept { return size1_ == 0; }
     bool holds(std::string_view k, std::uint64_t h) const noexcept {
       if (hash_ != h || size1_ != k.size() + 1) return false;
-      return std::memcmp(k.size() <= kInline ? key_.bytes : key_.data, k.data(), k.size()) == 0;
+      if (k.size() <= kInline) return short_equal(key_.bytes, k.data(), k.size());
+      return std::memcmp(key_.data, k.data(), k.size()) == 0;
     }
 
     std::uint64_t hash_;

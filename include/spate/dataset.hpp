@@ -31,7 +31,9 @@
 #include "spate/detail/dataset_core.hpp"
 #include "spate/job_handle.hpp"
 #include "spate/partitioner.hpp"
+#include "spate/local_iterator.hpp"
 #include "spate/record_traits.hpp"
+#include "spate/stats.hpp"
 
 namespace spate {
 
@@ -147,6 +149,40 @@ class Dataset {
   Dataset<std::pair<owned_t<T>, std::uint64_t>> zip_with_index() const;
   /// At most n partitions by merging neighbouring ones; no shuffle (use repartition to grow).
   Dataset<T> coalesce(std::size_t n) const;
+  /// (record, id) with ids unique but not consecutive: the i-th record of partition p of n gets
+  /// p + i * n. Runs no job (zip_with_index counts the partitions first).
+  Dataset<std::pair<owned_t<T>, std::uint64_t>> zip_with_unique_id() const;
+  /// One record per partition: the partition's records, in order, as a vector.
+  Dataset<std::vector<owned_t<T>>> glom() const;
+  /// (a, b) for the i-th records a and b of partition p of this and other. Both need the same
+  /// number of partitions (else config_error here) and of records in each partition (else the
+  /// job fails, naming the partition).
+  template <class U, class S>
+  Dataset<std::pair<owned_t<T>, owned_t<U>>> zip(const Dataset<U, S>& other) const;
+  /// f(partition_index, std::vector<owned_t<T>>, std::vector<owned_t<U>>) returns a range of V,
+  /// for each pair of partitions with the same index; the same number of partitions is needed.
+  template <class U, class S, class F>
+  auto zip_partitions(const Dataset<U, S>& other, F f) const;
+  /// Every pair (a, b) of a record of this and a record of other: partition i * m + j (m: other's
+  /// partitions) pairs this's partition i with other's partition j.
+  template <class U, class S>
+  Dataset<std::pair<owned_t<T>, owned_t<U>>> cartesian(const Dataset<U, S>& other) const;
+  /// Splits the records at random into weights.size() datasets, each record into exactly one,
+  /// split i getting about weights[i] / sum(weights) of them; deterministic for a seed. Each
+  /// split recomputes this dataset (cache() it first when that is dear). Throws config_error
+  /// for an empty, negative or all-zero weights.
+  std::vector<Dataset<T>> random_split(const std::vector<double>& weights,
+                                       std::uint64_t seed = 42) const;
+  /// As sample, with the fraction of each record's key; a key missing from fractions fails
+  /// the job, naming it.
+  Dataset<owned_t<T>> sample_by_key(bool with_replacement,
+                                    const std::map<key_of_t<T>, double>& fractions,
+                                    std::uint64_t seed = 42) const
+    requires KeyValue<T>;
+  /// The records whose key k has lower <= k && k <= upper; keeps the partitioner.
+  template <class K = key_of_t<T>>
+  auto filter_by_range(const std::type_identity_t<K>& lower, const std::type_identity_t<K>& upper) const
+    requires KeyValue<T>;
 
   // ---- persistence ----
 
@@ -196,6 +232,19 @@ class Dataset {
     requires KeyValue<T>;
   /// Each distinct record once.
   Dataset<owned_t<T>> distinct(std::size_t partitions = 0) const;
+  /// (f(record), its records), records in arrival order: key_by(f).group_by_key().
+  template <class F>
+  auto group_by(F f, std::size_t partitions = 0) const;
+  /// The distinct records found in both datasets (each once). partitions 0: the larger count.
+  template <class S>
+  Dataset<owned_t<T>> intersection(const Dataset<T, S>& other, std::size_t partitions = 0) const;
+  /// The records of this that other does not hold, duplicates kept. partitions 0: this's count.
+  template <class S>
+  Dataset<owned_t<T>> subtract(const Dataset<T, S>& other, std::size_t partitions = 0) const;
+  /// The (key, value) records whose key other does not have. partitions 0: this's count.
+  template <class U, class S>
+    requires KeyValue<T>
+  Dataset<owned_t<T>> subtract_by_key(const Dataset<U, S>& other, std::size_t partitions = 0) const;
   /// Per key, every pair of values from both sides (inner join). Co-partitioned inputs (the same
   /// partitioner) are joined without a shuffle; one partitioned side keeps its partitioning.
   template <class U, class S>
@@ -217,6 +266,16 @@ class Dataset {
   template <class U, class S>
     requires KeyValue<T>
   auto cogroup(const Dataset<U, S>& other, std::size_t partitions = 0) const;
+  /// (key, (values of this, of a, of b)) as a std::tuple of vectors, for every key of any side
+  /// (Spark's groupWith). partitions 0: the largest count.
+  template <class U1, class S1, class U2, class S2>
+    requires KeyValue<T>
+  auto cogroup(const Dataset<U1, S1>& a, const Dataset<U2, S2>& b, std::size_t partitions = 0) const;
+  /// As above with three others: a std::tuple of four vectors per key.
+  template <class U1, class S1, class U2, class S2, class U3, class S3>
+    requires KeyValue<T>
+  auto cogroup(const Dataset<U1, S1>& a, const Dataset<U2, S2>& b, const Dataset<U3, S3>& c,
+               std::size_t partitions = 0) const;
   /// Globally sorted by key: partition i holds smaller keys than partition i+1 (range
   /// partitioner computed from a sample, which runs a job); stable within equal keys.
   template <class Less = std::less<key_of_t<T>>>
@@ -232,6 +291,16 @@ class Dataset {
   Dataset<owned_t<T>> partition_by(P partitioner) const;
   /// Exactly n partitions of near-equal size, by a shuffle.
   Dataset<owned_t<T>> repartition(std::size_t n) const;
+  /// Records moved where partitioner(key) says and sorted by key (by less, stable) within each
+  /// partition; no sampling job, unlike sort_by_key. The result knows its partitioner.
+  template <class P, class Less = std::less<key_of_t<T>>>
+    requires KeyValue<T>
+  Dataset<owned_t<T>> repartition_and_sort_within_partitions(P partitioner, Less less = Less{}) const;
+  /// (key, estimated number of distinct values) per key, by HyperLogLog summaries of relative
+  /// standard deviation relative_sd (>= 0.000017; 0.05 takes 512 bytes per key and partition).
+  Dataset<std::pair<key_of_t<T>, std::uint64_t>> count_approx_distinct_by_key(
+      double relative_sd = 0.05, std::size_t partitions = 0) const
+    requires KeyValue<T>;
 
   // ---- actions: run a job ----
 
@@ -259,6 +328,59 @@ class Dataset {
   /// The n smallest records, smallest first (by less).
   template <class Less = std::less<owned_t<T>>>
   std::vector<owned_t<T>> take_ordered(std::size_t n, Less less = Less{}) const;
+  /// True when the dataset has no record; reads as few partitions as it can.
+  bool is_empty() const;
+  /// About n records drawn at random (exactly n, or every record when there are fewer and no
+  /// replacement), in random order; deterministic for a seed. Counts the records first.
+  std::vector<owned_t<T>> take_sample(bool with_replacement, std::size_t n,
+                                      std::uint64_t seed = 42) const;
+  /// aggregate, with the partitions' results combined in a tree of the given depth (>= 1) on
+  /// the executors rather than all on the driver. Z must be serializable.
+  template <class Z, class Seq, class Comb>
+  Z tree_aggregate(Z zero, Seq seq, Comb comb, int depth = 2) const;
+  /// reduce, combined in a tree as tree_aggregate; throws spate::error when the dataset is empty.
+  template <class F>
+  owned_t<T> tree_reduce(F f, int depth = 2) const;
+  /// The largest record by less; throws spate::error when the dataset is empty.
+  template <class Less = std::less<owned_t<T>>>
+  owned_t<T> max(Less less = Less{}) const;
+  /// The smallest record by less; throws spate::error when the dataset is empty.
+  template <class Less = std::less<owned_t<T>>>
+  owned_t<T> min(Less less = Less{}) const;
+  /// The sum of numeric records in their own type (0 when empty).
+  owned_t<T> sum() const
+    requires std::is_arithmetic_v<owned_t<T>>;
+  /// Count, mean, variance, min and max of numeric records, in one pass.
+  Stats stats() const
+    requires std::is_arithmetic_v<owned_t<T>>;
+  /// The mean of numeric records; NaN when empty.
+  double mean() const
+    requires std::is_arithmetic_v<owned_t<T>>;
+  /// bucket_count evenly spaced buckets from the smallest to the largest record (one bucket
+  /// [x, x] when they are equal), and the number of records in each: bucket i is
+  /// [bounds[i], bounds[i + 1]), the last one closed. Throws spate::error when the dataset is
+  /// empty or holds NaN or an infinity, config_error when bucket_count is 0.
+  std::pair<std::vector<double>, std::vector<std::uint64_t>> histogram(std::size_t bucket_count) const
+    requires std::is_arithmetic_v<owned_t<T>>;
+  /// The number of records in each bucket [bounds[i], bounds[i + 1]) (the last one closed);
+  /// records outside them, and NaN, are not counted. bounds must be strictly increasing, at
+  /// least two (else config_error).
+  std::vector<std::uint64_t> histogram(const std::vector<double>& bounds) const
+    requires std::is_arithmetic_v<owned_t<T>>;
+  /// An estimate of the number of distinct records (HyperLogLog, relative standard deviation
+  /// relative_sd >= 0.000017).
+  std::uint64_t count_approx_distinct(double relative_sd = 0.05) const;
+  /// The values of key, in partition order; reads only its partition when the dataset knows a
+  /// hash partitioner.
+  template <class K = key_of_t<T>>
+  std::vector<value_of_t<T>> lookup(const std::type_identity_t<K>& key) const
+    requires KeyValue<T>;
+  /// The records as a map; for a key held more than once, the last in partition order wins.
+  std::map<key_of_t<T>, value_of_t<T>> collect_as_map() const
+    requires KeyValue<T>;
+  /// The records, partition by partition: one job per partition as iteration reaches it, so
+  /// the driver holds one partition at a time.
+  LocalIterator<owned_t<T>> to_local_iterator() const;
   /// Number of records per key.
   std::map<key_of_t<T>, std::size_t> count_by_key() const
     requires KeyValue<T>;

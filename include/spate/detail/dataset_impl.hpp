@@ -662,3 +662,8 @@ void Dataset<T, Stack>::save_as_text_file(const std::string& dir, F format) cons
 }
 
 }  // namespace spate
+
+#include "spate/detail/dataset_pairing.hpp"
+#include "spate/detail/dataset_sampling.hpp"
+#include "spate/detail/dataset_set_ops.hpp"
+#include "spate/detail/dataset_summaries.hpp"

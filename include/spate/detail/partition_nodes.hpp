@@ -5,15 +5,19 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <ranges>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "spate/detail/node.hpp"
 #include "spate/detail/state_codec.hpp"
+#include "spate/error.hpp"
 #include "spate/hash.hpp"
 
 namespace spate::detail {
@@ -164,6 +168,50 @@ class MapPartitionsNode final : public Node<U>,
   F f_;
 };
 
+/// One record per partition: seq folded over the partition's records from a copy of zero
+/// (tree_aggregate's first level; the partition is streamed, not held).
+template <class T, class Z, class Seq>
+class PartitionAggregateNode final : public Node<Z>,
+    private Registered<PartitionAggregateNode<T, Z, Seq>, TypeKind::node> {
+  using Reg = Registered<PartitionAggregateNode, TypeKind::node>;
+
+ public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
+  PartitionAggregateNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, Z zero, Seq seq)
+      : Node<Z>(id, "aggregate_partition", parent->num_partitions()),
+        parent_(std::move(parent)),
+        zero_(std::move(zero)),
+        seq_(std::move(seq)) {
+    this->add_narrow_parent(parent_);
+  }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    serialize_to(w.out(), zero_);
+    save_state(w.out(), seq_);
+  }
+  static std::shared_ptr<PartitionAggregateNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<T>();
+    Z zero = deserialize_from<Z>(r.in());
+    return std::make_shared<PartitionAggregateNode>(h.id, std::move(parent), std::move(zero),
+                                                    load_state<Seq>(r.in()));
+  }
+
+ protected:
+  void compute(TaskContext& tc, std::size_t p, Emit<Z> out) override {
+    Seq seq = seq_;
+    Z acc = zero_;
+    auto body = [&](T&& x) { acc = seq(std::move(acc), std::move(x)); };
+    parent_->iterate(tc, p, Emit<T>(body));
+    out(std::move(acc));
+  }
+
+ private:
+  std::shared_ptr<Node<T>> parent_;
+  Z zero_;
+  Seq seq_;
+};
+
 /// A small deterministic generator (splitmix64) seeded per partition, so a sample is the same on
 /// every run and every recomputation.
 class SplitMix64 {
@@ -190,7 +238,9 @@ class SplitMix64 {
   std::uint64_t state_;
 };
 
-/// sample: Bernoulli(fraction) per record, or Poisson(fraction) copies with replacement.
+/// sample: a record is kept when a uniform draw u falls in [lower, fraction) (lower is 0 for
+/// sample; random_split gives each split its own range of the same draws), or repeated a
+/// Poisson(fraction) number of times with replacement.
 template <class T>
 class SampleNode final : public Node<T>,
     private Registered<SampleNode<T>, TypeKind::node> {
@@ -200,24 +250,27 @@ class SampleNode final : public Node<T>,
   const char* type_key() const noexcept override { return Reg::registered_key(); }
 
   SampleNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, bool with_replacement,
-             double fraction, std::uint64_t seed)
-      : Node<T>(id, "sample", parent->num_partitions()),
+             double fraction, std::uint64_t seed, double lower = 0.0)
+      : Node<T>(id, lower == 0.0 ? "sample" : "random_split", parent->num_partitions()),
         parent_(std::move(parent)),
         with_replacement_(with_replacement),
         fraction_(fraction),
+        lower_(lower),
         seed_(seed) {
     this->add_narrow_parent(parent_);
     this->set_partitioner(parent_->partitioner());
   }
   void save(GraphWriter& w) const override {
     w.node(parent_);
-    serialize_to(w.out(), std::tuple<bool, double, std::uint64_t>(with_replacement_, fraction_, seed_));
+    serialize_to(w.out(), std::tuple<bool, double, std::uint64_t, double>(with_replacement_, fraction_,
+                                                                          seed_, lower_));
   }
   static std::shared_ptr<SampleNode> load(GraphReader& r, const NodeHeader& h) {
     auto parent = r.node_of<T>();
-    auto [with_replacement, fraction, seed] =
-        deserialize_from<std::tuple<bool, double, std::uint64_t>>(r.in());
-    return std::make_shared<SampleNode>(h.id, std::move(parent), with_replacement, fraction, seed);
+    auto [with_replacement, fraction, seed, lower] =
+        deserialize_from<std::tuple<bool, double, std::uint64_t, double>>(r.in());
+    return std::make_shared<SampleNode>(h.id, std::move(parent), with_replacement, fraction, seed,
+                                        lower);
   }
 
  protected:
@@ -225,7 +278,8 @@ class SampleNode final : public Node<T>,
     SplitMix64 rng(hash_combine(seed_, p));
     auto body = [&](T&& x) {
       if (!with_replacement_) {
-        if (rng.uniform() < fraction_) out(std::move(x));
+        const double u = rng.uniform();
+        if (u >= lower_ && u < fraction_) out(std::move(x));
         return;
       }
       std::uint32_t copies = rng.poisson(fraction_);
@@ -242,10 +296,90 @@ class SampleNode final : public Node<T>,
   std::shared_ptr<Node<T>> parent_;
   bool with_replacement_;
   double fraction_;
+  double lower_;
   std::uint64_t seed_;
 };
 
-/// zip_with_index: (record, global index), given each partition's starting index.
+/// sample_by_key: as SampleNode, with the fraction of each record's key; a key missing from the
+/// fractions fails the task.
+template <class K, class V>
+class SampleByKeyNode final : public Node<std::pair<K, V>>,
+    private Registered<SampleByKeyNode<K, V>, TypeKind::node> {
+  using Reg = Registered<SampleByKeyNode, TypeKind::node>;
+  using R = std::pair<K, V>;
+
+ public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
+  SampleByKeyNode(std::uint64_t id, std::shared_ptr<Node<R>> parent, bool with_replacement,
+                  std::map<K, double> fractions, std::uint64_t seed)
+      : Node<R>(id, "sample_by_key", parent->num_partitions()),
+        parent_(std::move(parent)),
+        with_replacement_(with_replacement),
+        fractions_(std::move(fractions)),
+        seed_(seed) {
+    this->add_narrow_parent(parent_);
+    this->set_partitioner(parent_->partitioner());
+  }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    serialize_to(w.out(), with_replacement_);
+    serialize_to(w.out(), fractions_);
+    serialize_to(w.out(), seed_);
+  }
+  static std::shared_ptr<SampleByKeyNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<R>();
+    auto with_replacement = deserialize_from<bool>(r.in());
+    auto fractions = deserialize_from<std::map<K, double>>(r.in());
+    auto seed = deserialize_from<std::uint64_t>(r.in());
+    return std::make_shared<SampleByKeyNode>(h.id, std::move(parent), with_replacement,
+                                             std::move(fractions), seed);
+  }
+
+ protected:
+  void compute(TaskContext& tc, std::size_t p, Emit<R> out) override {
+    SplitMix64 rng(hash_combine(seed_, p));
+    auto body = [&](R&& x) {
+      auto it = fractions_.find(x.first);
+      if (it == fractions_.end()) {
+        throw error("sample_by_key: the fractions give no sampling rate for the key " +
+                    describe_key(x.first) + " of partition " + std::to_string(p));
+      }
+      const double fraction = it->second;
+      if (!with_replacement_) {
+        if (rng.uniform() < fraction) out(std::move(x));
+        return;
+      }
+      std::uint32_t copies = rng.poisson(fraction);
+      for (std::uint32_t c = 0; c + 1 < copies; ++c) {
+        R copy(x);
+        out(std::move(copy));
+      }
+      if (copies > 0) out(std::move(x));
+    };
+    parent_->iterate(tc, p, Emit<R>(body));
+  }
+
+ private:
+  static std::string describe_key(const K& k) {
+    if constexpr (std::is_arithmetic_v<K>) {
+      return std::to_string(k);
+    } else if constexpr (std::is_convertible_v<const K&, std::string_view>) {
+      return "\"" + std::string(std::string_view(k).substr(0, 100)) + "\"";
+    } else {
+      return "(of a type that cannot be shown)";
+    }
+  }
+
+  std::shared_ptr<Node<R>> parent_;
+  bool with_replacement_;
+  std::map<K, double> fractions_;
+  std::uint64_t seed_;
+};
+
+/// zip_with_index and zip_with_unique_id: (record, id) where the i-th record of partition p gets
+/// starts[p] + i * stride (zip_with_index: counted starts, stride 1; zip_with_unique_id: p and
+/// the number of partitions).
 template <class T>
 class ZipWithIndexNode final : public Node<std::pair<T, std::uint64_t>>,
     private Registered<ZipWithIndexNode<T>, TypeKind::node> {
@@ -254,32 +388,39 @@ class ZipWithIndexNode final : public Node<std::pair<T, std::uint64_t>>,
  public:
   const char* type_key() const noexcept override { return Reg::registered_key(); }
 
-  ZipWithIndexNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, std::vector<std::uint64_t> starts)
-      : Node<std::pair<T, std::uint64_t>>(id, "zip_with_index", parent->num_partitions()),
+  ZipWithIndexNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, std::vector<std::uint64_t> starts,
+                   std::uint64_t stride = 1)
+      : Node<std::pair<T, std::uint64_t>>(id, stride == 1 ? "zip_with_index" : "zip_with_unique_id",
+                                          parent->num_partitions()),
         parent_(std::move(parent)),
-        starts_(std::move(starts)) {
+        starts_(std::move(starts)),
+        stride_(stride) {
     this->add_narrow_parent(parent_);
   }
   void save(GraphWriter& w) const override {
     w.node(parent_);
     serialize_to(w.out(), starts_);
+    serialize_to(w.out(), stride_);
   }
   static std::shared_ptr<ZipWithIndexNode> load(GraphReader& r, const NodeHeader& h) {
     auto parent = r.node_of<T>();
     auto starts = deserialize_from<std::vector<std::uint64_t>>(r.in());
+    auto stride = deserialize_from<std::uint64_t>(r.in());
     // compute(p) reads starts_[p].
     if (starts.size() != parent->num_partitions())
       throw serialization_error("zip_with_index node " + std::to_string(h.id) + " was sent with " +
                                 std::to_string(starts.size()) + " start indexes for " +
                                 std::to_string(parent->num_partitions()) + " partitions");
-    return std::make_shared<ZipWithIndexNode>(h.id, std::move(parent), std::move(starts));
+    return std::make_shared<ZipWithIndexNode>(h.id, std::move(parent), std::move(starts), stride);
   }
 
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<std::pair<T, std::uint64_t>> out) override {
     std::uint64_t i = starts_[p];
+    const std::uint64_t stride = stride_;
     auto body = [&](T&& x) {
-      std::pair<T, std::uint64_t> r(std::move(x), i++);
+      std::pair<T, std::uint64_t> r(std::move(x), i);
+      i += stride;
       out(std::move(r));
     };
     parent_->iterate(tc, p, Emit<T>(body));
@@ -288,6 +429,7 @@ class ZipWithIndexNode final : public Node<std::pair<T, std::uint64_t>>,
  private:
   std::shared_ptr<Node<T>> parent_;
   std::vector<std::uint64_t> starts_;
+  std::uint64_t stride_;
 };
 
 }  // namespace spate::detail

@@ -174,7 +174,8 @@ int main(int argc, char** argv) {
     }
   }
   if (spate::help_requested(argc, argv)) {
-    std::fputs(kUsage, stdout);
+    // Its jobs run in processes of their own, whose Context reads spate's flags.
+    std::printf("%s\n%s", kUsage, std::string(spate::context_flags_help()).c_str());
     return 0;
   }
   return harness(argc, argv);

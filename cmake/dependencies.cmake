@@ -1,6 +1,6 @@
 # Every dependency comes from Debian 12's packages (see scripts/setup).
 set(Boost_NO_WARN_NEW_VERSIONS ON)  # FindBoost of CMake 3.25 predates Boost 1.81
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS serialization json)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS serialization json program_options)
 find_package(fmt REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)

@@ -1,11 +1,17 @@
-// Help text for Context's flags and hints for mistaken arguments.
+// Context's flags (one table, from which Boost.Program_options parses them and prints their
+// help) and hints for mistaken arguments.
 #include "spate/command_line.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <boost/program_options.hpp>
+#include <sstream>
 #include <vector>
+
+#include "context_flags.hpp"
+#include "spate/error.hpp"
 
 namespace spate {
 
@@ -17,20 +23,20 @@ struct FlagHelp {
   std::string_view what;
 };
 
-// Keep in step with Context(int, char**) in lib/context.cpp; tests/command_line_test.cpp checks
-// that Context takes every flag listed here.
+// Context(int, char**) in lib/context.cpp validates the value of each; tests/command_line_test.cpp
+// checks that it takes every flag listed here.
 constexpr std::array kContextFlags{
     FlagHelp{"--master", "M",
              "local, local[N], local[*] (default), local-cluster[N[,CORES]] or spate://HOST:PORT"},
     FlagHelp{"--executor-memory", "SIZE",
-             "memory budget of each process that runs tasks (512m, 4g); default 1/8 of the\n"
+             "memory budget of each process that runs tasks (512m, 4g); default 1/8 of the "
              "memory (or cgroup limit), from 256m to 4g, shared by local-cluster's executors"},
     FlagHelp{"--shuffle-compression", "CODEC",
-             "lz4 (default), zstd or none: shuffle blocks and spill files (local modes\n"
+             "lz4 (default), zstd or none: shuffle blocks and spill files (local modes "
              "keep shuffle outputs uncompressed unless a codec is given)"},
     FlagHelp{"--task-attempts", "N", "attempts per task before the job fails (default 4)"},
     FlagHelp{"--scheduler-mode", "MODE",
-             "FIFO (default: the oldest job's tasks first) or FAIR (pools share the slots;\n"
+             "FIFO (default: the oldest job's tasks first) or FAIR (pools share the slots; "
              "a thread picks its pool with Context::set_scheduler_pool)"},
     FlagHelp{"--speculation", "", "run a copy of a slow task on another executor; the first wins"},
     FlagHelp{"--metrics", "", "print the job counters to stderr at the end"},
@@ -50,26 +56,69 @@ constexpr std::array kContextFlags{
     FlagHelp{"--executor-id", "ID", "an executor's name in logs and the status page"},
 };
 
-std::string make_help() {
-  std::string out = "spate's flags (any program that builds its Context from the command line):\n";
-  for (const auto& f : kContextFlags) {
-    std::string head = f.value.empty() ? std::string(f.name) : fmt::format("{} {}", f.name, f.value);
-    std::string_view what = f.what;
-    bool first = true;
-    while (!what.empty()) {
-      auto nl = what.find('\n');
-      std::string_view line = what.substr(0, nl);
-      // A long flag gets its description on the next line rather than a ragged column.
-      if (first && head.size() > 24) {
-        out += fmt::format("  {}\n", head);
-        first = false;
-      }
-      out += fmt::format("  {:<24} {}\n", first ? head : "", line);
-      first = false;
-      what = nl == std::string_view::npos ? std::string_view{} : what.substr(nl + 1);
+namespace po = boost::program_options;
+
+// The table as Program_options sees it; values are taken as text and checked by Context, whose
+// messages say what each flag allows.
+const po::options_description& context_options() {
+  static const po::options_description description = [] {
+    // Wide enough that no description wraps in the middle of a phrase.
+    po::options_description d("spate's flags (any program that builds its Context from the command line)",
+                              100, 60);
+    for (const auto& f : kContextFlags) {
+      std::string name(f.name.substr(2));
+      std::string what(f.what);
+      if (f.value.empty())
+        d.add_options()(name.c_str(), po::bool_switch(), what.c_str());
+      else
+        d.add_options()(name.c_str(), po::value<std::string>()->value_name(std::string(f.value)), what.c_str());
     }
+    return d;
+  }();
+  return description;
+}
+
+std::string make_help() {
+  std::ostringstream text;
+  text << context_options();
+  // Program_options leaves the space it wrapped at on the end of the line.
+  std::string out;
+  std::istringstream lines(text.str());
+  for (std::string line; std::getline(lines, line);) {
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
   }
   return out;
+}
+
+// "--name value", "--name=value"; nothing short, and no abbreviations: "--exec" is a program's
+// argument, not a guess at one of ours.
+constexpr int kStyle = po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent |
+                       po::command_line_style::long_allow_next;
+
+// Parses one stretch of arguments that holds no "--" into `out`.
+void split_stretch(const std::vector<std::string>& args, detail::SplitCommandLine& out) {
+  if (args.empty()) return;
+  po::parsed_options parsed(nullptr);
+  try {
+    parsed = po::command_line_parser(args).options(context_options()).style(kStyle).allow_unregistered().run();
+  } catch (const po::invalid_command_line_syntax& e) {
+    if (e.kind() == po::invalid_command_line_syntax::missing_parameter)
+      throw config_error(fmt::format("{} needs a value", e.get_option_name()));
+    if (e.kind() == po::invalid_command_line_syntax::extra_parameter)
+      throw config_error(fmt::format("{} takes no value", e.get_option_name()));
+    throw config_error(e.what());
+  } catch (const po::error& e) {
+    throw config_error(e.what());
+  }
+  for (auto& o : parsed.options) {
+    if (o.unregistered || o.string_key.empty()) {
+      for (auto& t : o.original_tokens) out.rest.push_back(std::move(t));
+    } else {
+      out.flags.push_back({"--" + o.string_key, o.value.empty() ? std::string() : std::move(o.value.front())});
+    }
+  }
 }
 
 // Optimal string alignment distance: a transposed pair counts as one edit, as typos do.
@@ -88,6 +137,32 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+namespace detail {
+
+SplitCommandLine split_context_flags(int argc, const char* const* argv) {
+  SplitCommandLine out;
+  if (argc <= 0 || argv == nullptr) return out;
+  out.rest.emplace_back(argv[0]);
+  // Program_options takes "--" for the end of the options and drops it; spate's flags come
+  // anywhere (spate-launch appends --master after a program's own arguments), and "--" is the
+  // program's to interpret, so each stretch between two is parsed alone.
+  std::vector<std::string> stretch;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i] != nullptr ? argv[i] : "";
+    if (a == "--") {
+      split_stretch(stretch, out);
+      stretch.clear();
+      out.rest.push_back(std::move(a));
+    } else {
+      stretch.push_back(std::move(a));
+    }
+  }
+  split_stretch(stretch, out);
+  return out;
+}
+
+}  // namespace detail
 
 bool help_requested(int argc, const char* const* argv) noexcept {
   for (int i = 1; i < argc && argv != nullptr; ++i) {

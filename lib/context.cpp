@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cluster/executor.hpp"
+#include "context_flags.hpp"
 #include "spate/error.hpp"
 
 namespace spate {
@@ -166,89 +167,78 @@ Context::Context(int argc, const char* const* argv) {
   serve_if_executor();
   Options o = options_from_environment();
   detail::ExecutorOptions executor;
-  std::vector<std::string> rest;
-  if (argc > 0 && argv != nullptr) rest.emplace_back(argv[0]);
-  // Recognises "--name value" and "--name=value"; returns the value when argv[i] is that flag.
-  auto flag = [&](int& i, std::string_view name) -> std::optional<std::string> {
-    std::string_view a = argv[i];
-    if (a == name) {
-      if (i + 1 >= argc) throw config_error(fmt::format("{} needs a value", name));
-      return std::string(argv[++i]);
-    }
-    if (a.size() > name.size() && a.starts_with(name) && a[name.size()] == '=')
-      return std::string(a.substr(name.size() + 1));
-    return std::nullopt;
-  };
-  for (int i = 1; i < argc; ++i) {
-    if (auto v = flag(i, "--master")) {
-      o.master = *v;
-    } else if (auto t = flag(i, "--task-attempts")) {
-      auto n = parse_count(*t);
+  detail::SplitCommandLine split = detail::split_context_flags(argc, argv);
+  for (const auto& [name, value] : split.flags) {
+    if (name == "--master") {
+      o.master = value;
+    } else if (name == "--task-attempts") {
+      auto n = parse_count(value);
       if (!n || *n > 1000)
-        throw config_error(fmt::format("--task-attempts {}: must be a number from 1 to 1000", *t));
+        throw config_error(fmt::format("--task-attempts {}: must be a number from 1 to 1000", value));
       o.task_attempts = static_cast<int>(*n);
-    } else if (auto m = flag(i, "--min-executors")) {
-      auto n = parse_count(*m);
-      if (!n) throw config_error(fmt::format("--min-executors {}: must be a number >= 1", *m));
+    } else if (name == "--min-executors") {
+      auto n = parse_count(value);
+      if (!n) throw config_error(fmt::format("--min-executors {}: must be a number >= 1", value));
       o.min_executors = *n;
-    } else if (auto w = flag(i, "--executor-wait")) {
-      auto n = parse_count(*w);
-      if (!n) throw config_error(fmt::format("--executor-wait {}: must be seconds >= 1", *w));
+    } else if (name == "--executor-wait") {
+      auto n = parse_count(value);
+      if (!n) throw config_error(fmt::format("--executor-wait {}: must be seconds >= 1", value));
       o.executor_wait = std::chrono::seconds(*n);
-    } else if (auto hb = flag(i, "--heartbeat-timeout")) {
+    } else if (name == "--heartbeat-timeout") {
       double secs = 0;
-      auto [p, ec] = std::from_chars(hb->data(), hb->data() + hb->size(), secs);
-      if (ec != std::errc{} || p != hb->data() + hb->size() || !(secs >= 0.1) || secs > 86400)
-        throw config_error(fmt::format("--heartbeat-timeout {}: must be seconds from 0.1 to 86400", *hb));
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
+      if (ec != std::errc{} || p != value.data() + value.size() || !(secs >= 0.1) || secs > 86400)
+        throw config_error(fmt::format("--heartbeat-timeout {}: must be seconds from 0.1 to 86400", value));
       o.heartbeat_timeout = std::chrono::milliseconds(static_cast<long>(secs * 1000));
-    } else if (auto mem = flag(i, "--executor-memory")) {
-      o.executor_memory = size_flag("--executor-memory", *mem);
+    } else if (name == "--executor-memory") {
+      o.executor_memory = size_flag("--executor-memory", value);
       executor.memory = o.executor_memory;
-    } else if (auto sc = flag(i, "--shuffle-compression")) {
-      o.shuffle_compression = *sc;
-    } else if (auto r = flag(i, "--executor-restarts")) {
+    } else if (name == "--shuffle-compression") {
+      o.shuffle_compression = value;
+    } else if (name == "--executor-restarts") {
       std::size_t n = 0;
-      auto [p, ec] = std::from_chars(r->data(), r->data() + r->size(), n);
-      if (ec != std::errc{} || p != r->data() + r->size() || n > 10000)
-        throw config_error(fmt::format("--executor-restarts {}: must be a number from 0 to 10000", *r));
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || p != value.data() + value.size() || n > 10000)
+        throw config_error(fmt::format("--executor-restarts {}: must be a number from 0 to 10000", value));
       o.executor_restarts = n;
-    } else if (auto sm = flag(i, "--scheduler-mode")) {
-      o.scheduler_mode = *sm;
-    } else if (std::string_view(argv[i]) == "--speculation") {
+    } else if (name == "--scheduler-mode") {
+      o.scheduler_mode = value;
+    } else if (name == "--speculation") {
       o.speculation = true;
-    } else if (std::string_view(argv[i]) == "--metrics") {
+    } else if (name == "--metrics") {
       o.print_metrics = true;
-    } else if (auto d = flag(i, "--checkpoint-dir")) {
-      if (d->empty()) throw config_error("--checkpoint-dir: needs a directory");
-      o.checkpoint_dir = *d;
-    } else if (auto d = flag(i, "--event-log")) {
-      if (d->empty()) throw config_error("--event-log: needs a directory");
-      o.event_log_dir = *d;
-    } else if (std::string_view(argv[i]) == "--no-progress") {
+    } else if (name == "--checkpoint-dir") {
+      if (value.empty()) throw config_error("--checkpoint-dir: needs a directory");
+      o.checkpoint_dir = value;
+    } else if (name == "--event-log") {
+      if (value.empty()) throw config_error("--event-log: needs a directory");
+      o.event_log_dir = value;
+    } else if (name == "--no-progress") {
       o.progress = false;
-    } else if (std::string_view(argv[i]) == "--no-ui") {
+    } else if (name == "--no-ui") {
       o.ui = false;
-    } else if (auto up = flag(i, "--ui-port")) {
+    } else if (name == "--ui-port") {
       int port = 0;
-      auto [p, ec] = std::from_chars(up->data(), up->data() + up->size(), port);
-      if (ec != std::errc{} || p != up->data() + up->size() || port < 0 || port > 65535)
-        throw config_error(fmt::format("--ui-port {}: must be a port from 0 (any free port) to 65535", *up));
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
+      if (ec != std::errc{} || p != value.data() + value.size() || port < 0 || port > 65535)
+        throw config_error(fmt::format("--ui-port {}: must be a port from 0 (any free port) to 65535", value));
       o.ui_port = port;
-    } else if (auto uh = flag(i, "--ui-host")) {
-      o.ui_host = *uh;
-    } else if (auto x = flag(i, "--executor")) {
-      executor.driver_url = *x;
-    } else if (auto id = flag(i, "--executor-id")) {
-      executor.id = *id;
-    } else if (auto c = flag(i, "--executor-cores")) {
-      auto n = parse_count(*c);
+    } else if (name == "--ui-host") {
+      o.ui_host = value;
+    } else if (name == "--executor") {
+      executor.driver_url = value;
+    } else if (name == "--executor-id") {
+      executor.id = value;
+    } else if (name == "--executor-cores") {
+      auto n = parse_count(value);
       if (!n || *n > 256)
-        throw config_error(fmt::format("--executor-cores {}: must be a number from 1 to 256", *c));
+        throw config_error(fmt::format("--executor-cores {}: must be a number from 1 to 256", value));
       executor.cores = *n;
-    } else if (auto h = flag(i, "--executor-host")) {
-      executor.host = *h;
+    } else if (name == "--executor-host") {
+      executor.host = value;
     } else {
-      rest.emplace_back(argv[i]);
+      // The flag table (lib/command_line.cpp) lists a flag this constructor does not know.
+      throw config_error(fmt::format("{}: a flag of spate's that this build does not handle", name));
     }
   }
   if (!executor.driver_url.empty()) {
@@ -256,7 +246,7 @@ Context::Context(int argc, const char* const* argv) {
     become_executor(executor);
   }
   engine_ = make_engine(o);
-  args_ = std::move(rest);
+  args_ = std::move(split.rest);
 }
 
 std::string Context::status_url() const { return engine_->status_url(); }

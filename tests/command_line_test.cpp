@@ -103,24 +103,94 @@ TEST_CASE("Context takes every flag that context_flags_help lists", "[cli]") {
   fs::remove_all(fs::temp_directory_path() / "spate-cli-test-events");
 }
 
-TEST_CASE("every bundled program answers --help on stdout with exit 0", "[cli]") {
-  for (std::string program :
-       {"spate-clicks", "spate-wordcount", "spate-gen-clicks", "spate-history", "spate-bench-clicks",
-        "spate-bench-words", "spate-bench-spill", "spate-bench-recovery", "spate-bench-shuffle", "spate-bench-scheduler",
-        "spate-bench-pagerank", "spate-bench-kmeans", "spate-handwritten-clicks",
-        "spate-handwritten-wordcount"}) {
-    INFO(program);
-    Run r = run_program(program, "--help");
-    CHECK(r.exit_code == 0);
-    CHECK(r.err.empty());
-    CHECK(r.out.starts_with("usage: " + program));
+TEST_CASE("every bundled program answers --help and -h with its own flags, and spate's where it reads them",
+          "[cli]") {
+  struct Case {
+    std::string program;
+    std::vector<std::string> own;  // some of its own flags, which the help must name
+    bool context;                  // builds a Context from the command line: lists spate's flags
+  };
+  const std::vector<Case> cases = {
+      {"spate-clicks", {"--input", "--campaigns", "--out", "--strict"}, true},
+      {"spate-wordcount", {"--input", "--top", "--out"}, true},
+      {"spate-gen-clicks", {"--rows", "--seed", "--out", "--bad-rate"}, false},
+      {"spate-history", {"--job", "--top"}, false},
+      {"spate-bench-clicks", {"--rows", "--masters", "--repeat", "--wire"}, false},
+      {"spate-bench-words", {"--mb", "--masters", "--other"}, false},
+      {"spate-bench-spill", {"--budget-mb"}, true},
+      {"spate-bench-recovery", {"--rows", "--executors", "--repeat"}, true},
+      {"spate-bench-shuffle", {"--maps", "--reducers", "--sort-mb"}, false},
+      {"spate-bench-scheduler", {}, true},
+      {"spate-bench-pagerank", {}, true},
+      {"spate-bench-kmeans", {"--points", "--dims", "--k", "--iterations"}, true},
+      {"spate-bench-speculation", {"--executors", "--partitions", "--work", "--repeat"}, false},
+      {"spate-handwritten-clicks", {"--input", "--campaigns", "--out"}, false},
+      {"spate-handwritten-wordcount", {"--input", "--out"}, false},
+  };
+  for (const auto& c : cases) {
+    for (std::string flag : {"--help", "-h"}) {
+      INFO(c.program << " " << flag);
+      Run r = run_program(c.program, flag);
+      CHECK(r.exit_code == 0);
+      CHECK(r.err.empty());
+      CHECK(r.out.starts_with("usage: " + c.program));
+      CHECK(r.out.find("unexpected argument") == std::string::npos);
+      for (const auto& own : c.own) CHECK(r.out.find(own + " ") != std::string::npos);
+      if (c.context) {
+        CHECK(r.out.find(std::string(spate::context_flags_help())) != std::string::npos);
+        CHECK(r.out.find("  --master M") != std::string::npos);
+      }
+    }
   }
-  // Programs that build a Context list spate's flags after their own.
+  // Programs that build a Context answer --help among their other arguments too.
   for (std::string program : {"spate-clicks", "spate-wordcount"}) {
     INFO(program);
     Run r = run_program(program, "ctr --help");
+    CHECK(r.exit_code == 0);
     CHECK(r.out.find(std::string(spate::context_flags_help())) != std::string::npos);
   }
+  // The launcher, a script: its flags, and a word on the program's.
+  for (std::string flag : {"--help", "-h"}) {
+    INFO("spate-launch " << flag);
+    Run r = spate_test::run_captured("'" + spate_test::source_dir() + "/scripts/spate-launch' " + flag);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK(r.out.starts_with("usage: spate-launch"));
+    for (std::string own : {"--hosts", "--secret-file", "--cores", "--port", "--dry-run"})
+      CHECK(r.out.find("  " + own + " ") != std::string::npos);
+    CHECK(r.out.find("--master") != std::string::npos);
+    CHECK(r.out.find("unexpected argument") == std::string::npos);
+  }
+}
+
+TEST_CASE("Context keeps the program's arguments, \"--\" too, and reads spate's flags anywhere", "[cli]") {
+  const char* argv[] = {"prog", "ctr",       "--input", "x", "--", "--no-ui", "--master=local[2]",
+                        "-h",   "--mast", "y",       "--metrics"};
+  spate::Context ctx(static_cast<int>(std::size(argv)), argv);
+  CHECK(ctx.args() == std::vector<std::string>{"prog", "ctr", "--input", "x", "--", "-h", "--mast", "y"});
+  CHECK(ctx.master() == "local[2]");
+  // A later flag overrides an earlier one, as before.
+  const char* twice[] = {"prog", "--no-ui", "--master", "local[1]", "--master", "local[3]"};
+  CHECK(spate::Context(static_cast<int>(std::size(twice)), twice).master() == "local[3]");
+}
+
+TEST_CASE("Context refuses a flag without its value, a switch with one, and a malformed value", "[cli]") {
+  auto message = [](std::vector<const char*> argv) -> std::string {
+    try {
+      spate::Context ctx(static_cast<int>(argv.size()), argv.data());
+    } catch (const spate::config_error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  CHECK(message({"prog", "--no-ui", "--master"}) == "--master needs a value");
+  CHECK(message({"prog", "--no-ui", "--metrics=yes"}) == "--metrics takes no value");
+  CHECK(message({"prog", "--no-ui", "--task-attempts", "0"}) == "--task-attempts 0: must be a number from 1 to 1000");
+  CHECK(message({"prog", "--no-ui", "--executor-memory=12"}) ==
+        "--executor-memory 12: must be a size of at least 1m, in bytes or with a k, m, g or t suffix (512m, 4g)");
+  CHECK(message({"prog", "--no-ui", "--ui-port", "70000"}) ==
+        "--ui-port 70000: must be a port from 0 (any free port) to 65535");
+  CHECK(message({"prog", "--no-ui", "--master", "locl"}).starts_with("--master locl: not a master URL"));
 }
 
 TEST_CASE("a bundled program given a wrong flag prints one line with a hint and exits 2", "[cli]") {

@@ -96,8 +96,10 @@ class Context {
   /// suffix: 512m, 4g), `--executor-restarts N`, `--scheduler-mode FIFO|FAIR`, `--speculation`,
   /// `--metrics`, `--event-log DIR`, `--checkpoint-dir DIR`,
   /// `--no-progress`, `--ui-port N`, `--ui-host ADDRESS`, `--no-ui`; then SPATE_MASTER when no
-  /// --master is given. argv is not modified; args() holds the program's own arguments.
-  /// Throws config_error for a malformed value.
+  /// --master is given. argv is not modified; args() holds the program's own arguments (any
+  /// argument that is not one of these flags, "--" too, in order). A flag may come anywhere and
+  /// a later one overrides an earlier one; none is abbreviated (context_flags_help() in
+  /// spate/command_line.hpp lists them). Throws config_error for a malformed value.
   ///
   /// With `--executor spate://HOST:PORT` (and optionally `--executor-cores N`, `--executor-id
   /// ID`, `--executor-host ADDRESS`, `--executor-memory SIZE`) the process becomes an executor of that driver: the

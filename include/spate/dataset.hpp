@@ -82,6 +82,23 @@ class Dataset {
   Dataset(const Dataset<T, S>& other)  // NOLINT: implicit, so Dataset<T> accepts any chain
       : core_{other.core_.engine, other.node()} {}
 
+  /// A chain of pending narrow operators has a type of its own, which names each operator: it
+  /// cannot take a dataset of another type. Compiles only for the mistake it explains.
+  template <class U, class S>
+    requires(!std::is_same_v<Dataset<U, S>, Dataset> && !(std::is_void_v<Stack> && std::is_same_v<U, T>))
+  Dataset& operator=(const Dataset<U, S>&) {
+    static_assert(std::is_void_v<Stack> || !std::is_same_v<U, T>,
+                  "spate: this variable's type is one chain of pending narrow operators (what "
+                  "`auto` gave it), and it cannot hold a longer chain such as `d = d.map(f)` in a "
+                  "loop. Declare the variable as spate::Dataset<T> (e.g. `spate::Dataset<int> d = "
+                  "ctx.parallelize(v).map(f);`): it fuses the chain into one node and takes any "
+                  "dataset of T");
+    static_assert(std::is_same_v<U, T>,
+                  "spate: assigning a dataset of another record type (the `U = ...` above) to a "
+                  "dataset variable of record type T; declare a new variable (or use `auto`) for it");
+    return *this;
+  }
+
   // ---- narrow operators: fused into one pass over a partition ----
 
   /// f(T) -> U for each record.

@@ -244,6 +244,17 @@ class Reader {
 /// Reading returns the value rather than filling an out-parameter, so element types need not be
 /// default-constructible (only Boost-serialised user types must be).
 ///
+// The text of every "cannot serialise" diagnostic (a static_assert takes only a literal).
+#define SPATE_DETAIL_NOT_SERIALIZABLE                                                              \
+  "spate cannot serialise this record type (the type named `T = ...` above): records that cross " \
+  "processes (shuffles, cache, collect and the other actions, broadcasts, accumulators) must be " \
+  "arithmetic types, enums, bool, std::string, std::string_view, or std::pair, std::tuple, "      \
+  "std::array, std::vector, std::optional, std::map, std::unordered_map, std::set or "            \
+  "std::unordered_set of such types. For a type of your own, add a member "                      \
+  "`template <class Ar> void serialize(Ar& ar, unsigned) { ar & field1 & field2; }` (or the "     \
+  "Boost.Serialization free function `template <class Ar> void serialize(Ar&, T&, unsigned)` "   \
+  "next to T), or specialise spate::Serializer<T> (spate/serialization.hpp)"
+
 /// This primary template is reached only when nothing else covers T; using it fails to compile,
 /// and the compiler's "required from Serializer<X>" line names the type X that has no encoding.
 template <class T, class Enable = void>
@@ -254,16 +265,10 @@ struct Serializer {
   static constexpr std::size_t min_size = 1;
 
   static void write(Writer&, const T&) {
-    static_assert(detail::always_false_v<T>,
-                  "spate cannot serialise this record type: give it a "
-                  "`template <class Archive> void serialize(Archive&, unsigned)` member, or use "
-                  "arithmetic types, std::string, pair, tuple, vector, optional");
+    static_assert(detail::always_false_v<T>, SPATE_DETAIL_NOT_SERIALIZABLE);
   }
   static T read(Reader&) {
-    static_assert(detail::always_false_v<T>,
-                  "spate cannot serialise this record type: give it a "
-                  "`template <class Archive> void serialize(Archive&, unsigned)` member, or use "
-                  "arithmetic types, std::string, pair, tuple, vector, optional");
+    static_assert(detail::always_false_v<T>, SPATE_DETAIL_NOT_SERIALIZABLE);
   }
 };
 
@@ -288,6 +293,15 @@ constexpr bool serializer_supported() {
 /// True when values of T (and everything inside them) can be written and read.
 template <class T>
 inline constexpr bool is_serializable_v = detail::serializer_supported<detail::serializer_of<T>>();
+
+namespace detail {
+/// Compiles only when records of type T can be serialised; operators call it first, so that the
+/// compiler's "required from here" points at the user's call.
+template <class T>
+constexpr void require_serializable() {
+  static_assert(is_serializable_v<T>, SPATE_DETAIL_NOT_SERIALIZABLE);
+}
+}  // namespace detail
 
 /// The type Serializer<T>::read returns: T itself, except that std::string_view (also inside
 /// pairs, tuples, containers) reads back as std::string, since the bytes it viewed are gone.

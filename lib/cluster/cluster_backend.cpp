@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -61,6 +62,37 @@ std::string hex_secret() {
   std::string out;
   for (auto b : nonce) out += fmt::format("{:02x}", static_cast<unsigned>(static_cast<unsigned char>(b)));
   return out;
+}
+
+// How long a local-cluster driver waits, once an executor's connection closed, for the process
+// to be reapable: a process closes its sockets on its way out, a moment before its exit status
+// is there to read.
+constexpr auto kExitStatusWait = 1s;
+
+// Shown with a task whose executor died of a crash signal: the usual cause is a function that
+// captured the driver's memory by reference or pointer, meaningless in another process.
+constexpr std::string_view kCaptureHint =
+    "functions passed to operators run in executor processes: capture values, not references or "
+    "pointers";
+
+// Signals by which a process's own code ends it (a bad access, abort()), as opposed to one sent
+// from outside (SIGKILL by the OOM killer or a user, SIGTERM).
+bool crash_signal(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT ||
+         sig == SIGSYS || sig == SIGTRAP;
+}
+
+// "died of SIGSEGV (Segmentation fault)", "exited with status 3", from a waitpid status.
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* abbrev = ::sigabbrev_np(sig);
+    const char* text = ::sigdescr_np(sig);
+    std::string name = abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
+    return text ? fmt::format("died of {} ({})", name, text) : fmt::format("died of {}", name);
+  }
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  return fmt::format("ended (wait status {:#x})", status);
 }
 
 // local-cluster[N] or local-cluster[N,C]: N executors of C cores.
@@ -326,13 +358,20 @@ class ClusterBackend final : public Backend {
     }
     if (!e && (!cv_.wait_for(lock, config_.executor_wait,
                              [&] {
-                               return (e = free_executor()) != nullptr || stopping_ || none_alive() || killed();
+                               return (e = free_executor()) != nullptr || stopping_ ||
+                                      (none_alive() && !replacements_coming()) || killed();
                              }) ||
                e == nullptr)) {
       if (killed()) throw task_killed("task killed before it was launched");
-      throw error(none_alive() ? std::string("every executor has been lost")
-                               : fmt::format("no executor had a free task slot within {} s",
-                                             config_.executor_wait.count() / 1000));
+      if (!none_alive())
+        throw error(fmt::format("no executor had a free task slot within {} s",
+                                config_.executor_wait.count() / 1000));
+      std::string last = last_loss_.empty() ? "" : fmt::format("; the last: {}", last_loss_);
+      if (local_cluster_ && restarts_ >= config_.max_executor_restarts)
+        throw error(fmt::format("every executor has been lost, and none is started in place of a lost one "
+                                "any more (--executor-restarts {}){}",
+                                config_.max_executor_restarts, last));
+      throw error(fmt::format("every executor has been lost{}", last));
     }
     if (killed()) throw task_killed("task killed before it was launched");
     // The scheduler's id, so that kill_task finds the attempt; unique in this driver.
@@ -433,13 +472,16 @@ class ClusterBackend final : public Backend {
           spawn(id, cores_per_executor_, memory_per_executor_);
         } catch (const std::exception& x) {
           std::fprintf(stderr, "spate: could not start %s: %s\n", id.c_str(), x.what());
+          cv_.notify_all();  // a task waiting for it waits no more
         }
       }
       if (std::chrono::steady_clock::now() < next_beat) continue;
       next_beat = std::chrono::steady_clock::now() + config_.heartbeat_interval;
       // A child that died before it registered closes no connection we know of: replace it here.
-      for (pid_t pid : reap_exited())
+      auto gone = reap_exited();
+      for (pid_t pid : gone)
         if (!stopping_ && !registered_pid(pid)) replace_executor();
+      if (!gone.empty()) cv_.notify_all();  // tasks waiting on executors still starting
       std::vector<std::shared_ptr<net::Connection>> conns;
       for (auto& [id, e] : executors_)
         if (e.alive) conns.push_back(e.conn);
@@ -622,24 +664,85 @@ class ClusterBackend final : public Backend {
   }
 
   void on_closed(const std::shared_ptr<net::Connection>& c, const std::string& why) {
+    pid_t child = 0;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = by_conn_.find(c.get());
+      if (it == by_conn_.end()) return;
+      const Executor& e = executors_.at(it->second);
+      if (local_cluster_ && !stopping_ && is_child(static_cast<pid_t>(e.pid))) child = static_cast<pid_t>(e.pid);
+    }
+    // A local-cluster executor is this process's child: how it ended (a signal, an exit status)
+    // says more than the closed connection. The wait is on this connection's own thread.
+    std::optional<int> status = child ? wait_for_exit(child) : std::nullopt;
     std::lock_guard lock(mutex_);
     auto it = by_conn_.find(c.get());
     if (it == by_conn_.end()) return;
-    lose(it->second, why);
+    lose(it->second, why, status);
+  }
+
+  // True when `pid` is an executor this driver started and has not reaped. Caller holds mutex_.
+  bool is_child(pid_t pid) const {
+    return pid > 0 && std::find(children_.begin(), children_.end(), pid) != children_.end();
+  }
+
+  // The wait status of child `pid` once it ended, within kExitStatusWait; nothing when it still
+  // runs (a connection closed for silence, say).
+  std::optional<int> wait_for_exit(pid_t pid) {
+    auto deadline = std::chrono::steady_clock::now() + kExitStatusWait;
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        // The keeper may have reaped it already; it alone reaps the others, which it replaces.
+        if (auto it = exit_status_.find(pid); it != exit_status_.end()) return it->second;
+        if (!is_child(pid)) return std::nullopt;
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+          children_.erase(std::find(children_.begin(), children_.end(), pid));
+          exit_status_[pid] = status;
+          return status;
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(2ms);
+    }
   }
 
   // Takes an executor for lost: its running tasks fail as lost, its map outputs and cached
   // partitions are forgotten, and local-cluster starts another in its place. Idempotent.
   // Caller holds mutex_. `id` is taken by value: on_closed passes the string held in by_conn_,
   // which this erases.
-  void lose(std::string id, const std::string& why) {
+  // With the process's wait status (local-cluster), a crash signal fails its running tasks as
+  // their own failures, counted against their attempts as Spark counts an exit the application
+  // caused: the same function would crash every executor it is retried on.
+  void lose(std::string id, const std::string& why, std::optional<int> status = std::nullopt) {
     Executor& e = executors_.at(id);
     if (!e.alive) return;
     e.alive = false;
     by_conn_.erase(e.conn.get());
     e.conn->close(why);
+    bool crashed = status && WIFSIGNALED(*status) && crash_signal(WTERMSIG(*status));
+    std::string ended = status ? describe_exit(*status) : "";
+    std::string task_message;
+    if (crashed) {
+      task_message = fmt::format("executor {} (pid {}) {} while running this task; {}", id, e.pid, ended, kCaptureHint);
+    } else if (status && WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) {
+      task_message = fmt::format("executor {} (pid {}) {}: killed from outside, by a user or by the kernel when "
+                                 "memory ran out (see --executor-memory)",
+                                 id, e.pid, ended);
+    } else if (status) {
+      task_message = fmt::format("executor {} (pid {}) {}", id, e.pid, ended);
+    } else {
+      task_message = fmt::format("executor {} lost: {}", id, why);
+    }
+    std::size_t running = 0;
     for (auto& [task, p] : pending_)
-      if (p.executor == id && !p.done) finish(task, false, fmt::format("executor {} lost: {}", id, why), false, true);
+      if (p.executor == id && !p.done) {
+        ++running;
+        finish(task, false, task_message, false, !crashed);
+      }
+    last_loss_ = status ? (running ? task_message : fmt::format("executor {} (pid {}) {}", id, e.pid, ended))
+                        : fmt::format("executor {} lost: {}", id, why);
     for (auto m = map_outputs_.begin(); m != map_outputs_.end();)
       m = m->second.executor == id ? map_outputs_.erase(m) : std::next(m);
     for (auto m = cached_at_.begin(); m != cached_at_.end();)
@@ -647,7 +750,8 @@ class ClusterBackend final : public Backend {
     for (auto k = killed_on_.begin(); k != killed_on_.end();)
       k = k->second == id ? killed_on_.erase(k) : std::next(k);
     if (!stopping_) {
-      std::string_view reason(why);
+      std::string reason_text = ended.empty() ? why : fmt::format("{}; it {}", why, ended);
+      std::string_view reason(reason_text);
       if (reason.starts_with("spate: ")) reason.remove_prefix(7);
       events_.on_executor_lost({id, std::string(reason), now_ms()});
       std::fprintf(stderr, "spate: lost executor %s: %.*s\n", id.c_str(), static_cast<int>(reason.size()),
@@ -674,12 +778,23 @@ class ClusterBackend final : public Backend {
       int status = 0;
       if (::waitpid(*it, &status, WNOHANG) == *it) {
         gone.push_back(*it);
+        exit_status_[*it] = status;
         it = children_.erase(it);
       } else {
         ++it;
       }
     }
     return gone;
+  }
+
+  // local-cluster: an executor is being started that has not registered yet, so a task that
+  // finds every executor lost waits for it rather than failing. Caller holds mutex_.
+  bool replacements_coming() const {
+    if (!local_cluster_ || stopping_) return false;
+    if (to_spawn_ > 0) return true;
+    for (pid_t pid : children_)
+      if (!registered_pid(pid)) return true;
+    return false;
   }
 
   // True when an executor with this pid has registered. Caller holds mutex_.
@@ -750,6 +865,7 @@ class ClusterBackend final : public Backend {
       ::_exit(127);
     }
     children_.push_back(pid);
+    exit_status_.erase(pid);  // an earlier child's, whose pid the kernel gave out again
   }
 
   void reap_children() {
@@ -791,6 +907,8 @@ class ClusterBackend final : public Backend {
   std::map<std::pair<int, std::size_t>, MapStatus> map_outputs_;
   std::map<std::pair<std::uint64_t, std::size_t>, std::string> cached_at_;  // (node, partition)
   std::vector<pid_t> children_;
+  std::map<pid_t, int> exit_status_;  // wait statuses of reaped children, for on_closed
+  std::string last_loss_;             // how the last executor lost ended, for "every executor..."
   bool local_cluster_ = false;
   std::size_t cores_per_executor_ = 1;
   std::uint64_t memory_per_executor_ = 0;

@@ -356,7 +356,9 @@ struct TaskScheduler::Impl {
         if (++part.lost > kMaxLostRuns) {
           abort(set, std::make_exception_ptr(job_error(
                          fmt::format("job failed: stage {} ({}) partition {} was lost with its executor {} times; "
-                                     "last: {}",
+                                     "last: {}. A task whose executor dies every time it runs often crashes it "
+                                     "(see the executors' logs): functions passed to operators run in executor "
+                                     "processes: capture values, not references or pointers",
                                      set.spec.stage, set.spec.name, set.spec.partitions[p.index], part.lost, message),
                          message, set.spec.stage, set.spec.partitions[p.index], part.failures + 1)),
                 after);

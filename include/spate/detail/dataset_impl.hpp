@@ -23,6 +23,8 @@ namespace spate {
 
 template <class T, class Stack>
 std::shared_ptr<detail::Node<owned_t<T>>> Dataset<T, Stack>::owned_node() const {
+  // Every wide operator and cache() stores records through here.
+  detail::require_serializable<owned_t<T>>();
   if constexpr (std::is_same_v<T, owned_t<T>>) {
     return node();
   } else {

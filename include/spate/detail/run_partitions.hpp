@@ -57,6 +57,9 @@ auto run_partitions_async(const std::shared_ptr<Engine>& engine, const std::shar
                           Finish finish, std::vector<std::size_t> parts = {}) {
   using R = std::invoke_result_t<Fn&, TaskContext&, std::size_t, Node<T>&>;
   using Out = std::invoke_result_t<Finish&, std::vector<R>&&>;
+  // Each partition's result crosses from an executor: an action on records spate cannot
+  // serialise (collect, take, reduce, ...) fails here, at the user's call.
+  require_serializable<R>();
   if (parts.empty())
     for (std::size_t p = 0; p < node->num_partitions(); ++p) parts.push_back(p);
   auto handler = std::make_shared<PartitionResults<T, R, Fn>>(node, std::move(fn));

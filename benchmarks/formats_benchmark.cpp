@@ -310,7 +310,11 @@ int main(int argc, char** argv) {
     add("hand-written CSV", [&] { return handwritten_csv(csv, checksum); });
     add("hand-written JSON (simdjson)", [&] { return handwritten_json(jsonl, checksum); });
     for (const char* master : {"local[1]", "local[2]"}) {
-      spate::Context ctx(spate::Options{.master = master, .progress = false, .ui = false});
+      spate::Options options;
+      options.master = master;
+      options.progress = false;
+      options.ui = false;
+      spate::Context ctx(options);
       const std::string m = master;
       add("spate " + m + " TSV read_click_log", [&] {
         return static_cast<std::int64_t>(spate::read_click_log(ctx, tsv.string()).records().count());

@@ -11,7 +11,9 @@
 // field may not hold a quote. Records end at '\n' or "\r\n" outside quotes; blank lines are
 // skipped. Member types: std::int8_t..std::int64_t, std::uint8_t..std::uint64_t (decimal, an
 // optional sign, nothing else), float and double (std::from_chars, an optional '+'), bool
-// (true/false in any case, 1/0), std::string (as it is), and std::optional of any of these, which
+// (true/false in any case, 1/0), std::string (as it is), std::string_view (a view valid while the
+// row is processed, as text_file's lines: no copy, but map the row to an owning type before it
+// is stored, shuffled or collected), and std::optional of any of these, which
 // is empty for an empty field (DuckDB's rule: an unquoted empty field is NULL, a quoted "" is an
 // empty string for std::optional<std::string>). An empty field for a non-optional number or bool
 // is malformed; for a std::string it is "".

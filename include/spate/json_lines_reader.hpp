@@ -11,7 +11,9 @@
 // A member takes the field of its name, in any order; other fields are ignored, but the whole
 // line must be valid JSON (simdjson's DOM parser checks all of it). Member types: signed and unsigned integers (a JSON integer within the type's
 // range; 1.0 is not an integer), float and double (any JSON number), bool (true or false),
-// std::string (a JSON string, unescaped), and std::optional of any of these, which is empty when
+// std::string (a JSON string, unescaped), std::string_view (the same, valid while the row is
+// processed: map the row to an owning type before it is stored, shuffled or collected), and
+// std::optional of any of these, which is empty when
 // the field is missing or null. A line is malformed when it is not one JSON object (invalid JSON,
 // invalid UTF-8, an array or scalar, anything after the object, nesting deeper than 1024,
 // an integer beyond 64 bits anywhere), or a

@@ -63,7 +63,7 @@ std::vector<std::string> first_record(const InputFile& file, const CsvFormat& fo
   CsvRecord record;
   if (const char* problem = tokenizer.split(header.data(), header.data() + header.size(), record))
     throw input_error(fmt::format("{}:1: malformed CSV header: {}: \"{}\"", file.path, problem, shown_text(header)));
-  return {record.fields_.begin(), record.fields_.end()};
+  return {record.fields_.begin(), record.fields_.begin() + static_cast<std::ptrdiff_t>(record.size())};
 }
 
 /// Reads one split's records; one per task.
@@ -128,7 +128,7 @@ class CsvSplitScan {
           append_partial(p, stop);
           break;
         }
-        record(without_cr(p, nl), at, block_valid_utf8_);
+        record(without_cr(p, nl), at, block_valid_utf8_, /*padded=*/true);
         p = nl + 1;
       }
     }
@@ -156,10 +156,11 @@ class CsvSplitScan {
       bad(partial_offset_, fmt::format("the record is longer than max_record_bytes ({})", src_.format.max_record_bytes), {});
       return;
     }
-    record(without_cr(carry_.data(), carry_.data() + carry_.size()), partial_offset_, false);
+    record(without_cr(carry_.data(), carry_.data() + carry_.size()), partial_offset_, false, false);
   }
 
-  void record(std::string_view bytes, std::uint64_t offset, bool known_valid_utf8) {
+  /// padded: bytes lie in a LineReader block, whose padding lets the tokenizer read past them.
+  void record(std::string_view bytes, std::uint64_t offset, bool known_valid_utf8, bool padded) {
     if (records_++ % kRecordsBetweenChecks == 0) tc_.check_killed();
     if (bytes.empty()) return;  // blank lines are no records, as in Spark and DuckDB
     if (bytes.size() > src_.format.max_record_bytes)
@@ -167,7 +168,7 @@ class CsvSplitScan {
     if (offset == 0 && src_.format.header) return check_header(bytes);
     if (!known_valid_utf8 && !simdjson::validate_utf8(bytes.data(), bytes.size()))
       return bad(offset, "invalid UTF-8", bytes);
-    if (const char* problem = tokenizer_.split(bytes.data(), bytes.data() + bytes.size(), fields_))
+    if (const char* problem = tokenizer_.split(bytes.data(), bytes.data() + bytes.size(), fields_, padded))
       return bad(offset, problem, bytes);
     if (!src_.header.empty() && fields_.size() != src_.header.size())
       return bad(offset, fmt::format("{} fields where the header has {}", fields_.size(), src_.header.size()), bytes);
@@ -188,7 +189,8 @@ class CsvSplitScan {
     if (!src_.check_headers) return;
     CsvRecord header;
     const char* problem = tokenizer_.split(bytes.data(), bytes.data() + bytes.size(), header);
-    if (problem != nullptr || !std::equal(header.fields_.begin(), header.fields_.end(), src_.header.begin(), src_.header.end()))
+    if (problem != nullptr || !std::equal(header.fields_.begin(), header.fields_.begin() + static_cast<std::ptrdiff_t>(header.size()),
+                                          src_.header.begin(), src_.header.end()))
       throw input_error(fmt::format("{}:1: its CSV header \"{}\" is not the first file's (\"{}\"), whose names the columns "
                                     "were bound by", split_.path, shown_text(bytes), fmt::join(src_.header, "\",\"")));
   }

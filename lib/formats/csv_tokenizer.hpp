@@ -20,21 +20,21 @@ class CsvTokenizer {
   /// separator. out's views point into [begin, end) or into this tokenizer (quoted fields with
   /// "" in them), valid until the next call. Returns nullptr, or why the record is malformed: a
   /// quote inside an unquoted field, text after a closing quote, or a quote never closed.
-  const char* split(const char* begin, const char* end, CsvRecord& out);
+  /// With `padded`, at least 16 bytes after end may be read (they are not interpreted).
+  const char* split(const char* begin, const char* end, CsvRecord& out, bool padded = false);
 
  private:
-  /// A field as offsets, turned into views once scratch_ has stopped growing.
-  struct FieldSpan {
-    std::size_t begin;
+  /// A field with "" in it: its index, and where its unescaped text is in scratch_.
+  struct Escaped {
+    std::size_t field;
+    std::size_t at;
     std::size_t size;
-    bool quoted;
-    bool in_scratch;
   };
 
   char separator_;
   char quote_;
-  std::vector<FieldSpan> spans_;
   std::string scratch_;
+  std::vector<Escaped> escaped_;
 };
 
 }  // namespace spate::detail

@@ -7,8 +7,8 @@
 
 namespace spate::detail {
 
-/// How many bytes of [p, p + n) equal quote (16 bytes per step with SSE2).
-std::uint64_t count_quotes(const char* p, std::size_t n, char quote) noexcept;
+/// Whether an odd number of bytes of [p, p + n) equal quote (16 bytes per step with SSE2).
+bool odd_quotes(const char* p, std::size_t n, char quote) noexcept;
 
 /// The '\n' that ends the record running through [p, end), or nullptr when the record goes on
 /// past end. A '\n' ends a record when an even number of quotes lie between the record's start and

@@ -70,7 +70,7 @@ void states_of_file(const std::vector<InputSplit>& splits, std::size_t first, st
     const char* base = buf.get();
     const std::uint64_t chunk_end = chunk_at + n;
     auto count_to = [&](std::uint64_t to) {
-      odd ^= (count_quotes(base + (counted - chunk_at), static_cast<std::size_t>(to - counted), quote) & 1) != 0;
+      odd ^= odd_quotes(base + (counted - chunk_at), static_cast<std::size_t>(to - counted), quote);
       counted = to;
     };
     while (k < last) {

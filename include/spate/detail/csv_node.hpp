@@ -14,13 +14,14 @@
 namespace spate::detail {
 
 /// Reads one field's text into a member: an optional member is empty for an empty field, except
-/// that a quoted "" is an empty string for std::optional<std::string>.
+/// that a quoted "" is an empty string for std::optional<std::string> (or std::string_view).
 template <class M>
 FieldProblem read_csv_field(std::string_view text, bool quoted, M& out) {
   using Traits = optional_traits<M>;
   if constexpr (Traits::is_optional) {
     using V = typename Traits::value_type;
-    if (text.empty() && !(quoted && std::is_same_v<V, std::string>)) {
+    constexpr bool is_text = std::is_same_v<V, std::string> || std::is_same_v<V, std::string_view>;
+    if (text.empty() && !(quoted && is_text)) {
       out.reset();
       return nullptr;
     }

@@ -29,13 +29,15 @@ struct CsvFormat {
 /// The fields of one record, valid while the row is built from it.
 class CsvRecord {
  public:
-  std::size_t size() const noexcept { return fields_.size(); }
+  std::size_t size() const noexcept { return size_; }
   std::string_view operator[](std::size_t i) const noexcept { return fields_[i]; }
   /// True when the field was written in quotes ("" is then an empty string, not a missing value).
   bool quoted(std::size_t i) const noexcept { return quoted_[i] != 0; }
 
+  // Filled by the tokenizer: the first size_ entries are the record's; the vectors only grow.
   std::vector<std::string_view> fields_;
   std::vector<unsigned char> quoted_;
+  std::size_t size_ = 0;
 };
 
 /// Fills a row from a record; `row_sink` is the template side's object.

@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -28,9 +29,9 @@ constexpr JsonKind json_kind_of() {
   } else if constexpr (std::is_floating_point_v<V>) {
     return JsonKind::floating;
   } else {
-    static_assert(std::is_same_v<V, std::string>,
-                  "read_json_lines binds members of integer, floating-point, bool or std::string "
-                  "type, or std::optional of one of them");
+    static_assert(std::is_same_v<V, std::string> || std::is_same_v<V, std::string_view>,
+                  "read_json_lines binds members of integer, floating-point, bool, std::string or "
+                  "std::string_view type, or std::optional of one of them");
     return JsonKind::string;
   }
 }
@@ -60,6 +61,8 @@ const char* store_json_value(const JsonValue& v, M& out) {
     out = static_cast<V>(v.unsigned_integer);
   } else if constexpr (std::is_floating_point_v<V>) {
     out = static_cast<V>(v.floating);
+  } else if constexpr (std::is_same_v<V, std::string_view>) {
+    out = v.string;
   } else {
     out.assign(v.string);
   }

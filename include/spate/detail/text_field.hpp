@@ -28,5 +28,10 @@ FieldProblem parse_text_field(std::string_view text, float& out) noexcept;
 FieldProblem parse_text_field(std::string_view text, bool& out) noexcept;
 /// Strings: the text as it is (already unquoted and unescaped).
 FieldProblem parse_text_field(std::string_view text, std::string& out);
+/// Views: the text itself, valid while the row is processed.
+inline FieldProblem parse_text_field(std::string_view text, std::string_view& out) noexcept {
+  out = text;
+  return nullptr;
+}
 
 }  // namespace spate::detail

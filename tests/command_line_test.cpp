@@ -107,7 +107,7 @@ TEST_CASE("every bundled program answers --help on stdout with exit 0", "[cli]")
   for (std::string program :
        {"spate-clicks", "spate-wordcount", "spate-gen-clicks", "spate-history", "spate-bench-clicks",
         "spate-bench-words", "spate-bench-spill", "spate-bench-recovery", "spate-bench-shuffle", "spate-bench-scheduler",
-        "spate-bench-pagerank", "spate-bench-kmeans", "spate-handwritten-clicks",
+        "spate-bench-pagerank", "spate-bench-kmeans", "spate-bench-formats", "spate-handwritten-clicks",
         "spate-handwritten-wordcount"}) {
     INFO(program);
     Run r = run_program(program, "--help");

@@ -440,3 +440,24 @@ TEST_CASE("read_csv refuses unknown column names and files whose header differs 
   auto both = spate::read_csv<Sale>(ctx, dir.str(), {.header = true}, spate::csv_column(&Sale::id, "id"));
   REQUIRE_THROWS_WITH(both.records().count(), Catch::Contains(dir.file("b.csv")) && Catch::Contains("header"));
 }
+
+TEST_CASE("read_csv fills std::string_view members with views a map can copy", "[csv]") {
+  const std::string master = SPATE_TEST_MASTER();
+  auto ctx = make_context(master);
+  TempDir dir;
+  write_file(dir.file("v.csv"), "1,\"a \"\"q\"\"\",\n2,b,\"\"\n3,c,x\n");
+  struct ViewRow {
+    std::int64_t id = 0;
+    std::string_view name;
+    std::optional<std::string_view> note;
+  };
+  auto in = spate::read_csv<ViewRow>(ctx, dir.file("v.csv"), {.min_partitions = 3}, spate::csv_column(&ViewRow::id, 0),
+                                     spate::csv_column(&ViewRow::name, 1), spate::csv_column(&ViewRow::note, 2));
+  auto rows = in.records()
+                  .map([](const ViewRow& r) {
+                    return std::tuple(r.id, std::string(r.name), r.note ? std::optional<std::string>(*r.note) : std::nullopt);
+                  })
+                  .collect();
+  using T = std::tuple<std::int64_t, std::string, std::optional<std::string>>;
+  CHECK(rows == std::vector<T>{{1, "a \"q\"", std::nullopt}, {2, "b", ""}, {3, "c", "x"}});
+}

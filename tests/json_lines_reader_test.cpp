@@ -232,3 +232,18 @@ TEST_CASE("read_json_lines refuses a field name bound twice", "[json]") {
                                                   spate::json_field(&Event::user, "x")),
                     spate::config_error);
 }
+
+TEST_CASE("read_json_lines fills std::string_view members with unescaped views a map can copy", "[json]") {
+  const std::string master = SPATE_TEST_MASTER();
+  auto ctx = make_context(master);
+  TempDir dir;
+  write_file(dir.file("v.jsonl"), R"({"id":1,"s":"a\"b\u00e9"})" "\n" R"({"id":2,"s":"c"})" "\n");
+  struct ViewRow {
+    std::int64_t id = 0;
+    std::string_view s;
+  };
+  auto in = spate::read_json_lines<ViewRow>(ctx, dir.file("v.jsonl"), {.min_partitions = 2},
+                                            spate::json_field(&ViewRow::id, "id"), spate::json_field(&ViewRow::s, "s"));
+  auto rows = in.records().map([](const ViewRow& r) { return std::pair(r.id, std::string(r.s)); }).collect();
+  CHECK(rows == std::vector<std::pair<std::int64_t, std::string>>{{1, "a\"b\xc3\xa9"}, {2, "c"}});
+}

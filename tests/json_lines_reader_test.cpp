@@ -166,7 +166,7 @@ TEST_CASE("read_json_lines reads exactly the rows and malformed lines of a Boost
     REQUIRE(g.ref.malformed > 20);
     const std::string path = dir.file("events-" + std::to_string(seed) + ".jsonl");
     write_file(path, g.content);
-    for (std::size_t parts : {std::size_t{1}, std::size_t{3}, g.content.size() / 50}) {
+    for (std::size_t parts : {std::size_t{1}, std::size_t{3}, g.content.size() / 400}) {
       CAPTURE(seed, parts);
       auto in = read_events(ctx, path, {.min_partitions = parts});
       CHECK(collect_rows(in) == g.ref.rows);

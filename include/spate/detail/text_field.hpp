@@ -1,0 +1,37 @@
+// Reading one field's text as a typed value: what the CSV reader does to each bound column.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace spate::detail {
+
+/// Why a field's text is not a value of its column's type; nullptr when it is.
+using FieldProblem = const char*;
+
+/// Integers: an optional sign ('+' or '-', '-' only for signed types) and decimal digits, nothing
+/// else (no spaces, no thousands separators), within the type's range.
+FieldProblem parse_text_field(std::string_view text, std::int64_t& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, std::int32_t& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, std::int16_t& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, std::int8_t& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, std::uint64_t& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, std::uint32_t& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, std::uint16_t& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, std::uint8_t& out) noexcept;
+/// Floating point: what std::from_chars accepts (decimal or exponent form, "inf", "nan"), with
+/// an optional leading '+'; the whole text must be the number.
+FieldProblem parse_text_field(std::string_view text, double& out) noexcept;
+FieldProblem parse_text_field(std::string_view text, float& out) noexcept;
+/// Booleans: "true" or "false" in any letter case, "1" or "0".
+FieldProblem parse_text_field(std::string_view text, bool& out) noexcept;
+/// Strings: the text as it is (already unquoted and unescaped).
+FieldProblem parse_text_field(std::string_view text, std::string& out);
+/// Views: the text itself, valid while the row is processed.
+inline FieldProblem parse_text_field(std::string_view text, std::string_view& out) noexcept {
+  out = text;
+  return nullptr;
+}
+
+}  // namespace spate::detail

@@ -20,6 +20,25 @@ class LocalIterator {
   /// Gets the records of one partition, running a job.
   using Fetch = std::function<std::vector<T>(std::size_t partition)>;
 
+ private:
+  struct State {
+    Fetch fetch;
+    std::size_t partitions;
+    std::size_t next = 0;  // the next partition to fetch
+    std::vector<T> records;
+    std::size_t at = 0;  // the current record in records
+
+    bool done() const noexcept { return at >= records.size() && next >= partitions; }
+    // Fetches partitions until the current record exists or there are no more.
+    void settle() {
+      while (at >= records.size() && next < partitions) {
+        records = fetch(next++);
+        at = 0;
+      }
+    }
+  };
+
+ public:
   LocalIterator(Fetch fetch, std::size_t partitions)
       : state_(std::make_shared<State>(State{std::move(fetch), partitions})) {}
 
@@ -44,8 +63,8 @@ class LocalIterator {
 
    private:
     friend class LocalIterator;
-    explicit iterator(std::shared_ptr<typename LocalIterator::State> s) : state_(std::move(s)) {}
-    std::shared_ptr<typename LocalIterator::State> state_;
+    explicit iterator(std::shared_ptr<State> s) : state_(std::move(s)) {}
+    std::shared_ptr<State> state_;
   };
 
   /// Starts the iteration (fetching the first partition that has records).
@@ -56,22 +75,6 @@ class LocalIterator {
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
-  struct State {
-    Fetch fetch;
-    std::size_t partitions;
-    std::size_t next = 0;  // the next partition to fetch
-    std::vector<T> records;
-    std::size_t at = 0;  // the current record in records
-
-    bool done() const noexcept { return at >= records.size() && next >= partitions; }
-    // Fetches partitions until the current record exists or there are no more.
-    void settle() {
-      while (at >= records.size() && next < partitions) {
-        records = fetch(next++);
-        at = 0;
-      }
-    }
-  };
   std::shared_ptr<State> state_;
 };
 

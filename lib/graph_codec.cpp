@@ -95,7 +95,7 @@ void GraphWriter::node(const std::shared_ptr<NodeBase>& n) {
   out_.write_varint(n->id());
   serialize_to(out_, n->name());
   out_.write_varint(n->num_partitions());
-  serialize_to(out_, n->cached());
+  serialize_to(out_, static_cast<std::uint8_t>(n->storage_level()));
   n->save(*this);
   // Numbered after its parents were written, as the reader appends in the same order.
   written_.emplace(n.get(), written_.size());
@@ -131,12 +131,16 @@ std::shared_ptr<NodeBase> GraphReader::node() {
   if (h.partitions > kMaxShippedPartitions)
     throw serialization_error(fmt::format("node {} ({}) was sent with {} partitions, more than {}",
                                           h.id, h.name, h.partitions, kMaxShippedPartitions));
-  h.cached = deserialize_from<bool>(in_);
+  auto level = deserialize_from<std::uint8_t>(in_);
+  if (level > static_cast<std::uint8_t>(StorageLevel::memory_and_disk))
+    throw serialization_error(fmt::format("node {} ({}) was sent with storage level {}, which is none of spate's",
+                                          h.id, h.name, level));
+  h.level = static_cast<StorageLevel>(level);
   auto n = std::static_pointer_cast<NodeBase>(find_type(key, TypeKind::node)(*this, h));
   if (n->num_partitions() != h.partitions)
     throw serialization_error(fmt::format("node {} ({}) was sent with {} partitions but has {}",
                                           h.id, h.name, h.partitions, n->num_partitions()));
-  n->set_cached(h.cached);
+  n->set_storage_level(h.level);
   loaded_.push_back(n);
   return n;
 }

@@ -12,13 +12,17 @@
 #include <catch2/catch.hpp>
 
 #include "compressed_files.hpp"
+#include "csv_reference.hpp"
 #include "spate/csv_reader.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using spate_test::make_context;
+using spate_test::ref_split;
+using spate_test::RefField;
 using spate_test::TempDir;
+using spate_test::valid_utf8;
 using spate_test::write_file;
 
 struct Sale {
@@ -33,83 +37,6 @@ using SaleTuple = std::tuple<std::int64_t, std::string, std::optional<double>, b
 SaleTuple as_tuple(const Sale& s) { return {s.id, s.name, s.price, s.flag, s.note}; }
 
 // ---- The reference: the documented rules, one character at a time. ----
-
-bool valid_utf8(const std::string& s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-struct RefField {
-  std::string text;
-  bool quoted = false;
-};
-
-/// Splits one record; false when its quoting is broken.
-bool ref_split(const std::string& r, char sep, char q, std::vector<RefField>& out) {
-  out.clear();
-  std::size_t i = 0, n = r.size();
-  for (;;) {
-    RefField f;
-    if (i < n && r[i] == q) {
-      f.quoted = true;
-      ++i;
-      for (;;) {
-        if (i >= n) return false;
-        if (r[i] == q) {
-          if (i + 1 < n && r[i + 1] == q) {
-            f.text += q;
-            i += 2;
-          } else {
-            ++i;
-            break;
-          }
-        } else {
-          f.text += r[i++];
-        }
-      }
-      if (i < n && r[i] != sep) return false;
-    } else {
-      while (i < n && r[i] != sep) {
-        if (r[i] == q) return false;
-        f.text += r[i++];
-      }
-    }
-    out.push_back(f);
-    if (i == n) return true;
-    ++i;  // separator
-    if (i == n) {
-      out.push_back({});
-      return true;
-    }
-  }
-}
 
 std::optional<std::int64_t> ref_int(const std::string& s) {
   std::size_t i = 0;

@@ -12,18 +12,6 @@ namespace {
 
 using namespace spate_test;
 
-/// The records of a partition as slices of the input, as parallelize cuts it.
-template <class T>
-std::vector<std::vector<T>> slices(const std::vector<T>& input, std::size_t parts) {
-  std::vector<std::vector<T>> out(parts);
-  for (std::size_t p = 0; p < parts; ++p) {
-    for (std::size_t i = p * input.size() / parts; i < (p + 1) * input.size() / parts; ++i) {
-      out[p].push_back(input[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("zip pairs the i-th records of equal partitions, in order") {

@@ -134,6 +134,16 @@ inline std::vector<std::string> random_words(std::uint64_t seed, std::size_t n) 
   return v;
 }
 
+/// The records of each of `parts` partitions as parallelize cuts `input`: partition p holds
+/// input[p * n / parts, (p + 1) * n / parts).
+template <class T>
+std::vector<std::vector<T>> slices(const std::vector<T>& input, std::size_t parts) {
+  std::vector<std::vector<T>> out(parts);
+  for (std::size_t p = 0; p < parts; ++p)
+    for (std::size_t i = p * input.size() / parts; i < (p + 1) * input.size() / parts; ++i) out[p].push_back(input[i]);
+  return out;
+}
+
 /// The records of each partition of ds, in partition order (the `glom` of Spark).
 template <class T, class S>
 std::vector<std::vector<spate::owned_t<T>>> partitions_of(const spate::Dataset<T, S>& ds) {

@@ -30,10 +30,12 @@
 
 #include "spate/detail/dataset_core.hpp"
 #include "spate/job_handle.hpp"
+#include "spate/partition_records.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/local_iterator.hpp"
 #include "spate/record_traits.hpp"
 #include "spate/stats.hpp"
+#include "spate/storage_level.hpp"
 
 namespace spate {
 
@@ -156,6 +158,12 @@ class Dataset {
   /// handed over whole (materialised), as Spark's mapPartitionsWithIndex hands an iterator.
   template <class F>
   auto map_partitions(F f, bool keeps_partitioner = false) const;
+  /// f(partition_index, spate::PartitionRecords<owned_t<T>>& records) returns a range of U, as
+  /// Spark's mapPartitionsWithIndex: the records are computed as f reads them (a batch at a
+  /// time), so a partition is never held whole, and f may return a lazy view over them
+  /// (records | std::views::filter(...)). f runs once per partition, in the task.
+  template <class F>
+  auto map_partitions_with_index(F f, bool keeps_partitioner = false) const;
   /// The records of both datasets (this one's partitions first); no shuffle.
   template <class S>
   Dataset<T> union_with(const Dataset<T, S>& other) const;
@@ -205,10 +213,17 @@ class Dataset {
 
   /// Keeps each computed partition in memory, so later actions reuse it; returns the cached
   /// dataset (records in owning form). Lost or evicted partitions are recomputed from lineage.
-  Dataset<owned_t<T>> cache() const;
-  /// Same as cache() (memory is the one storage level so far).
-  Dataset<owned_t<T>> persist() const { return cache(); }
-  /// Frees the cached partitions; later actions recompute them.
+  /// Same as persist(StorageLevel::memory_only).
+  Dataset<owned_t<T>> cache() const { return persist(StorageLevel::memory_only); }
+  /// Keeps each partition, when first computed, where `level` says (storage_level.hpp), so later
+  /// actions reuse it; returns the persisted dataset. Partitions lost with their executor are
+  /// recomputed from lineage. Throws config_error for StorageLevel::none, for a level that
+  /// differs from the one already set (as Spark does: unpersist() first), and for a disk level
+  /// when the records cannot be serialized.
+  Dataset<owned_t<T>> persist(StorageLevel level = StorageLevel::memory_only) const;
+  /// The level persist() or cache() set, or StorageLevel::none.
+  StorageLevel storage_level() const { return owned_node()->storage_level(); }
+  /// Frees the persisted partitions (memory and disk); later actions recompute them.
   void unpersist() const;
   /// Computes the dataset now (one job) and writes it under the Context's checkpoint directory
   /// (Context::set_checkpoint_dir); returns a dataset that reads those files and has no lineage

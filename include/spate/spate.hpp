@@ -10,6 +10,8 @@
 #include "spate/hash.hpp"
 #include "spate/interrupt.hpp"
 #include "spate/job_handle.hpp"
+#include "spate/partition_records.hpp"
 #include "spate/partitioner.hpp"
+#include "spate/storage_level.hpp"
 #include "spate/record_traits.hpp"
 #include "spate/task_info.hpp"

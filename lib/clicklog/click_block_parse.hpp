@@ -86,13 +86,6 @@ class SeparatorQueue {
 #endif
 }
 
-/// The value of 8 digits less '0' each, the first in the low byte.
-[[gnu::always_inline]] inline std::uint64_t fold8(std::uint64_t w) noexcept {
-  w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFULL;
-  w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFULL;
-  return (w * 10000 + (w >> 32)) & 0xFFFFFFFFULL;
-}
-
 /// The value of p[0, len), which padded_short_number accepted; reads the 8 bytes at p.
 [[gnu::always_inline]] inline std::int64_t padded_short_value(const char* p,
                                                               std::size_t len) noexcept {

@@ -145,6 +145,14 @@ inline bool parse_digits(const char* p, std::size_t len, std::int64_t& out) noex
   return true;
 }
 
+/// The value of 8 digits less '0' each, the first in the low byte.
+[[gnu::always_inline]] inline std::uint64_t fold8(std::uint64_t w) noexcept {
+  // Fold neighbours: 2 digits per 16 bits, then 4 per 32, then all 8.
+  w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFULL;
+  w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFULL;
+  return (w * 10000 + (w >> 32)) & 0xFFFFFFFFULL;
+}
+
 /// The value of 8 ASCII digits packed in `w` (first digit in the low byte); false unless all
 /// eight bytes are '0'..'9'.
 [[gnu::always_inline]] inline bool digits8(std::uint64_t w, std::uint64_t& value) noexcept {
@@ -153,11 +161,7 @@ inline bool parse_digits(const char* p, std::size_t len, std::int64_t& out) noex
   const std::uint64_t nib = 0xF0F0F0F0F0F0F0F0ULL;
   const std::uint64_t k30 = kOnes * 0x30;
   if ((((w & nib) ^ k30) | (((w + kOnes * 0x06) & nib) ^ k30)) != 0) return false;
-  w -= k30;
-  // Fold neighbours: 2 digits per 16 bits, then 4 per 32, then all 8.
-  w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFULL;
-  w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFULL;
-  value = (w * 10000 + (w >> 32)) & 0xFFFFFFFFULL;
+  value = fold8(w - k30);
   return true;
 }
 

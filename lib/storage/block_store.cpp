@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "spate/detail/spill_file.hpp"
 #include "spate/detail/task_context.hpp"
 
 namespace spate::detail {
@@ -135,10 +136,31 @@ bool BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,
   if (it != cached_.end()) {
     memory_.release(it->second.bytes);
     cached_total_ -= it->second.bytes;
+    cached_disk_total_ -= it->second.disk_bytes;
   }
   cached_total_ += bytes;
-  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes});
+  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes, 0, false});
   return true;
+}
+
+void BlockStore::put_cached_on_disk(std::uint64_t node_id, std::size_t partition,
+                                    std::shared_ptr<const DiskPartition> block, std::uint64_t disk_bytes) {
+  std::lock_guard lock(mutex_);
+  auto it = cached_.find({node_id, partition});
+  if (it != cached_.end()) {
+    memory_.release(it->second.bytes);
+    cached_total_ -= it->second.bytes;
+    cached_disk_total_ -= it->second.disk_bytes;
+  }
+  cached_disk_total_ += disk_bytes;
+  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), 0, disk_bytes, true});
+}
+
+BlockStore::CachedEntry BlockStore::cached_entry(std::uint64_t node_id, std::size_t partition) const {
+  std::lock_guard lock(mutex_);
+  auto it = cached_.find({node_id, partition});
+  if (it == cached_.end()) return {};
+  return {it->second.block, it->second.on_disk};
 }
 
 std::shared_ptr<const void> BlockStore::cached_block(std::uint64_t node_id,
@@ -153,6 +175,7 @@ void BlockStore::drop_cached(std::uint64_t node_id) {
   auto it = cached_.lower_bound({node_id, 0});
   while (it != cached_.end() && it->first.first == node_id) {
     cached_total_ -= it->second.bytes;
+    cached_disk_total_ -= it->second.disk_bytes;
     memory_.release(it->second.bytes);
     it = cached_.erase(it);
   }
@@ -161,6 +184,11 @@ void BlockStore::drop_cached(std::uint64_t node_id) {
 std::size_t BlockStore::cached_bytes() const {
   std::lock_guard lock(mutex_);
   return cached_total_;
+}
+
+std::uint64_t BlockStore::cached_disk_bytes() const {
+  std::lock_guard lock(mutex_);
+  return cached_disk_total_;
 }
 
 void BlockStore::set_budget(std::uint64_t bytes) {

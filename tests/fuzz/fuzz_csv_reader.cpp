@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "../csv_reference.hpp"
 #include "fuzz_support.hpp"
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/csv_source.hpp"
@@ -26,80 +27,12 @@
 namespace {
 
 using spate_fuzz::fail;
-using Field = std::pair<std::string, bool>;  // text, quoted
-using Record = std::vector<Field>;
+using spate_test::RefField;
+using spate_test::ref_split;
+using spate_test::valid_utf8;
+using Record = std::vector<RefField>;
 
 std::string g_path;  // the file each input is written to
-
-bool valid_utf8(const std::string& s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80u) || b > (k == 1 ? hi : 0xBFu)) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-bool ref_split(const std::string& r, char sep, char q, Record& out) {
-  out.clear();
-  std::size_t i = 0, n = r.size();
-  for (;;) {
-    Field f{"", false};
-    if (i < n && r[i] == q) {
-      f.second = true;
-      ++i;
-      for (;;) {
-        if (i >= n) return false;
-        if (r[i] == q) {
-          if (i + 1 < n && r[i + 1] == q) {
-            f.first += q;
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        f.first += r[i++];
-      }
-      if (i < n && r[i] != sep) return false;
-    } else {
-      while (i < n && r[i] != sep) {
-        if (r[i] == q) return false;
-        f.first += r[i++];
-      }
-    }
-    out.push_back(f);
-    if (i == n) return true;
-    if (++i == n) {
-      out.push_back({"", false});
-      return true;
-    }
-  }
-}
 
 void reference(const std::string& content, const spate::detail::CsvFormat& f, std::vector<Record>& rows,
                std::uint64_t& bad) {
@@ -126,7 +59,7 @@ void reference(const std::string& content, const spate::detail::CsvFormat& f, st
 
 spate::detail::RowProblem keep(void* sink, const spate::detail::CsvRecord& record) {
   Record r;
-  for (std::size_t i = 0; i < record.size(); ++i) r.emplace_back(std::string(record[i]), record.quoted(i));
+  for (std::size_t i = 0; i < record.size(); ++i) r.push_back(RefField{std::string(record[i]), record.quoted(i)});
   static_cast<std::vector<Record>*>(sink)->push_back(std::move(r));
   return {};
 }

@@ -20,6 +20,8 @@
 
 namespace spate::detail {
 
+struct DiskPartition;  // spill_file.hpp
+
 /// Called with the pieces of a bucket in order: its chunks (block_codec.hpp) cut anywhere.
 using PieceSink = std::function<void(std::string_view piece)>;
 
@@ -100,12 +102,25 @@ class BlockStore {
   /// next read, as Spark does with a partition that does not fit in memory).
   bool put_cached_block(std::uint64_t node_id, std::size_t partition,
                         std::shared_ptr<const void> block, std::size_t bytes);
+  /// Stores a cached partition of node `node_id` kept on disk (a DiskPartition) of `disk_bytes`
+  /// bytes; it takes no memory from the budget, so it is always kept.
+  void put_cached_on_disk(std::uint64_t node_id, std::size_t partition,
+                          std::shared_ptr<const DiskPartition> block, std::uint64_t disk_bytes);
   /// The cached partition, or nullptr.
   std::shared_ptr<const void> cached_block(std::uint64_t node_id, std::size_t partition) const;
+  /// A cached partition and where it is: a std::vector of records in memory, or a DiskPartition.
+  struct CachedEntry {
+    std::shared_ptr<const void> block;  // nullptr when the partition is not cached here
+    bool on_disk = false;
+  };
+  /// The cached partition with where it is kept.
+  CachedEntry cached_entry(std::uint64_t node_id, std::size_t partition) const;
   /// Frees every cached partition of a node.
   void drop_cached(std::uint64_t node_id);
-  /// Bytes held by cached partitions.
+  /// Bytes of memory held by cached partitions.
   std::size_t cached_bytes() const;
+  /// Bytes of disk held by cached partitions.
+  std::uint64_t cached_disk_bytes() const;
   /// Sets the memory budget of this process's tasks (default: unlimited): cached partitions,
   /// aggregation tables, groups and sort runs reserve from it.
   void set_budget(std::uint64_t bytes);
@@ -144,10 +159,13 @@ class BlockStore {
   std::vector<int> idle_shuffles_;  // idle longest first
   struct Cached {
     std::shared_ptr<const void> block;
-    std::size_t bytes;
+    std::size_t bytes;           // of memory, reserved from memory_
+    std::uint64_t disk_bytes = 0;  // of a DiskPartition's file
+    bool on_disk = false;          // block is a DiskPartition (bytes is then 0)
   };
   std::map<std::pair<std::uint64_t, std::size_t>, Cached> cached_;
   std::uint64_t cached_total_ = 0;
+  std::uint64_t cached_disk_total_ = 0;
   std::string spill_dir_ = default_spill_dir();
   Codec shuffle_compression_ = Codec::lz4;
   Codec spill_compression_ = Codec::lz4;

@@ -143,7 +143,7 @@ class LocalCheckpointNode final : public Node<R>, private Registered<LocalCheckp
                       std::shared_ptr<const PartitionerBase> partitioner)
       : Node<R>(id, "local_checkpoint", partitions) {
     this->set_partitioner(std::move(partitioner));
-    this->set_cached(true);
+    this->set_storage_level(StorageLevel::memory_only);
   }
 
   const char* type_key() const noexcept override { return Reg::registered_key(); }

@@ -1,5 +1,4 @@
-// CsvNode: the source node of read_csv, which fills rows of the user's type from CsvSource's
-// records through a binder (field_binding.hpp).
+// How read_csv fills a row's members from CsvSource's records: CsvNode, a ParsedFileNode.
 #pragma once
 
 #include <memory>
@@ -8,7 +7,7 @@
 
 #include "spate/detail/csv_source.hpp"
 #include "spate/detail/field_binding.hpp"
-#include "spate/detail/node.hpp"
+#include "spate/detail/parsed_file_node.hpp"
 #include "spate/detail/text_field.hpp"
 
 namespace spate::detail {
@@ -34,62 +33,21 @@ FieldProblem read_csv_field(std::string_view text, bool quoted, M& out) {
   }
 }
 
-template <class Row, class Binder>
-class CsvNode final : public Node<Row>, private Registered<CsvNode<Row, Binder>, TypeKind::node> {
-  using Reg = Registered<CsvNode, TypeKind::node>;
-
- public:
-  CsvNode(std::uint64_t id, CsvSource source, Binder binder, BadRecordPolicy policy)
-      : Node<Row>(id, "read_csv", source.partitions()),
-        source_(std::move(source)),
-        binder_(binder),
-        policy_(std::move(policy)) {}
-
-  const char* type_key() const noexcept override { return Reg::registered_key(); }
-  void save(GraphWriter& w) const override {
-    source_.save(w.out());
-    binder_.save(w.out());
-    serialize_to(w.out(), policy_.strict);
-    serialize_to(w.out(), policy_.counter);
+/// read_csv's fields for ParsedFileNode: bound field i is the record's column columns()[i].
+struct CsvFields {
+  using Source = CsvSource;
+  using Record = const CsvRecord&;
+  static constexpr const char* kOperator = "read_csv";
+  static std::size_t bindings(const CsvSource& source) { return source.columns().size(); }
+  template <class M>
+  static FieldProblem read(const CsvSource& source, const CsvRecord& record, std::size_t i, M& member) {
+    const std::size_t c = source.columns()[i];
+    return read_csv_field(record[c], record.quoted(c), member);
   }
-  static std::shared_ptr<CsvNode> load(GraphReader& r, const NodeHeader& h) {
-    CsvSource source = CsvSource::load(r.in());
-    if (source.columns().size() != Binder::size) throw serialization_error("read_csv: malformed bindings");
-    Binder binder = Binder::load(r.in());
-    BadRecordPolicy policy;
-    policy.strict = deserialize_from<bool>(r.in());
-    policy.counter = deserialize_from<std::string>(r.in());
-    return std::make_shared<CsvNode>(h.id, std::move(source), binder, std::move(policy));
-  }
-
- protected:
-  void compute(TaskContext& tc, std::size_t p, Emit<Row> out) override {
-    Sink sink{binder_, source_.columns(), out};
-    source_.scan(tc, p, policy_, &fill, &sink);
-  }
-
- private:
-  struct Sink {
-    const Binder& binder;
-    const std::vector<std::size_t>& columns;
-    Emit<Row>& out;
-  };
-
-  static RowProblem fill(void* sink, const CsvRecord& record) {
-    Sink& s = *static_cast<Sink*>(sink);
-    Row row{};
-    RowProblem problem = s.binder.visit(row, [&](std::size_t i, auto& member) -> RowProblem {
-      const std::size_t c = s.columns[i];
-      if (FieldProblem p = read_csv_field(record[c], record.quoted(c), member)) return RowProblem{p, i};
-      return {};
-    });
-    if (!problem) s.out(std::move(row));
-    return problem;
-  }
-
-  CsvSource source_;
-  Binder binder_;
-  BadRecordPolicy policy_;
 };
+
+/// The source node of read_csv.
+template <class Row, class Binder>
+using CsvNode = ParsedFileNode<Row, Binder, CsvFields>;
 
 }  // namespace spate::detail

@@ -70,6 +70,22 @@ auto Dataset<T, Stack>::map_partitions(F f, bool keeps_partitioner) const {
 }
 
 template <class T, class Stack>
+template <class F>
+auto Dataset<T, Stack>::map_partitions_with_index(F f, bool keeps_partitioner) const {
+  detail::require_shippable<F>();
+  using In = owned_t<T>;
+  static_assert(std::is_invocable_v<F&, std::size_t, PartitionRecords<In>&>,
+                "map_partitions_with_index: f must take (std::size_t partition, "
+                "spate::PartitionRecords<T>& records)");
+  using R = std::invoke_result_t<F&, std::size_t, PartitionRecords<In>&>;
+  static_assert(std::ranges::input_range<R>,
+                "map_partitions_with_index: f must return a range (a container or a view)");
+  using U = std::remove_cvref_t<std::ranges::range_value_t<R>>;
+  return from_node<U>(std::make_shared<detail::MapPartitionsNode<In, U, F, true>>(
+      engine()->next_node_id(), owned_node(), std::move(f), keeps_partitioner));
+}
+
+template <class T, class Stack>
 template <class S>
 Dataset<T> Dataset<T, Stack>::union_with(const Dataset<T, S>& other) const {
   detail::require_same_context(engine().get(), other.engine().get(), "union_with");
@@ -117,16 +133,28 @@ Dataset<T> Dataset<T, Stack>::coalesce(std::size_t n) const {
 // ---- persistence ----
 
 template <class T, class Stack>
-Dataset<owned_t<T>> Dataset<T, Stack>::cache() const {
+Dataset<owned_t<T>> Dataset<T, Stack>::persist(StorageLevel level) const {
+  using R = owned_t<T>;
+  if (level == StorageLevel::none)
+    throw config_error("persist(StorageLevel::none) keeps nothing: call unpersist() to stop persisting");
+  if (uses_disk(level) && !is_serializable_v<R>)
+    throw config_error(fmt::format("persist({}): the records cannot be serialized, so they cannot go to disk; "
+                                   "use StorageLevel::memory_only, or give the record type serialize()",
+                                   to_string(level)));
   auto n = owned_node();
-  n->set_cached(true);
-  return from_node<owned_t<T>>(n);
+  StorageLevel now = n->storage_level();
+  if (now != StorageLevel::none && now != level)
+    throw config_error(fmt::format("persist({}): the dataset is already persisted as {}; a level cannot be "
+                                   "changed once set (call unpersist() first)",
+                                   to_string(level), to_string(now)));
+  n->set_storage_level(level);
+  return from_node<R>(n);
 }
 
 template <class T, class Stack>
 void Dataset<T, Stack>::unpersist() const {
   auto n = owned_node();
-  n->set_cached(false);
+  n->set_storage_level(StorageLevel::none);
   engine()->drop_cached(n->id());
 }
 

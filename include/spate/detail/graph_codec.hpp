@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "spate/serialization.hpp"
+#include "spate/storage_level.hpp"
 
 namespace spate::detail {
 
@@ -47,7 +48,7 @@ struct NodeHeader {
   std::string name;
   std::uint64_t partitions = 0;
   std::uint64_t maps = 0;
-  bool cached = false;
+  StorageLevel level = StorageLevel::none;
 };
 
 /// Rebuilds an object of a registered type from its state.

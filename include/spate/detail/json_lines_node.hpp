@@ -1,5 +1,5 @@
-// JsonLinesNode: the source node of read_json_lines, which fills rows of the user's type from
-// the values JsonLinesSource parsed, through a binder (field_binding.hpp).
+// How read_json_lines fills a row's members from the values JsonLinesSource parsed:
+// JsonLinesNode, a ParsedFileNode.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 
 #include "spate/detail/field_binding.hpp"
 #include "spate/detail/json_lines_source.hpp"
-#include "spate/detail/node.hpp"
+#include "spate/detail/parsed_file_node.hpp"
 
 namespace spate::detail {
 
@@ -69,60 +69,20 @@ const char* store_json_value(const JsonValue& v, M& out) {
   return nullptr;
 }
 
-template <class Row, class Binder>
-class JsonLinesNode final : public Node<Row>, private Registered<JsonLinesNode<Row, Binder>, TypeKind::node> {
-  using Reg = Registered<JsonLinesNode, TypeKind::node>;
-
- public:
-  JsonLinesNode(std::uint64_t id, JsonLinesSource source, Binder binder, BadRecordPolicy policy)
-      : Node<Row>(id, "read_json_lines", source.partitions()),
-        source_(std::move(source)),
-        binder_(binder),
-        policy_(std::move(policy)) {}
-
-  const char* type_key() const noexcept override { return Reg::registered_key(); }
-  void save(GraphWriter& w) const override {
-    source_.save(w.out());
-    binder_.save(w.out());
-    serialize_to(w.out(), policy_.strict);
-    serialize_to(w.out(), policy_.counter);
+/// read_json_lines's fields for ParsedFileNode: bound field i is the parsed value values[i].
+struct JsonLinesFields {
+  using Source = JsonLinesSource;
+  using Record = const JsonValue*;
+  static constexpr const char* kOperator = "read_json_lines";
+  static std::size_t bindings(const JsonLinesSource& source) { return source.fields().size(); }
+  template <class M>
+  static const char* read(const JsonLinesSource&, const JsonValue* values, std::size_t i, M& member) {
+    return store_json_value(values[i], member);
   }
-  static std::shared_ptr<JsonLinesNode> load(GraphReader& r, const NodeHeader& h) {
-    JsonLinesSource source = JsonLinesSource::load(r.in());
-    if (source.fields().size() != Binder::size) throw serialization_error("read_json_lines: malformed bindings");
-    Binder binder = Binder::load(r.in());
-    BadRecordPolicy policy;
-    policy.strict = deserialize_from<bool>(r.in());
-    policy.counter = deserialize_from<std::string>(r.in());
-    return std::make_shared<JsonLinesNode>(h.id, std::move(source), binder, std::move(policy));
-  }
-
- protected:
-  void compute(TaskContext& tc, std::size_t p, Emit<Row> out) override {
-    Sink sink{binder_, out};
-    source_.scan(tc, p, policy_, &fill, &sink);
-  }
-
- private:
-  struct Sink {
-    const Binder& binder;
-    Emit<Row>& out;
-  };
-
-  static RowProblem fill(void* sink, const JsonValue* values) {
-    Sink& s = *static_cast<Sink*>(sink);
-    Row row{};
-    RowProblem problem = s.binder.visit(row, [&](std::size_t i, auto& member) -> RowProblem {
-      if (const char* p = store_json_value(values[i], member)) return RowProblem{p, i};
-      return {};
-    });
-    if (!problem) s.out(std::move(row));
-    return problem;
-  }
-
-  JsonLinesSource source_;
-  Binder binder_;
-  BadRecordPolicy policy_;
 };
+
+/// The source node of read_json_lines.
+template <class Row, class Binder>
+using JsonLinesNode = ParsedFileNode<Row, Binder, JsonLinesFields>;
 
 }  // namespace spate::detail

@@ -19,10 +19,12 @@
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/emit.hpp"
 #include "spate/detail/graph_codec.hpp"
+#include "spate/detail/spill_file.hpp"
 #include "spate/detail/task_context.hpp"
 #include "spate/error.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"
+#include "spate/storage_level.hpp"
 
 namespace spate::detail {
 
@@ -57,9 +59,11 @@ class NodeBase {
   const std::shared_ptr<const PartitionerBase>& partitioner() const noexcept {
     return partitioner_;
   }
-  /// True when computed partitions are kept in the block store (see Dataset::cache).
-  bool cached() const noexcept { return cached_.load(std::memory_order_acquire); }
-  void set_cached(bool on) noexcept { cached_.store(on, std::memory_order_release); }
+  /// True when computed partitions are kept in the block store (see Dataset::persist).
+  bool cached() const noexcept { return storage_level() != StorageLevel::none; }
+  /// Where computed partitions are kept (StorageLevel::none: nowhere).
+  StorageLevel storage_level() const noexcept { return level_.load(std::memory_order_acquire); }
+  void set_storage_level(StorageLevel level) noexcept { level_.store(level, std::memory_order_release); }
   /// True when its partitions exist only in the block store of the process that computed them,
   /// with no lineage to compute them again (local checkpoints): a task reading one must run there.
   virtual bool pinned() const noexcept { return false; }
@@ -86,7 +90,7 @@ class NodeBase {
   std::vector<std::shared_ptr<NodeBase>> narrow_parents_;
   std::vector<std::shared_ptr<ShuffleDependencyBase>> shuffle_dependencies_;
   std::shared_ptr<const PartitionerBase> partitioner_;
-  std::atomic<bool> cached_{false};
+  std::atomic<StorageLevel> level_{StorageLevel::none};
 };
 
 /// A node whose records are of type T.
@@ -119,13 +123,32 @@ class Node : public NodeBase {
  private:
   void iterate_cached(TaskContext& tc, std::size_t p, Emit<T> out) {
     using Block = std::vector<T>;
-    auto block = std::static_pointer_cast<const Block>(tc.blocks().cached_block(id(), p));
+    auto entry = tc.blocks().cached_entry(id(), p);
+    if (entry.on_disk) {
+      if constexpr (is_serializable_v<T>) {
+        read_from_disk(tc, *std::static_pointer_cast<const DiskPartition>(entry.block), out);
+        return;
+      }
+    }
+    auto block = std::static_pointer_cast<const Block>(entry.block);
     if (!block) {
+      StorageLevel level = storage_level();
+      if constexpr (is_serializable_v<T>) {
+        if (level == StorageLevel::disk_only) {
+          compute_to_disk(tc, p, out);
+          return;
+        }
+      }
       auto fresh = std::make_shared<Block>();
       auto keep = [&](T&& x) { fresh->push_back(std::move(x)); };
       compute(tc, p, Emit<T>(keep));
       fresh->shrink_to_fit();
-      if (tc.blocks().put_cached_block(id(), p, fresh, fresh->capacity() * sizeof(T))) tc.note_cached(id());
+      if (tc.blocks().put_cached_block(id(), p, fresh, fresh->capacity() * sizeof(T))) {
+        tc.note_cached(id());
+      } else if constexpr (is_serializable_v<T>) {
+        // Past the memory budget, memory_and_disk keeps the partition on disk instead.
+        if (level == StorageLevel::memory_and_disk) store_on_disk(tc, p, *fresh);
+      }
       block = std::move(fresh);
     }
     std::size_t n = 0;
@@ -133,6 +156,47 @@ class Node : public NodeBase {
       if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
       T copy(x);
       out(std::move(copy));
+    }
+  }
+
+  // disk_only: each record goes to the spill file and on downstream, so the partition is never
+  // held whole in memory. A task that stops early (an exception) leaves nothing stored.
+  void compute_to_disk(TaskContext& tc, std::size_t p, Emit<T> out) {
+    auto disk = std::make_shared<DiskPartition>();
+    disk->file = std::make_unique<SpillFile>(tc.blocks().spill_dir(), tc.blocks().spill_compression());
+    RunWriter<T> writer(*disk->file);
+    auto keep = [&](T&& x) {
+      writer.add(x);
+      ++disk->records;
+      out(std::move(x));
+    };
+    compute(tc, p, Emit<T>(keep));
+    writer.flush();
+    disk->file->end_writing();
+    std::uint64_t bytes = disk->file->size();
+    tc.blocks().put_cached_on_disk(id(), p, std::move(disk), bytes);
+    tc.note_cached(id());
+  }
+
+  void store_on_disk(TaskContext& tc, std::size_t p, const std::vector<T>& records) {
+    auto disk = std::make_shared<DiskPartition>();
+    disk->file = std::make_unique<SpillFile>(tc.blocks().spill_dir(), tc.blocks().spill_compression());
+    RunWriter<T> writer(*disk->file);
+    for (const T& x : records) writer.add(x);
+    writer.flush();
+    disk->file->end_writing();
+    disk->records = records.size();
+    std::uint64_t bytes = disk->file->size();
+    tc.blocks().put_cached_on_disk(id(), p, std::move(disk), bytes);
+    tc.note_cached(id());
+  }
+
+  void read_from_disk(TaskContext& tc, const DiskPartition& disk, Emit<T> out) {
+    RunReader<T> reader(*disk.file, 0, disk.file->size());
+    std::size_t n = 0;
+    while (auto x = reader.next()) {
+      if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
+      out(std::move(*x));
     }
   }
 };

@@ -17,8 +17,10 @@
 
 #include "spate/detail/node.hpp"
 #include "spate/detail/state_codec.hpp"
+#include "spate/detail/thread_coroutine.hpp"
 #include "spate/error.hpp"
 #include "spate/hash.hpp"
+#include "spate/partition_records.hpp"
 
 namespace spate::detail {
 
@@ -126,17 +128,20 @@ class CoalesceNode final : public Node<T>,
   std::shared_ptr<Node<T>> parent_;
 };
 
-/// map_partitions: f(partition_index, std::vector<T> records) returns a range of U.
-template <class T, class U, class F>
+/// map_partitions: f(partition_index, std::vector<T> records) returns a range of U; with
+/// Streamed, map_partitions_with_index: f(partition_index, PartitionRecords<T>&) does.
+template <class T, class U, class F, bool Streamed = false>
 class MapPartitionsNode final : public Node<U>,
-    private Registered<MapPartitionsNode<T, U, F>, TypeKind::node> {
+    private Registered<MapPartitionsNode<T, U, F, Streamed>, TypeKind::node> {
   using Reg = Registered<MapPartitionsNode, TypeKind::node>;
 
  public:
   const char* type_key() const noexcept override { return Reg::registered_key(); }
 
   MapPartitionsNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, F f, bool keeps_partitioner)
-      : Node<U>(id, "map_partitions", parent->num_partitions()), parent_(std::move(parent)), f_(f) {
+      : Node<U>(id, Streamed ? "map_partitions_with_index" : "map_partitions", parent->num_partitions()),
+        parent_(std::move(parent)),
+        f_(f) {
     this->add_narrow_parent(parent_);
     if (keeps_partitioner) this->set_partitioner(parent_->partitioner());
   }
@@ -152,18 +157,49 @@ class MapPartitionsNode final : public Node<U>,
 
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<U> out) override {
-    std::vector<T> records;
-    auto keep = [&records](T&& x) { records.push_back(std::move(x)); };
-    parent_->iterate(tc, p, Emit<T>(keep));
     F f = f_;  // each task gets its own copy of the function, as for fused chains
-    auto&& result = f(p, std::move(records));
+    if constexpr (Streamed) {
+      compute_streamed(tc, p, f, out);
+    } else {
+      std::vector<T> records;
+      auto keep = [&records](T&& x) { records.push_back(std::move(x)); };
+      parent_->iterate(tc, p, Emit<T>(keep));
+      emit_all(f(p, std::move(records)), out);
+    }
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 1024;
+
+  static void emit_all(auto&& result, Emit<U>& out) {
     for (auto&& y : result) {
       U v(std::move(y));
       out(std::move(v));
     }
   }
 
- private:
+  // The parent pushes its records; the user's function pulls them. The parent runs on a thread
+  // of its own, taking turns with this one (ThreadCoroutine), a batch at a time, so only one
+  // thread touches the task's context at any moment.
+  void compute_streamed(TaskContext& tc, std::size_t p, F& f, Emit<U>& out) {
+    std::vector<T> batch;
+    batch.reserve(kBatch);
+    ThreadCoroutine producer([&](ThreadCoroutine& co) {
+      CurrentTaskScope scope(tc);
+      auto keep = [&](T&& x) {
+        batch.push_back(std::move(x));
+        if (batch.size() == kBatch) co.yield();
+      };
+      parent_->iterate(tc, p, Emit<T>(keep));
+    });
+    PartitionRecords<T> records([&](std::vector<T>& into) {
+      producer.resume();
+      std::swap(into, batch);
+      return !into.empty();
+    });
+    emit_all(f(p, records), out);
+  }
+
   std::shared_ptr<Node<T>> parent_;
   F f_;
 };
@@ -238,6 +274,24 @@ class SplitMix64 {
   std::uint64_t state_;
 };
 
+/// One sampling draw for x: without replacement x goes to out when a uniform draw falls in
+/// [lower, fraction); with it, x goes out Poisson(fraction) times.
+template <class T>
+void emit_sampled(SplitMix64& rng, bool with_replacement, double lower, double fraction, T&& x,
+                  Emit<std::remove_cvref_t<T>>& out) {
+  if (!with_replacement) {
+    const double u = rng.uniform();
+    if (u >= lower && u < fraction) out(std::move(x));
+    return;
+  }
+  std::uint32_t copies = rng.poisson(fraction);
+  for (std::uint32_t c = 0; c + 1 < copies; ++c) {
+    std::remove_cvref_t<T> copy(x);
+    out(std::move(copy));
+  }
+  if (copies > 0) out(std::move(x));
+}
+
 /// sample: a record is kept when a uniform draw u falls in [lower, fraction) (lower is 0 for
 /// sample; random_split gives each split its own range of the same draws), or repeated a
 /// Poisson(fraction) number of times with replacement.
@@ -276,19 +330,7 @@ class SampleNode final : public Node<T>,
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<T> out) override {
     SplitMix64 rng(hash_combine(seed_, p));
-    auto body = [&](T&& x) {
-      if (!with_replacement_) {
-        const double u = rng.uniform();
-        if (u >= lower_ && u < fraction_) out(std::move(x));
-        return;
-      }
-      std::uint32_t copies = rng.poisson(fraction_);
-      for (std::uint32_t c = 0; c + 1 < copies; ++c) {
-        T copy(x);
-        out(std::move(copy));
-      }
-      if (copies > 0) out(std::move(x));
-    };
+    auto body = [&](T&& x) { emit_sampled(rng, with_replacement_, lower_, fraction_, std::move(x), out); };
     parent_->iterate(tc, p, Emit<T>(body));
   }
 
@@ -345,17 +387,7 @@ class SampleByKeyNode final : public Node<std::pair<K, V>>,
         throw error("sample_by_key: the fractions give no sampling rate for the key " +
                     describe_key(x.first) + " of partition " + std::to_string(p));
       }
-      const double fraction = it->second;
-      if (!with_replacement_) {
-        if (rng.uniform() < fraction) out(std::move(x));
-        return;
-      }
-      std::uint32_t copies = rng.poisson(fraction);
-      for (std::uint32_t c = 0; c + 1 < copies; ++c) {
-        R copy(x);
-        out(std::move(copy));
-      }
-      if (copies > 0) out(std::move(x));
+      emit_sampled(rng, with_replacement_, 0.0, it->second, std::move(x), out);
     };
     parent_->iterate(tc, p, Emit<R>(body));
   }

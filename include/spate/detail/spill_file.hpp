@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,13 @@ class SpillFile {
   Codec codec_;
   std::uint64_t size_ = 0;
   std::string chunk_;  // the stored form of the block being written
+};
+
+/// A cached partition kept on disk (StorageLevel::disk_only, memory_and_disk): its records, as
+/// a RunWriter wrote them, in a spill file that goes with the last reader.
+struct DiskPartition {
+  std::unique_ptr<SpillFile> file;
+  std::uint64_t records = 0;
 };
 
 /// Writes records of type R to a spill file in blocks of about a megabyte.

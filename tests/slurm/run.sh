@@ -312,6 +312,9 @@ check_job() {  # check_job NAME JOB STATE
     diff "$work/jobs/$job.expected" "$out" | head -n 20
     ok=0
   fi
+  if ! events "$name" | grep '"event":"log_start"' | grep -q '"host":"n1"'; then
+    echo "FAIL $name: the driver did not run on the first node, n1"; ok=0
+  fi
   for n in 1 2 3; do
     if ! events "$name" | grep '"event":"executor_added"' | grep '"executor":"n'$n'"' |
         grep -q "\"address\":\"$NET.1$n:[0-9]*\",\"cores\":2"; then
@@ -319,7 +322,7 @@ check_job() {  # check_job NAME JOB STATE
     fi
   done
   if ((ok)); then
-    echo "PASS $name ($(wc -l <"$out") lines, identical to local[2]; executors n1..n3, 2 cores each)"
+    echo "PASS $name ($(wc -l <"$out") lines, identical to local[2]; driver on n1, executors n1..n3 with 2 cores each)"
     return 0
   fi
   show_logs "$work/jobs/$name.out"
@@ -339,3 +342,143 @@ for i in "${!JOBS[@]}"; do
   state=$(wait_job "${ids[i]}" "$(left 120)")
   check_job "${JOBS[i]}" "${JOBS[i]}" "$state" || failures=$((failures + 1))
 done
+
+# --- salloc: the launcher moves itself to the first node --------------------------------------
+run_salloc() {
+  local name=salloc-ctr rc
+  timeout "$(left 60)" ip netns exec "$ns_c" salloc --nodes=3 --exclusive --no-kill --time=3 \
+    --job-name="$name" "$launch_dir/spate-launch" --slurm -- "$bin/spate-clicks" ctr \
+    --input "$data/clicks.tsv" --out "$work/jobs/$name.txt" --event-log "$work/jobs/$name.events" \
+    >"$work/jobs/$name.out" 2>&1
+  rc=$?
+  grep -o 'Granted job allocation [0-9]*' "$work/jobs/$name.out" | awk '{print $4}' >"$work/jobs/$name.id"
+  check_job "$name" ctr "$( ((rc == 0)) && echo COMPLETED || echo "exit-$rc")"
+}
+run_salloc || failures=$((failures + 1))
+
+# Processes left in the nodes' namespaces other than their slurmd.
+leftovers() {
+  local i pid d comm out=""
+  for i in 1 2 3; do
+    d=$(cat "$work/spool/slurmd-n$i.pid" 2>/dev/null)
+    for pid in $(ip netns pids "${ns_n[i - 1]}" 2>/dev/null); do
+      [[ $pid == "$d" ]] && continue
+      comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+      out+="${out:+ }n$i:$comm($pid)"
+    done
+  done
+  echo "$out"
+}
+
+# --- scancel: nothing of the job is left --------------------------------------------------------
+# The driver waits for a fourth executor that never comes, so the job runs until cancelled,
+# with the launcher, the driver, both srun steps and the three executors alive. The job's
+# environment holds the secret (SPATE_SECRET, passed on by sbatch): no started process may have
+# it in its arguments or environment.
+run_scancel() {
+  local name=scancel secret id ok=1 n pid comm deadline left_over state
+  secret=spate-slurm-secret-$RANDOM$RANDOM$RANDOM
+  id=$(SPATE_SECRET=$secret SPATE_LAUNCH_OPTIONS="--min-executors 4" submit "$name" sessions "$data/clicks.tsv") ||
+    { echo "FAIL $name: sbatch refused it: $id"; return 1; }
+  echo "$id" >"$work/jobs/$name.id"
+  deadline=$((SECONDS + $(left 30)))
+  while (($(events "$name" | grep -c '"event":"executor_added"') < 3)) && ((SECONDS < deadline)); do sleep 0.2; done
+  if (($(events "$name" | grep -c '"event":"executor_added"') < 3)); then
+    echo "FAIL $name: three executors did not register within 30 s"; show_logs "$work/jobs/$name.out"; return 1
+  fi
+  local seen=""
+  for n in 1 2 3; do
+    for pid in $(ip netns pids "${ns_n[n - 1]}" 2>/dev/null); do
+      comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+      case $comm in slurmd|slurmstepd) continue ;; esac
+      seen+=" n$n:$comm"
+      # The launcher (the batch script exec's it) holds it: the job was given it.
+      tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -q spate-launch && continue
+      if tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$secret"; then
+        echo "FAIL $name: the secret is on the command line of n$n:$comm ($pid)"; ok=0
+      fi
+      if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qF "$secret"; then
+        echo "FAIL $name: the secret is in the environment of n$n:$comm ($pid)"; ok=0
+      fi
+    done
+  done
+  note "running job $id:$seen"
+  in_ctl scancel "$id" || { echo "FAIL $name: scancel $id failed"; ok=0; }
+  deadline=$((SECONDS + $(left 20)))
+  while left_over=$(leftovers) && [[ -n $left_over ]] && ((SECONDS < deadline)); do sleep 0.2; done
+  if [[ -n $left_over ]]; then
+    echo "FAIL $name: 20 s after scancel, processes are left: $left_over"; ok=0
+  fi
+  state=$(wait_job "$id" "$(left 20)")
+  [[ $state == CANCELLED* ]] || { echo "FAIL $name: the job ended $state, not CANCELLED"; ok=0; }
+  if ((ok)); then
+    echo "PASS $name (no process of the job left on any node; the secret in no argument or environment)"
+    return 0
+  fi
+  show_logs "$work/jobs/$name.out"
+  return 1
+}
+run_scancel || failures=$((failures + 1))
+
+# --- a node lost mid-job ----------------------------------------------------------------------
+# Once the driver has started the job, every process of n3 (its slurmd, slurmstepd and the
+# executor) is killed, as when a node crashes.
+# The job must still finish with local[2]'s answer, the driver having taken n3's executor for
+# lost; Slurm keeps the job (--no-kill) and marks n3 down.
+run_node_lost() {
+  local name=node-lost ok=1 id deadline state pids
+  gen 300000 "$data/big/clicks.tsv"
+  reference uniques "$data/big/clicks.tsv" "$work/jobs/uniques-big.expected"
+  id=$(submit "$name" uniques "$data/big/clicks.tsv") || { echo "FAIL $name: sbatch refused it: $id"; return 1; }
+  echo "$id" >"$work/jobs/$name.id"
+  # n3's executor is stopped (SIGSTOP) as soon as it has registered, so that the work the driver
+  # gives it cannot finish: the job is certain to be running when the node goes.
+  deadline=$((SECONDS + $(left 30)))
+  local added=""
+  until added=$(events "$name" | grep '"event":"executor_added"' | grep '"executor":"n3"') && [[ -n $added ]] ||
+      ((SECONDS >= deadline)); do
+    sleep 0.05
+  done
+  local epid
+  epid=$(grep -o '"pid":[0-9]*' <<<"$added" | head -n 1 | cut -d: -f2)
+  if [[ -z $epid ]]; then
+    echo "FAIL $name: n3's executor did not register within 30 s"; show_logs "$work/jobs/$name.out"; return 1
+  fi
+  kill -STOP "$epid"
+  until events "$name" | grep -q '"event":"job_start"' || ((SECONDS >= deadline)); do sleep 0.05; done
+  if ! events "$name" | grep -q '"event":"job_start"'; then
+    echo "FAIL $name: the job did not start within 30 s"; show_logs "$work/jobs/$name.out"; return 1
+  fi
+  sleep 0.5
+  pids=$(ip netns pids "${ns_n[2]}" | tr '\n' ' ')
+  kill -KILL $pids 2>/dev/null
+  if events "$name" | grep -q '"event":"job_end"'; then
+    echo "FAIL $name: the job had already ended when n3 was killed"; ok=0
+  fi
+  state=$(wait_job "$id" "$(left 60)")
+  local out=$work/jobs/$name.txt
+  if [[ $state != COMPLETED ]]; then
+    echo "FAIL $name: the Slurm job ended $state (exit $(job_field "$id" ExitCode))"; ok=0
+  elif ! cmp -s "$work/jobs/uniques-big.expected" "$out"; then
+    echo "FAIL $name: output differs from local[2]"; diff "$work/jobs/uniques-big.expected" "$out" | head; ok=0
+  fi
+  if ! events "$name" | grep '"event":"executor_lost"' | grep -q '"executor":"n3"'; then
+    echo "FAIL $name: the driver did not report n3's executor lost"; ok=0
+  fi
+  if ((ok)); then
+    echo "PASS $name (n3 killed mid-job; $(wc -l <"$out") lines, identical to local[2]; job $state)"
+    return 0
+  fi
+  show_logs "$work/jobs/$name.out"
+  return 1
+}
+mkdir -p "$data/big"
+run_node_lost || failures=$((failures + 1))
+
+checks=$((${#JOBS[@]} + 3))
+if ((failures)); then
+  note "$failures of $checks checks failed ($((SECONDS - start)) s)"
+  exit 1
+fi
+note "all $checks checks passed: ${#JOBS[@]} sbatch jobs and one salloc job equal local[2], scancel left nothing, a lost node was survived ($((SECONDS - start)) s)"
+exit 0

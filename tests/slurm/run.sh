@@ -11,8 +11,8 @@
 # Topology: namespace spate-slurm-PID-c holds slurmctld (host name "ctl") and a bridge at
 # 10.214.0.1/24; namespaces -n1..-n3 hold one slurmd each (host names n1..n3, 10.214.0.11..13),
 # joined to the bridge by veth pairs created inside the namespaces: nothing changes on the host's
-# interfaces. One munged in the host's namespace serves all of them: its socket is a file, and a
-# file is reachable from every network namespace. Slurm's commands (sbatch, scontrol, scancel)
+# interfaces. One munged (in the controller's namespace) serves all of them: its socket is a
+# file, and a file is reachable from every network namespace. Slurm's commands (sbatch, scontrol, scancel)
 # run in the controller's namespace; slurm.conf, state, spool, logs, input and outputs live in
 # one temporary directory, the cluster's shared filesystem.
 #
@@ -38,7 +38,7 @@ note() { echo "slurm: $*"; }
 fail_now() { echo "slurm: FAIL: $*"; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || skip "needs root to create network namespaces and run slurmd (running as uid $(id -u))"
-for c in ip unshare timeout hostname slurmctld slurmd sbatch salloc srun scontrol scancel squeue munged; do
+for c in ip nsenter unshare timeout hostname slurmctld slurmd sbatch salloc srun scontrol scancel squeue munged; do
   command -v "$c" >/dev/null 2>&1 ||
     skip "the '$c' command is not installed (scripts/setup --test installs it)"
 done
@@ -66,8 +66,7 @@ created_ns=()
 work=""
 munged_pid=""
 
-# Every process of this run lives in one of our namespaces (daemons, jobs, executors), except
-# munged, which is stopped by its PID.
+# Every process of this run lives in one of our namespaces: munged, the Slurm daemons, the jobs.
 kill_ns_processes() {
   local sig=$1 ns pids
   for ns in "${created_ns[@]}"; do
@@ -155,6 +154,10 @@ for i in 1 2 3; do
 done
 
 # --- munge and slurm.conf ------------------------------------------------------------------
+# Runs a command in a namespace. Not `ip netns exec`, which mounts a sysfs of the namespace's
+# own over /sys and so hides /sys/fs/cgroup: slurmd 22.05 initialises its cgroup plugin even
+# when no cgroup plugin is configured, and fails without a cgroup filesystem.
+in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/spate-slurm.XXXXXX")
 chmod 755 "$work"
 mkdir -p "$work/munge" "$work/state" "$work/log" "$work/spool" "$work/jobs"
@@ -162,7 +165,7 @@ chmod 700 "$work/munge"
 dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 status=none
 chmod 400 "$work/munge/munge.key"
 socket=$work/munge/munge.socket
-munged --foreground --force --socket="$socket" --key-file="$work/munge/munge.key" \
+in_ns "$ns_c" munged --foreground --force --socket="$socket" --key-file="$work/munge/munge.key" \
   --pid-file="$work/munge/munged.pid" --log-file="$work/log/munged.log" \
   --seed-file="$work/munge/munged.seed" >"$work/log/munged.out" 2>&1 &
 munged_pid=$!
@@ -213,10 +216,6 @@ PartitionName=spate Nodes=n1,n2,n3 Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$conf
 
-# Runs a command in a namespace. Not `ip netns exec`, which mounts a sysfs of the namespace's
-# own over /sys and so hides /sys/fs/cgroup: slurmd 22.05 initialises its cgroup plugin even
-# when no cgroup plugin is configured, and fails without a cgroup filesystem.
-in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
 # Runs a Slurm command in the controller's namespace (where the cluster is reachable).
 in_ctl() { in_ns "$ns_c" "$@"; }
 
@@ -346,7 +345,7 @@ done
 # --- salloc: the launcher moves itself to the first node --------------------------------------
 run_salloc() {
   local name=salloc-ctr rc
-  timeout "$(left 60)" ip netns exec "$ns_c" salloc --nodes=3 --exclusive --no-kill --time=3 \
+  timeout "$(left 60)" in_ns "$ns_c" salloc --nodes=3 --exclusive --no-kill --time=3 \
     --job-name="$name" "$launch_dir/spate-launch" --slurm -- "$bin/spate-clicks" ctr \
     --input "$data/clicks.tsv" --out "$work/jobs/$name.txt" --event-log "$work/jobs/$name.events" \
     >"$work/jobs/$name.out" 2>&1
@@ -480,5 +479,6 @@ if ((failures)); then
   note "$failures of $checks checks failed ($((SECONDS - start)) s)"
   exit 1
 fi
-note "all $checks checks passed: ${#JOBS[@]} sbatch jobs and one salloc job equal local[2], scancel left nothing, a lost node was survived ($((SECONDS - start)) s)"
+note "all $checks checks passed: ${#JOBS[@]} sbatch jobs and one salloc job equal local[2]," \
+  "scancel left nothing, a lost node was survived ($((SECONDS - start)) s)"
 exit 0

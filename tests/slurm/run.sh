@@ -345,7 +345,7 @@ done
 # --- salloc: the launcher moves itself to the first node --------------------------------------
 run_salloc() {
   local name=salloc-ctr rc
-  timeout "$(left 60)" in_ns "$ns_c" salloc --nodes=3 --exclusive --no-kill --time=3 \
+  timeout "$(left 60)" nsenter --net="/run/netns/$ns_c" salloc --nodes=3 --exclusive --no-kill --time=3 \
     --job-name="$name" "$launch_dir/spate-launch" --slurm -- "$bin/spate-clicks" ctr \
     --input "$data/clicks.tsv" --out "$work/jobs/$name.txt" --event-log "$work/jobs/$name.events" \
     >"$work/jobs/$name.out" 2>&1
@@ -426,29 +426,34 @@ run_scancel || failures=$((failures + 1))
 # lost; Slurm keeps the job (--no-kill) and marks n3 down.
 run_node_lost() {
   local name=node-lost ok=1 id deadline state pids
-  gen 300000 "$data/big/clicks.tsv"
+  gen 1000000 "$data/big/clicks.tsv"
   reference uniques "$data/big/clicks.tsv" "$work/jobs/uniques-big.expected"
   id=$(submit "$name" uniques "$data/big/clicks.tsv") || { echo "FAIL $name: sbatch refused it: $id"; return 1; }
   echo "$id" >"$work/jobs/$name.id"
-  # n3's executor is stopped (SIGSTOP) as soon as it has registered, so that the work the driver
-  # gives it cannot finish: the job is certain to be running when the node goes.
+  # n3's executor is slowed down from the moment it starts, before it can register (the job
+  # starts only once all three have): stopped 90 ms in every 100 (SIGSTOP, SIGCONT). Its share
+  # of the job then takes ten times as long, and once the job has started it is stopped for
+  # good: the job is certain to be running when the node goes, however fast this machine is.
   deadline=$((SECONDS + $(left 30)))
-  local added=""
-  until added=$(events "$name" | grep '"event":"executor_added"' | grep '"executor":"n3"') && [[ -n $added ]] ||
-      ((SECONDS >= deadline)); do
-    sleep 0.05
+  local epid="" pid
+  while [[ -z $epid ]] && ((SECONDS < deadline)); do
+    for pid in $(ip netns pids "${ns_n[2]}" 2>/dev/null); do
+      [[ $(cat "/proc/$pid/comm" 2>/dev/null) == spate-clicks ]] && { epid=$pid; break; }
+    done
+    [[ -n $epid ]] || sleep 0.02
   done
-  local epid
-  epid=$(grep -o '"pid":[0-9]*' <<<"$added" | head -n 1 | cut -d: -f2)
   if [[ -z $epid ]]; then
-    echo "FAIL $name: n3's executor did not register within 30 s"; show_logs "$work/jobs/$name.out"; return 1
+    echo "FAIL $name: no executor started on n3 within 30 s"; show_logs "$work/jobs/$name.out"; return 1
   fi
-  kill -STOP "$epid"
-  until events "$name" | grep -q '"event":"job_start"' || ((SECONDS >= deadline)); do sleep 0.05; done
+  (while kill -STOP "$epid" 2>/dev/null; do sleep 0.09; kill -CONT "$epid" 2>/dev/null; sleep 0.01; done) &
+  local throttle=$!
+  until events "$name" | grep -q '"event":"job_start"' || ((SECONDS >= deadline)); do sleep 0.02; done
+  kill "$throttle" 2>/dev/null
+  wait "$throttle" 2>/dev/null
+  kill -STOP "$epid" 2>/dev/null  # for good: what the driver gave it cannot finish now
   if ! events "$name" | grep -q '"event":"job_start"'; then
     echo "FAIL $name: the job did not start within 30 s"; show_logs "$work/jobs/$name.out"; return 1
   fi
-  sleep 0.5
   pids=$(ip netns pids "${ns_n[2]}" | tr '\n' ' ')
   kill -KILL $pids 2>/dev/null
   if events "$name" | grep -q '"event":"job_end"'; then
@@ -464,8 +469,11 @@ run_node_lost() {
   if ! events "$name" | grep '"event":"executor_lost"' | grep -q '"executor":"n3"'; then
     echo "FAIL $name: the driver did not report n3's executor lost"; ok=0
   fi
+  local lost_tasks
+  lost_tasks=$(events "$name" | grep '"event":"task_end"' | grep '"executor":"n3"' | grep -c '"outcome":"lost"')
+  ((lost_tasks > 0)) || { echo "FAIL $name: no task of n3's was lost and run again"; ok=0; }
   if ((ok)); then
-    echo "PASS $name (n3 killed mid-job; $(wc -l <"$out") lines, identical to local[2]; job $state)"
+    echo "PASS $name (n3 killed mid-job, $lost_tasks of its tasks run again; $(wc -l <"$out") lines, identical to local[2]; job $state)"
     return 0
   fi
   show_logs "$work/jobs/$name.out"

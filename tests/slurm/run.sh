@@ -432,8 +432,8 @@ run_node_lost() {
   echo "$id" >"$work/jobs/$name.id"
   # n3's executor is slowed down from the moment it starts, before it can register (the job
   # starts only once all three have): stopped 90 ms in every 100 (SIGSTOP, SIGCONT). Its share
-  # of the job then takes ten times as long, and once the job has started it is stopped for
-  # good: the job is certain to be running when the node goes, however fast this machine is.
+  # of the job then takes ten times as long, and once it has registered it is stopped for good:
+  # the job is certain to be running when the node goes, however fast this machine is.
   deadline=$((SECONDS + $(left 30)))
   local epid="" pid
   while [[ -z $epid ]] && ((SECONDS < deadline)); do
@@ -447,17 +447,21 @@ run_node_lost() {
   fi
   (while kill -STOP "$epid" 2>/dev/null; do sleep 0.09; kill -CONT "$epid" 2>/dev/null; sleep 0.01; done) &
   local throttle=$!
-  until events "$name" | grep -q '"event":"job_start"' || ((SECONDS >= deadline)); do sleep 0.02; done
+  until events "$name" | grep '"event":"executor_added"' | grep -q '"executor":"n3"' ||
+      ((SECONDS >= deadline)); do
+    sleep 0.02
+  done
   kill "$throttle" 2>/dev/null
   wait "$throttle" 2>/dev/null
-  kill -STOP "$epid" 2>/dev/null  # for good: what the driver gave it cannot finish now
+  kill -STOP "$epid" 2>/dev/null  # for good: what the driver gives it cannot finish now
+  until events "$name" | grep -q '"event":"job_start"' || ((SECONDS >= deadline)); do sleep 0.05; done
   if ! events "$name" | grep -q '"event":"job_start"'; then
     echo "FAIL $name: the job did not start within 30 s"; show_logs "$work/jobs/$name.out"; return 1
   fi
   pids=$(ip netns pids "${ns_n[2]}" | tr '\n' ' ')
   kill -KILL $pids 2>/dev/null
-  if events "$name" | grep -q '"event":"job_end"'; then
-    echo "FAIL $name: the job had already ended when n3 was killed"; ok=0
+  if events "$name" | grep -q '"event":"log_end"'; then
+    echo "FAIL $name: the program had already ended when n3 was killed"; ok=0
   fi
   state=$(wait_job "$id" "$(left 60)")
   local out=$work/jobs/$name.txt

@@ -13,7 +13,8 @@ if [[ ! -f $s3rver ]] || ! command -v node >/dev/null; then
 fi
 data=$(mktemp -d /tmp/spate-bench-s3rver.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-node "$s3rver" -d "$data" -a 127.0.0.1 -p "$port" --silent --configure-bucket bench &
+# --openssl-legacy-provider: s3rver ciphers its listing continuation tokens with DES.
+node --openssl-legacy-provider "$s3rver" -d "$data" -a 127.0.0.1 -p "$port" --silent --configure-bucket bench &
 pid=$!
 trap 'kill "$pid"; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 100); do

@@ -1,6 +1,7 @@
 // The click-log jobs reading their log from a real s3rver and writing their result to it, in
 // local[2] and local-cluster[2], with exactly the reference results.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <spate/clicklog_generator.hpp>
 #include <spate/clicklog_reader.hpp>
@@ -80,7 +81,7 @@ TEST_CASE("The ctr job reads from S3 and writes its table to S3 with exactly the
 
   for (const char* master : {"local[2]", "local-cluster[2]"}) {
     INFO("master " << master);
-    std::string prefix = std::string("ctr-") + (master[6] == '[' ? "local" : "cluster") + "/";
+    std::string prefix = std::string("ctr-") + (std::string_view(master).find("cluster") == std::string_view::npos ? "local" : "cluster") + "/";
     spate::Context ctx(spate::Options{.master = master});
     using Counts = std::array<std::int64_t, 3>;
     spate::read_click_log(ctx, "s3://clicks/in/clicks.tsv", {.min_partitions = 6})

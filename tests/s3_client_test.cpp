@@ -1,5 +1,6 @@
 // The S3 client against a real s3rver on loopback, and against the fault proxy in front of it.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <string>
 
@@ -121,11 +122,12 @@ TEST_CASE("S3Client errors name the bucket, key, HTTP status and S3's error code
                         Contains("s3://present/missing/key.txt") && Contains("404") &&
                             Contains("NoSuchKey"));
   }
-  S3TestEnv wrong(server.endpoint(), "not-the-secret");
+  // s3rver checks the key id but not V4 signatures (sigv4_test checks ours against AWS's).
+  S3TestEnv wrong(server.endpoint(), "AKIDNOTAKEY");
   S3Client client = quick_client();
   REQUIRE_THROWS_WITH(client.list_page("present", "x/", "/", ""),
-                      Contains("present") && Contains("403") && Contains("SignatureDoesNotMatch") &&
-                          Contains("AWS_SECRET_ACCESS_KEY"));
+                      Contains("s3://present/") && Contains("403") && Contains("InvalidAccessKeyId") &&
+                          Contains("AWS_ACCESS_KEY_ID"));
 }
 
 TEST_CASE("S3Client retries a server that answers 500 until it recovers, and names it when it "

@@ -117,15 +117,19 @@ void serve(int fd) {
     if (g_mode == "not-s3") {
       std::string page = "<html><body><h1>It works!</h1></body></html>\n";
       send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " +
-                       std::to_string(page.size()) + "\r\n\r\n" + page);
+                       std::to_string(page.size()) + "\r\n\r\n" +
+                       (head.rfind("HEAD ", 0) == 0 ? std::string() : page));
       continue;
     }
     if (g_mode == "fail-first" && g_count.fetch_add(1) < g_limit) {
       std::string xml =
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
           "<Message>We encountered an internal error. Please try again.</Message></Error>";
+      // An answer to HEAD has the headers of the answer to GET, and no body.
+      bool head_request = head.rfind("HEAD ", 0) == 0;
       send_all(fd, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
-                   "Content-Length: " + std::to_string(xml.size()) + "\r\n\r\n" + xml);
+                   "Content-Length: " + std::to_string(xml.size()) + "\r\n\r\n" +
+                       (head_request ? std::string() : xml));
       continue;
     }
     std::string answer = forward(head, body);

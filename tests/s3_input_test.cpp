@@ -1,6 +1,7 @@
 // text_file over s3:// against a real s3rver: listing, globs, byte-range splits read with ranged
 // GETs, compressed objects, and the errors of missing, changed and unreadable input.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <zlib.h>
 #include <zstd.h>
 

@@ -1,6 +1,7 @@
 // save_as_text_file to s3:// against a real s3rver: parts as multipart uploads completed by the
 // driver, _SUCCESS last, an existing output refused, a failed job leaving nothing complete.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <spate/spate.hpp>
 
@@ -45,7 +46,7 @@ TEST_CASE("save_as_text_file to s3:// writes every part once and _SUCCESS", "[s3
   for (int i = 0; i < 200'000; ++i) data.push_back(i);  // about 1.3 MB: a part or two per task
   for (const char* master : {"local[2]", "local-cluster[2]"}) {
     INFO("master " << master);
-    std::string prefix = std::string("run-") + (master[6] == '[' ? "local" : "cluster") + "/";
+    std::string prefix = std::string("run-") + (std::string_view(master).find("cluster") == std::string_view::npos ? "local" : "cluster") + "/";
     spate::Context ctx(spate::Options{.master = master});
     ctx.parallelize(data, 5).save_as_text_file("s3://out/" + prefix);
     auto keys = keys_under(client, "out", prefix);

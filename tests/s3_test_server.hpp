@@ -72,7 +72,10 @@ class S3TestServer {
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "data");
     port_ = free_port();
-    std::vector<std::string> args{"/usr/bin/env", "node", s3rver_script().string(), "-d",
+    // s3rver ciphers its ListObjectsV2 continuation tokens with DES, which Node 17+ (OpenSSL 3)
+    // offers only through the legacy provider; without it every truncated listing is a 500.
+    std::vector<std::string> args{"/usr/bin/env", "node", "--openssl-legacy-provider",
+                                  s3rver_script().string(), "-d",
                                   (dir_ / "data").string(), "-a", "127.0.0.1", "-p",
                                   std::to_string(port_), "--silent"};
     for (const auto& b : buckets) {
@@ -141,9 +144,9 @@ class S3FaultProxy {
 /// The AWS_* variables that point spate at an endpoint with s3rver's credentials, for a scope;
 /// executors started afterwards inherit them.
 struct S3TestEnv {
-  explicit S3TestEnv(const std::string& endpoint, const std::string& secret = "S3RVER")
-      : id("AWS_ACCESS_KEY_ID", "S3RVER"),
-        key("AWS_SECRET_ACCESS_KEY", secret),
+  explicit S3TestEnv(const std::string& endpoint, const std::string& key_id = "S3RVER")
+      : id("AWS_ACCESS_KEY_ID", key_id),
+        key("AWS_SECRET_ACCESS_KEY", "S3RVER"),
         region("AWS_REGION", "us-east-1"),
         url("AWS_ENDPOINT_URL", endpoint) {
     ::unsetenv("AWS_SESSION_TOKEN");

@@ -80,7 +80,8 @@ class S3Client {
   /// Completes an upload from its parts' ETags in order: the object appears whole, at once.
   void complete_multipart(const std::string& bucket, const std::string& key,
                           const std::string& upload_id, const std::vector<std::string>& etags);
-  /// Abandons an upload; its parts are dropped and no object appears.
+  /// Abandons an upload; its parts are dropped and no object appears. A store that has no abort
+  /// call (HTTP 405 or 501) is not an error: the upload was never visible.
   void abort_multipart(const std::string& bucket, const std::string& key,
                        const std::string& upload_id);
 

@@ -48,7 +48,9 @@ std::size_t ctr(const spate::Context& ctx, const std::string& input) {
 }
 
 double seconds_of_ctr(const std::string& master, const std::string& input, std::size_t& rows) {
-  spate::Context ctx(spate::Options{.master = master});
+  spate::Options options;
+  options.master = master;
+  spate::Context ctx(options);
   auto start = Clock::now();
   rows = ctr(ctx, input);
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -93,7 +95,9 @@ double child_peak_rss_mb(const std::string& self, const std::string& uri) {
 int main(int argc, char** argv) try {
   spate::serve_if_executor(argc, argv);  // local-cluster runs this program as its executors
   if (argc == 3 && std::string_view(argv[1]) == "--count-lines") {
-    spate::Context ctx(spate::Options{.master = "local[1]"});
+    spate::Options options;
+    options.master = "local[1]";
+    spate::Context ctx(options);
     std::cout << ctx.text_file(argv[2]).count() << "\n";
     return 0;
   }
@@ -115,7 +119,13 @@ int main(int argc, char** argv) try {
 
   fs::create_directories(data_dir);
   std::string log = (fs::path(data_dir) / fmt::format("clicks-{}.tsv", rows)).string();
-  if (!fs::exists(log)) spate::generate_clicks({.rows = rows, .seed = 1, .out = log});
+  if (!fs::exists(log)) {
+    spate::ClickGenOptions gen;
+    gen.rows = static_cast<std::int64_t>(rows);
+    gen.seed = 1;
+    gen.out = log;
+    spate::generate_clicks(gen);
+  }
   std::string key = fmt::format("clicks-{}/clicks.tsv", rows);
   if (!client.head(bucket, key)) {
     std::ifstream in(log, std::ios::binary);

@@ -3,7 +3,7 @@ set(Boost_NO_WARN_NEW_VERSIONS ON)  # FindBoost of CMake 3.25 predates Boost 1.8
 find_package(Boost 1.81 EXACT REQUIRED COMPONENTS serialization json program_options)
 find_package(fmt REQUIRED)
 find_package(ZLIB REQUIRED)
-find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(OpenSSL REQUIRED COMPONENTS SSL Crypto)
 find_package(Threads REQUIRED)
 find_package(simdjson REQUIRED)  # read_json_lines; Debian 12 has 3.0
 find_package(PkgConfig REQUIRED)

@@ -132,6 +132,9 @@ class Context {
   /// ranges (at least `min_partitions` in all, default default_parallelism(); at most 64 MiB
   /// each), each a partition; a compressed file is one partition. A line is a view, valid while
   /// it is processed: map it to std::string to keep it. Throws io_error when nothing is readable.
+  /// `s3://bucket/prefix/`, `s3://bucket/key` and `s3://bucket/prefix/*.log` read S3 objects
+  /// the same way (ranged GETs of the version listed at planning; a changed object fails the
+  /// job); credentials and endpoint come from the AWS_* environment variables (README, "S3").
   Dataset<std::string_view> text_file(const std::string& path, std::size_t min_partitions = 0) const;
 
   /// A new accumulator, starting at Merge's zero (T{} for Sum). Tasks add to it; the driver reads

@@ -438,7 +438,8 @@ class Dataset {
   /// Writes one line per record to DIR/part-NNNNN (tab-separated fields for pairs and tuples),
   /// each part committed by rename, and DIR/_SUCCESS when every part is in place. Fails if DIR
   /// holds _SUCCESS or anything but part files and _temporary, or a running job writes it; the
-  /// leftovers of a job that did not finish are cleared.
+  /// leftovers of a job that did not finish are cleared. An `s3://bucket/prefix/` DIR gets each
+  /// part as a multipart upload that the driver completes once per partition, then _SUCCESS.
   void save_as_text_file(const std::string& dir) const;
   /// As above, with each record formatted by format(const T&) -> std::string.
   template <class F>

@@ -15,6 +15,8 @@
 #include <system_error>
 #include <vector>
 
+#include "io/s3_listing.hpp"
+#include "s3/s3_config.hpp"
 #include "spate/error.hpp"
 
 namespace spate::detail {
@@ -54,7 +56,7 @@ void check_readable(const std::string& path) {
 void add_file(const std::string& path, const struct stat& st, std::vector<InputFile>& out) {
   check_readable(path);
   out.push_back(InputFile{path, static_cast<std::uint64_t>(st.st_size),
-                          compression_for_path(path), mtime_ns_of(st)});
+                          compression_for_path(path), mtime_ns_of(st), ""});
 }
 
 /// "1 subdirectory", "2 subdirectories": n and the right form of a noun.
@@ -196,6 +198,7 @@ const char* compression_name(Compression compression) noexcept {
 
 std::vector<InputFile> list_input_files(const std::string& spec) {
   if (spec.empty()) throw io_error("input path is empty");
+  if (is_s3_uri(spec)) return list_s3_objects(spec);
   std::vector<InputFile> out;
   struct stat st {};
   if (::stat(spec.c_str(), &st) == 0) {

@@ -23,6 +23,9 @@ struct InputFile {
   std::uint64_t size = 0;
   Compression compression = Compression::none;
   std::optional<std::int64_t> mtime_ns;
+  /// An S3 object's ETag as listed (with its quotes); empty for a local file. Readers ask for
+  /// this version only (If-Match), so an object rewritten since planning fails the job.
+  std::string etag;
 
   friend bool operator==(const InputFile&, const InputFile&) = default;
 };
@@ -36,7 +39,8 @@ Compression compression_for_path(std::string_view path) noexcept;
 /// The readable name of a compression ("none", "gzip", "zstd"), for messages.
 const char* compression_name(Compression compression) noexcept;
 
-/// Expands spec into the files to read, sorted by path and without duplicates.
+/// Expands spec into the files to read (an s3://bucket/... spec: the objects list_s3_objects
+/// gives), sorted by path and without duplicates.
 /// spec is an existing regular file; an existing directory (its regular files, not recursive,
 /// skipping names that start with '_' or '.' as Hadoop and Spark do, subdirectories, and FIFOs,
 /// sockets and devices); or, when no such path exists, a glob(3) pattern (with {a,b} braces)

@@ -39,14 +39,14 @@ std::vector<InputSplit> plan_splits(const std::vector<InputFile>& files,
     if (file.compression != Compression::none) {
       // A compressed stream can only be decoded from its start, so one task reads it all.
       splits.push_back(
-          InputSplit{file.path, 0, file.size, file.compression, file.size, file.mtime_ns});
+          InputSplit{file.path, 0, file.size, file.compression, file.size, file.mtime_ns, file.etag});
       continue;
     }
     std::uint64_t n = file.size / target_split_bytes + (file.size % target_split_bytes != 0);
     for (std::uint64_t i = 0; i < n; ++i) {
       splits.push_back(InputSplit{file.path, split_boundary(file.size, i, n),
                                   split_boundary(file.size, i + 1, n), file.compression,
-                                  file.size, file.mtime_ns});
+                                  file.size, file.mtime_ns, file.etag});
     }
   }
   return splits;

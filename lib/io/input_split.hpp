@@ -22,6 +22,8 @@ struct InputSplit {
   Compression compression = Compression::none;
   std::uint64_t file_size = 0;
   std::optional<std::int64_t> file_mtime_ns;
+  /// The planned ETag of an S3 object (InputFile::etag); empty for a local file.
+  std::string etag;
 
   friend bool operator==(const InputSplit&, const InputSplit&) = default;
 };

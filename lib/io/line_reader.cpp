@@ -17,19 +17,12 @@
 #include <system_error>
 #include <utility>
 
+#include "io/byte_source.hpp"
+#include "io/s3_object_source.hpp"
+#include "s3/s3_config.hpp"
 #include "spate/error.hpp"
 
 namespace spate::detail {
-
-/// A stream of bytes of one file from some offset on: raw, or decompressed.
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  /// Reads up to max (> 0) bytes into dst; returns 0 only at the end of the stream.
-  virtual std::size_t read(char* dst, std::size_t max) = 0;
-  /// Throws io_error if the file has changed since the job was planned.
-  virtual void check_unchanged() const = 0;
-};
 
 namespace {
 
@@ -178,8 +171,8 @@ class PlainSource final : public ByteSource {
 /// makes). Anything after a member that is not another member is reported as corrupt.
 class GzipSource final : public ByteSource {
  public:
-  GzipSource(FileHandle file, std::string path, std::uint64_t size)
-      : input_(std::move(file), path, 0, size),
+  GzipSource(std::unique_ptr<ByteSource> input, std::string path)
+      : input_(std::move(input)),
         path_(std::move(path)),
         in_(std::make_unique_for_overwrite<unsigned char[]>(kCompressedChunkBytes)) {
     // 15 + 32: the largest window, and detect a gzip (or zlib) header by itself.
@@ -191,7 +184,7 @@ class GzipSource final : public ByteSource {
   GzipSource(const GzipSource&) = delete;
   GzipSource& operator=(const GzipSource&) = delete;
 
-  void check_unchanged() const override { input_.check_unchanged(); }
+  void check_unchanged() const override { input_->check_unchanged(); }
 
   std::size_t read(char* dst, std::size_t max) override {
     std::size_t produced = 0;
@@ -226,8 +219,9 @@ class GzipSource final : public ByteSource {
  private:
   /// Reads the next chunk of compressed bytes; sets eof_ when there is none.
   void refill() {
-    in_start_ = input_.offset();
-    std::size_t n = input_.read(reinterpret_cast<char*>(in_.get()), kCompressedChunkBytes);
+    in_start_ = raw_read_;
+    std::size_t n = input_->read(reinterpret_cast<char*>(in_.get()), kCompressedChunkBytes);
+    raw_read_ += n;
     zs_.next_in = in_.get();
     zs_.avail_in = static_cast<uInt>(n);
     if (n == 0) eof_ = true;
@@ -242,9 +236,10 @@ class GzipSource final : public ByteSource {
                                 consumed_offset(), why));
   }
 
-  PlainSource input_;
+  std::unique_ptr<ByteSource> input_;  // the compressed bytes from offset 0
   std::string path_;
   std::unique_ptr<unsigned char[]> in_;
+  std::uint64_t raw_read_ = 0;  // compressed bytes read from input_
   std::uint64_t in_start_ = 0;  // compressed offset of in_[0]
   z_stream zs_{};
   bool in_member_ = false;  // a member has started and not yet ended
@@ -254,8 +249,8 @@ class GzipSource final : public ByteSource {
 /// The decompressed bytes of a zstd file: one or more frames (skippable frames are skipped).
 class ZstdSource final : public ByteSource {
  public:
-  ZstdSource(FileHandle file, std::string path, std::uint64_t size)
-      : input_(std::move(file), path, 0, size),
+  ZstdSource(std::unique_ptr<ByteSource> input, std::string path)
+      : input_(std::move(input)),
         path_(std::move(path)),
         in_buf_(std::make_unique_for_overwrite<char[]>(kCompressedChunkBytes)),
         dctx_(ZSTD_createDCtx()) {
@@ -267,7 +262,7 @@ class ZstdSource final : public ByteSource {
   ZstdSource(const ZstdSource&) = delete;
   ZstdSource& operator=(const ZstdSource&) = delete;
 
-  void check_unchanged() const override { input_.check_unchanged(); }
+  void check_unchanged() const override { input_->check_unchanged(); }
 
   std::size_t read(char* dst, std::size_t max) override {
     ZSTD_outBuffer out{dst, max, 0};
@@ -297,15 +292,17 @@ class ZstdSource final : public ByteSource {
  private:
   /// Reads the next chunk of compressed bytes; sets eof_ when there is none.
   void refill() {
-    in_start_ = input_.offset();
-    std::size_t n = input_.read(in_buf_.get(), kCompressedChunkBytes);
+    in_start_ = raw_read_;
+    std::size_t n = input_->read(in_buf_.get(), kCompressedChunkBytes);
+    raw_read_ += n;
     in_ = ZSTD_inBuffer{in_buf_.get(), n, 0};
     if (n == 0) eof_ = true;
   }
 
-  PlainSource input_;
+  std::unique_ptr<ByteSource> input_;  // the compressed bytes from offset 0
   std::string path_;
   std::unique_ptr<char[]> in_buf_;
+  std::uint64_t raw_read_ = 0;  // compressed bytes read from input_
   ZSTD_inBuffer in_{nullptr, 0, 0};
   std::uint64_t in_start_ = 0;  // compressed offset of in_buf_[0]
   ZSTD_DCtx* dctx_;
@@ -313,20 +310,30 @@ class ZstdSource final : public ByteSource {
   bool eof_ = false;
 };
 
-/// The bytes of a file from offset on (compressed files only from 0), decompressed as needed.
-/// expected_size and mtime_ns are what the file had at planning; reading stops at that size.
+/// The bytes of a file or S3 object from offset on (compressed files only from 0), decompressed
+/// as needed. expected_size, mtime_ns and etag are what it had at planning; reading stops at
+/// that size. end_hint is where the caller expects to stop (about), for S3's first range.
 std::unique_ptr<ByteSource> open_source(const std::string& path, Compression compression,
                                         std::uint64_t expected_size,
                                         std::optional<std::int64_t> mtime_ns,
-                                        std::uint64_t offset) {
-  FileHandle file(path, expected_size, mtime_ns);
+                                        const std::string& etag, std::uint64_t offset,
+                                        std::uint64_t end_hint) {
+  std::unique_ptr<ByteSource> raw;
+  if (is_s3_uri(path)) {
+    raw = open_s3_source(path, etag, expected_size, compression == Compression::none ? offset : 0,
+                         compression == Compression::none ? end_hint : expected_size);
+  } else {
+    raw = std::make_unique<PlainSource>(FileHandle(path, expected_size, mtime_ns), path,
+                                        compression == Compression::none ? offset : 0,
+                                        expected_size);
+  }
   switch (compression) {
     case Compression::none:
-      return std::make_unique<PlainSource>(std::move(file), path, offset, expected_size);
+      return raw;
     case Compression::gzip:
-      return std::make_unique<GzipSource>(std::move(file), path, expected_size);
+      return std::make_unique<GzipSource>(std::move(raw), path);
     case Compression::zstd:
-      return std::make_unique<ZstdSource>(std::move(file), path, expected_size);
+      return std::make_unique<ZstdSource>(std::move(raw), path);
   }
   throw io_error(fmt::format("unknown compression for input file '{}'", path));
 }
@@ -334,12 +341,14 @@ std::unique_ptr<ByteSource> open_source(const std::string& path, Compression com
 /// Counts the '\n' in the first offset bytes of the (decompressed) file, plus one.
 std::uint64_t count_lines_before(const std::string& path, Compression compression,
                                  std::uint64_t expected_size,
-                                 std::optional<std::int64_t> mtime_ns, std::uint64_t offset) {
+                                 std::optional<std::int64_t> mtime_ns, const std::string& etag,
+                                 std::uint64_t offset) {
   if (compression == Compression::none && offset > expected_size) {
     throw io_error(fmt::format("offset {} is past the end of input file '{}' ({} bytes)", offset,
                                path, expected_size));
   }
-  std::unique_ptr<ByteSource> source = open_source(path, compression, expected_size, mtime_ns, 0);
+  std::unique_ptr<ByteSource> source =
+      open_source(path, compression, expected_size, mtime_ns, etag, 0, offset);
   constexpr std::size_t kChunk = 1 << 20;
   auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
   std::uint64_t seen = 0;
@@ -373,20 +382,21 @@ LineReader::LineReader(const InputSplit& split, std::size_t buffer_bytes)
                                                   kBufferSlack)),
       cap_(std::max<std::size_t>(buffer_bytes, 1)) {
   if (split.compression != Compression::none) {
-    source_ = open_source(path_, split.compression, split.file_size, split.file_mtime_ns, 0);
+    source_ = open_source(path_, split.compression, split.file_size, split.file_mtime_ns,
+                          split.etag, 0, split.file_size);
     return;
   }
   if (split.begin >= split.end || split.begin >= split.file_size) {
     // Nothing starts here, but opening still reports a missing or shrunken file.
-    FileHandle check(path_, split.file_size, split.file_mtime_ns);
+    if (!is_s3_uri(path_)) FileHandle check(path_, split.file_size, split.file_mtime_ns);
     done_ = true;
     return;
   }
   // A split that does not start the file begins one byte early: if that byte is '\n', a line
   // starts exactly at begin and is ours.
   buf_offset_ = split.begin == 0 ? 0 : split.begin - 1;
-  source_ =
-      open_source(path_, Compression::none, split.file_size, split.file_mtime_ns, buf_offset_);
+  source_ = open_source(path_, Compression::none, split.file_size, split.file_mtime_ns, split.etag,
+                        buf_offset_, split.end);
   if (split.begin > 0) skip_partial_first_line();
 }
 
@@ -514,11 +524,12 @@ bool LineReader::next_block(LineBlock& block, std::size_t max_read) {
 
 std::uint64_t line_number_at(const InputSplit& split, std::uint64_t offset) {
   return count_lines_before(split.path, split.compression, split.file_size, split.file_mtime_ns,
-                            offset);
+                            split.etag, offset);
 }
 
 std::uint64_t line_number_at(const InputFile& file, std::uint64_t offset) {
-  return count_lines_before(file.path, file.compression, file.size, file.mtime_ns, offset);
+  return count_lines_before(file.path, file.compression, file.size, file.mtime_ns, file.etag,
+                            offset);
 }
 
 }  // namespace spate::detail

@@ -1,5 +1,6 @@
 // PartOutputSink: the typed output handlers' (save_as_text_file, checkpoint) bridge to part files
-// committed once per partition. Compiled once in lib/io/part_output_sink.cpp.
+// committed once per partition, in a local directory or under an s3:// prefix. Compiled once in
+// lib/io/part_output_sink.cpp.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +11,10 @@
 namespace spate::detail {
 
 /// An output directory being written: parts go to temporary files and are committed by rename,
-/// once per partition; `_SUCCESS` marks a complete output. Thread-safe.
+/// once per partition; `_SUCCESS` marks a complete output. For an `s3://bucket/prefix/` output,
+/// each part is a multipart upload that the task leaves open and hands to the driver (receipt()
+/// then accept()); finish() completes one upload per partition, then writes `_SUCCESS`.
+/// Thread-safe.
 class PartOutputSink {
  public:
   /// One part file being written by one task attempt; abandoned (removed) unless committed.
@@ -21,7 +25,8 @@ class PartOutputSink {
     virtual void write_line(std::string_view line) = 0;
     /// Appends `bytes` as they are.
     virtual void write(std::string_view bytes) = 0;
-    /// Makes the part visible under its final name (first commit of a partition wins).
+    /// Makes the part visible under its final name (first commit of a partition wins); for S3,
+    /// finishes uploading it and keeps its receipt for the driver, which publishes it.
     virtual void commit() = 0;
   };
 
@@ -35,7 +40,14 @@ class PartOutputSink {
   ~PartOutputSink();
   /// Starts the part of `partition` for one attempt.
   std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
-  /// Writes the success marker once every part is committed.
+  /// What the driver needs to publish the part committed here for partition ("" for a local
+  /// directory, where commit() published it); a task sends it back as its result.
+  std::string receipt(std::size_t partition) const;
+  /// On the driver: keeps the receipt of a task's committed part. The first attempt of a
+  /// partition wins; a later one's upload is abandoned and false returned.
+  bool accept(std::size_t partition, const std::string& receipt);
+  /// Writes the success marker once every part is committed (for S3, completes the accepted
+  /// uploads first, in partition order).
   void finish();
   /// After a failed job, removes temporary files, committed parts and any success marker, so
   /// that nothing in `dir` looks like output.

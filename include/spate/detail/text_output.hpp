@@ -76,9 +76,12 @@ class TextOutputHandler final : public ResultHandler,
     auto node = r.node_of<T>();
     return std::make_shared<TextOutputHandler>(dir, std::move(node), load_state<F>(r.in()), false);
   }
-  // The part file is the result; nothing travels back.
-  void save_result(std::size_t, Writer&) const override {}
-  void load_result(std::size_t, Reader&) override {}
+  // What the driver needs to publish the part: nothing for a local directory (the task renamed
+  // it), the open multipart upload for S3.
+  void save_result(std::size_t p, Writer& w) const override { serialize_to(w, sink_.receipt(p)); }
+  void load_result(std::size_t p, Reader& r) override {
+    sink_.accept(p, deserialize_from<std::string>(r));
+  }
 
   std::size_t num_partitions() const noexcept override { return node_->num_partitions(); }
   void run_task(TaskContext& tc, std::size_t p) override {

@@ -16,21 +16,9 @@
 
 using spate::detail::S3Client;
 using spate::detail::S3Config;
+using spate_test::get_object;
 using spate_test::S3TestEnv;
 using spate_test::S3TestServer;
-
-namespace {
-
-std::string get_object(S3Client& client, const std::string& bucket, const std::string& key) {
-  auto head = client.head(bucket, key);
-  REQUIRE(head);
-  client.start_get(bucket, key, 0, head->size, head->etag);
-  std::string out, buf(1 << 16, '\0');
-  for (std::size_t n; (n = client.read_body(buf.data(), buf.size())) > 0;) out.append(buf.data(), n);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("spate-clicks reads its log from S3 and prints exactly the reference result of every "
           "job",

@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "process_support.hpp"
+#include "s3/s3_client.hpp"
 #include "test_paths.hpp"
 
 namespace spate_test {
@@ -154,5 +157,15 @@ struct S3TestEnv {
   }
   ScopedEnv id, key, region, url;
 };
+
+/// The whole body of an existing object (the test fails when it is missing).
+inline std::string get_object(spate::detail::S3Client& client, const std::string& bucket, const std::string& key) {
+  auto head = client.head(bucket, key);
+  REQUIRE(head);
+  client.start_get(bucket, key, 0, head->size, head->etag);
+  std::string out, buf(1 << 16, '\0');
+  for (std::size_t n; (n = client.read_body(buf.data(), buf.size())) > 0;) out.append(buf.data(), n);
+  return out;
+}
 
 }  // namespace spate_test

@@ -21,6 +21,7 @@
 #include "clicklog/click_block_parse.hpp"
 #include "clicklog/line_scan.hpp"
 #include "clicklog/separator_scan.hpp"
+#include "../utf8_reference.hpp"
 #include "fuzz_support.hpp"
 #include "spate/clicklog.hpp"
 #include "spate/clicklog_generator.hpp"
@@ -30,6 +31,7 @@ namespace {
 using spate::ClickParse;
 using spate::ClickRule;
 using spate_fuzz::fail;
+using spate_test::utf8_sequence;
 
 // The reference: split at every tab, then the rules in CLICKLOG.md's order.
 std::vector<std::string_view> split_tabs(std::string_view line) {
@@ -57,33 +59,6 @@ std::int64_t number_value(std::string_view s) {
   std::int64_t v = 0;
   for (char c : s) v = v * 10 + (c - '0');
   return v;
-}
-
-// Length of the well-formed UTF-8 sequence at s[i] (Unicode Table 3-7), or 0 if there is none.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = at(i);
-  std::size_t len;
-  unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
-  if (c <= 0x7F) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k)
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
-  return len;
 }
 
 ClickParse reference_parse(std::string_view line) {

@@ -40,45 +40,16 @@ for p in spate-clicks spate-gen-clicks spate_tests; do
 done
 bin=$(cd "$bin" && pwd)
 
-# Seconds left of the budget, capped at $1 (at least 1).
-left() {
-  local l=$((BUDGET - (SECONDS - start)))
-  ((l > $1)) && l=$1
-  ((l < 1)) && l=1
-  echo "$l"
-}
+source "$script_dir/../netns_support.sh"
 
 ns_d="spate-$$-d"
 ns_e=("spate-$$-e1" "spate-$$-e2" "spate-$$-e3")
-all_ns=("$ns_d" "${ns_e[@]}")
-created_ns=()
 work=""
-
-# Processes of this run: everything inside our namespaces (ip netns pids), nothing else.
-kill_ns_processes() {
-  local sig=$1 ns pids
-  for ns in "${created_ns[@]}"; do
-    pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
-    [[ -n $pids ]] && kill "-$sig" $pids 2>/dev/null
-  done
-}
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
-  if ((${#created_ns[@]})); then
-    kill_ns_processes TERM
-    for _ in $(seq 1 20); do
-      local any=""
-      for ns in "${created_ns[@]}"; do [[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && any=1; done
-      [[ -z $any ]] && break
-      sleep 0.1
-    done
-    kill_ns_processes KILL
-    for ns in "${created_ns[@]}"; do
-      ip netns del "$ns" 2>/dev/null || echo "multihost: could not delete namespace $ns"
-    done
-  fi
+  remove_namespaces 20
   if [[ -n $work && -d $work ]]; then
     if [[ -n ${SPATE_MULTIHOST_KEEP:-} ]]; then echo "multihost: kept $work"; else rm -rf "$work"; fi
   fi
@@ -89,48 +60,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# Namespaces left by an earlier run that was killed before its cleanup (its PID is gone).
-for stale in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^spate-[0-9]+-(d|e[0-9]+)$'); do
-  pid=${stale#spate-}
-  pid=${pid%%-*}
-  if ! kill -0 "$pid" 2>/dev/null; then
-    pids=$(ip netns pids "$stale" 2>/dev/null | tr '\n' ' ')
-    [[ -n $pids ]] && kill -KILL $pids 2>/dev/null
-    ip netns del "$stale" 2>/dev/null && note "removed stale namespace $stale"
-  fi
-done
+# Namespaces left by an earlier run that was killed before its cleanup.
+remove_stale_namespaces '^spate-[0-9]+-(d|e[0-9]+)$' spate-
 
 # --- network -------------------------------------------------------------------------------
-err=$(ip netns add "$ns_d" 2>&1) || skip "cannot create a network namespace: $err"
-created_ns+=("$ns_d")
-setup_network() {
-  set -e
-  ip -n "$ns_d" link set lo up
-  ip -n "$ns_d" link add br0 type bridge
-  ip -n "$ns_d" addr add "$NET.1/24" dev br0
-  ip -n "$ns_d" link set br0 up
-  local i ns
-  for i in 1 2 3; do
-    ns=${ns_e[i - 1]}
-    ip netns add "$ns"
-    created_ns+=("$ns")
-    ip -n "$ns" link set lo up
-    # Both ends are created inside the namespaces: the host never sees them.
-    ip -n "$ns_d" link add "ve$i" type veth peer name eth0 netns "$ns"
-    ip -n "$ns_d" link set "ve$i" master br0
-    ip -n "$ns_d" link set "ve$i" up
-    ip -n "$ns" addr add "$NET.$((10 + i))/24" dev eth0
-    ip -n "$ns" link set eth0 up
-  done
-}
-err=$(setup_network 2>&1)
-setup_rc=$?
-# The command substitution's additions to created_ns are lost: recompute from what exists.
-created_ns=()
-for ns in "${all_ns[@]}"; do ip netns list | awk '{print $1}' | grep -qx "$ns" && created_ns+=("$ns"); done
-if ((setup_rc != 0 || ${#created_ns[@]} != 4)); then
-  skip "cannot set up the namespace network (bridge and veth): ${err:-missing namespaces}"
-fi
+make_star "$ns_d" "${ns_e[@]}"
 
 # Wait (bounded) until every executor namespace reaches the driver's address.
 wait_link() {
@@ -148,7 +82,7 @@ wait_link() {
 for ns in "${ns_e[@]}"; do
   wait_link "$ns" || { echo "multihost: FAIL: $ns cannot reach $NET.1 (network setup)"; exit 1; }
 done
-note "namespaces ${all_ns[*]}: driver $NET.1, executors $NET.11-13 (bridge br0 in $ns_d)"
+note "namespaces $ns_d ${ns_e[*]}: driver $NET.1, executors $NET.11-13 (bridge br0 in $ns_d)"
 
 # --- data ----------------------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/spate-multihost.XXXXXX")

@@ -51,46 +51,18 @@ done
 bin=$(cd "$bin" && pwd)
 launch_dir=$(cd "$launch_dir" && pwd)
 
-# Seconds left of the budget, capped at $1 (at least 1).
-left() {
-  local l=$((BUDGET - (SECONDS - start)))
-  ((l > $1)) && l=$1
-  ((l < 1)) && l=1
-  echo "$l"
-}
+source "$script_dir/../netns_support.sh"
 
 ns_c="spate-slurm-$$-c"
 ns_n=("spate-slurm-$$-n1" "spate-slurm-$$-n2" "spate-slurm-$$-n3")
-all_ns=("$ns_c" "${ns_n[@]}")
-created_ns=()
 work=""
 munged_pid=""
 
 # Every process of this run lives in one of our namespaces: munged, the Slurm daemons, the jobs.
-kill_ns_processes() {
-  local sig=$1 ns pids
-  for ns in "${created_ns[@]}"; do
-    pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
-    [[ -n $pids ]] && kill "-$sig" $pids 2>/dev/null
-  done
-}
-
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
-  if ((${#created_ns[@]})); then
-    kill_ns_processes TERM
-    for _ in $(seq 1 30); do
-      local any=""
-      for ns in "${created_ns[@]}"; do [[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && any=1; done
-      [[ -z $any ]] && break
-      sleep 0.1
-    done
-    kill_ns_processes KILL
-    for ns in "${created_ns[@]}"; do
-      ip netns del "$ns" 2>/dev/null || echo "slurm: could not delete namespace $ns"
-    done
-  fi
+  remove_namespaces 30
   if [[ -n $munged_pid ]]; then
     kill -TERM "$munged_pid" 2>/dev/null
     for _ in $(seq 1 30); do kill -0 "$munged_pid" 2>/dev/null || break; sleep 0.1; done
@@ -106,46 +78,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# Namespaces left by an earlier run that was killed before its cleanup (its PID is gone).
-for stale in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^spate-slurm-[0-9]+-(c|n[0-9]+)$'); do
-  pid=${stale#spate-slurm-}
-  pid=${pid%%-*}
-  if ! kill -0 "$pid" 2>/dev/null; then
-    pids=$(ip netns pids "$stale" 2>/dev/null | tr '\n' ' ')
-    [[ -n $pids ]] && kill -KILL $pids 2>/dev/null
-    ip netns del "$stale" 2>/dev/null && note "removed stale namespace $stale"
-  fi
-done
+# Namespaces left by an earlier run that was killed before its cleanup.
+remove_stale_namespaces '^spate-slurm-[0-9]+-(c|n[0-9]+)$' spate-slurm-
 
 # --- network -------------------------------------------------------------------------------
-err=$(ip netns add "$ns_c" 2>&1) || skip "cannot create a network namespace: $err"
-created_ns+=("$ns_c")
-setup_network() {
-  set -e
-  ip -n "$ns_c" link set lo up
-  ip -n "$ns_c" link add br0 type bridge
-  ip -n "$ns_c" addr add "$NET.1/24" dev br0
-  ip -n "$ns_c" link set br0 up
-  local i ns
-  for i in 1 2 3; do
-    ns=${ns_n[i - 1]}
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-    ip -n "$ns_c" link add "ve$i" type veth peer name eth0 netns "$ns"
-    ip -n "$ns_c" link set "ve$i" master br0
-    ip -n "$ns_c" link set "ve$i" up
-    ip -n "$ns" addr add "$NET.$((10 + i))/24" dev eth0
-    ip -n "$ns" link set eth0 up
-  done
-}
-err=$(setup_network 2>&1)
-setup_rc=$?
-# The command substitution's additions are lost: recompute from what exists.
-created_ns=()
-for ns in "${all_ns[@]}"; do ip netns list | awk '{print $1}' | grep -qx "$ns" && created_ns+=("$ns"); done
-if ((setup_rc != 0 || ${#created_ns[@]} != 4)); then
-  skip "cannot set up the namespace network (bridge and veth): ${err:-missing namespaces}"
-fi
+make_star "$ns_c" "${ns_n[@]}"
 for i in 1 2 3; do
   for _ in $(seq 1 50); do
     [[ $(ip -n "${ns_n[i - 1]}" -br link show eth0 2>/dev/null) == *UP* ]] && break

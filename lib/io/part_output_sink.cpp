@@ -1,4 +1,5 @@
 // PartOutputSink on top of the OutputCommitter: the typed handlers' bridge to part files.
+#include "io/compressed_part.hpp"
 #include "io/part_file_writer.hpp"
 #include "spate/detail/part_output_sink.hpp"
 
@@ -32,6 +33,13 @@ PartOutputSink::~PartOutputSink() = default;
 
 std::unique_ptr<PartOutputSink::Part> PartOutputSink::open_part(std::size_t partition, int attempt) {
   return std::make_unique<CommitterPart>(impl_->committer.open_part(partition, attempt));
+}
+
+std::unique_ptr<PartOutputSink::Part> PartOutputSink::open_part(std::size_t partition, int attempt,
+                                                                const TextOutputOptions& options) {
+  if (options.compression == Compression::none) return open_part(partition, attempt);
+  auto writer = impl_->committer.open_part(partition, attempt, compressed_part_suffix(options.compression));
+  return make_compressed_part(std::move(writer), options);
 }
 
 void PartOutputSink::finish() { impl_->committer.finish(); }

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "spate/text_output_options.hpp"
+
 namespace spate::detail {
 
 /// An output directory being written: parts go to temporary files and are committed by rename,
@@ -35,6 +37,10 @@ class PartOutputSink {
   ~PartOutputSink();
   /// Starts the part of `partition` for one attempt.
   std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
+  /// Starts the part of `partition` for one attempt, compressed as `options` say: its bytes go
+  /// through one gzip or zstd stream into part-NNNNN.gz or .zst.
+  std::unique_ptr<Part> open_part(std::size_t partition, int attempt,
+                                  const TextOutputOptions& options);
   /// Writes the success marker once every part is committed.
   void finish();
   /// After a failed job, removes temporary files, committed parts and any success marker, so

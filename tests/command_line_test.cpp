@@ -125,6 +125,7 @@ TEST_CASE("every bundled program answers --help and -h with its own flags, and s
       {"spate-bench-kmeans", {"--points", "--dims", "--k", "--iterations"}, true},
       {"spate-bench-speculation", {"--executors", "--partitions", "--work", "--repeat"}, false},
       {"spate-bench-formats", {"--rows", "--repeat", "--data-dir"}, false},
+      {"spate-bench-outputs", {"--rows", "--repeat", "--dir"}, false},
       {"spate-handwritten-clicks", {"--input", "--campaigns", "--out"}, false},
       {"spate-handwritten-wordcount", {"--input", "--out"}, false},
   };

@@ -13,10 +13,12 @@
 
 using spate::detail::S3Client;
 using spate::detail::S3Config;
-using spate_test::get_object;
 using spate_test::S3TestEnv;
 using spate_test::S3TestServer;
 using Catch::Matchers::Contains;
+using spate_test::get_object;
+using spate_test::S3TestEnv;
+using spate_test::S3TestServer;
 
 namespace {
 
@@ -90,5 +92,30 @@ TEST_CASE("save_as_text_file to s3:// leaves nothing that looks complete after a
     ctx.parallelize(data, 2).save_as_text_file("s3://failed/out/");
     CHECK(keys_under(client, "failed", "out/").size() == 3);
     for (const auto& k : keys_under(client, "failed", "out/")) client.remove("failed", k);
+  }
+}
+
+TEST_CASE("save_as_text_file to s3:// with gzip or zstd writes compressed parts that text_file reads back",
+          "[s3][s3_output]") {
+  SPATE_REQUIRE_S3RVER();
+  S3TestServer server({"packed"});
+  S3TestEnv env(server.endpoint());
+  S3Client client(S3Config::from_environment());
+  std::vector<std::string> data;
+  for (int i = 0; i < 50'000; ++i) data.push_back(fmt::format("line {}\twith a tab", i));
+  std::vector<std::string> escaped;
+  for (const auto& line : data) escaped.push_back(spate::escape_text_field(line));
+  for (const char* master : {"local[2]", "local-cluster[2]"}) {
+    for (auto [compression, suffix] : {std::pair{spate::Compression::gzip, ".gz"},
+                                       std::pair{spate::Compression::zstd, ".zst"}}) {
+      INFO("master " << master << ", parts " << suffix);
+      std::string prefix = fmt::format("{}{}/", std::string_view(master).find("cluster") == std::string_view::npos ? "local" : "cluster", suffix);
+      spate::Context ctx(spate::Options{.master = master});
+      ctx.parallelize(data, 3).save_as_text_file("s3://packed/" + prefix, spate::TextOutputOptions{.compression = compression});
+      std::vector<std::string> expected{prefix + "_SUCCESS"};
+      for (int p = 0; p < 3; ++p) expected.push_back(prefix + fmt::format("part-{:05}{}", p, suffix));
+      CHECK(keys_under(client, "packed", prefix) == expected);
+      CHECK(ctx.text_file("s3://packed/" + prefix + "part-*").collect() == escaped);
+    }
   }
 }

@@ -12,6 +12,7 @@
 #include "spate/broadcast.hpp"
 #include "spate/dataset.hpp"
 #include "spate/detail/engine.hpp"
+#include "spate/detail/object_file_nodes.hpp"
 #include "spate/detail/partition_nodes.hpp"
 #include "spate/detail/text_file_node.hpp"
 
@@ -136,6 +137,24 @@ class Context {
   /// the same way (ranged GETs of the version listed at planning; a changed object fails the
   /// job); credentials and endpoint come from the AWS_* environment variables (README, "S3").
   Dataset<std::string_view> text_file(const std::string& path, std::size_t min_partitions = 0) const;
+
+  /// The records of object files written by save_as_object_file (a file, a directory's files or
+  /// a glob's files), read as T, which must be the type they were written as (owned_t of the
+  /// dataset's record type). Files are split into byte ranges as text_file splits plain files
+  /// (at least `min_partitions` in all, default default_parallelism()); a partition holds the
+  /// blocks that start in its range, in file order. Throws io_error, on this call, when nothing
+  /// is readable, a file is not an object file, or it holds records of another type (naming
+  /// both); a block found damaged while reading (checksum mismatch, file cut short) fails the
+  /// job, naming the file and the byte offset.
+  template <class T>
+  Dataset<T> object_file(const std::string& path, std::size_t min_partitions = 0) const {
+    static_assert(is_serializable_v<T>, "object_file reads records in spate's binary encoding: T must be serializable (see spate/serialization.hpp)");
+    static_assert(std::is_same_v<T, owned_t<T>>, "object_file reads records in their owning form: use std::string for std::string_view");
+    std::size_t n = min_partitions ? min_partitions : default_parallelism();
+    auto splits = detail::plan_object_file_splits(path, n, detail::object_type_name<T>());
+    return Dataset<T>(detail::DatasetCore<T, void>{
+        engine_, std::make_shared<detail::ObjectFileNode<T>>(engine_->next_node_id(), std::move(splits))});
+  }
 
   /// A new accumulator, starting at Merge's zero (T{} for Sum). Tasks add to it; the driver reads
   /// value(). Each successful task's additions count once, however often it was attempted.

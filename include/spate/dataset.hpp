@@ -36,6 +36,7 @@
 #include "spate/record_traits.hpp"
 #include "spate/stats.hpp"
 #include "spate/storage_level.hpp"
+#include "spate/text_output_options.hpp"
 
 namespace spate {
 
@@ -440,10 +441,27 @@ class Dataset {
   /// holds _SUCCESS or anything but part files and _temporary, or a running job writes it; the
   /// leftovers of a job that did not finish are cleared. An `s3://bucket/prefix/` DIR gets each
   /// part as a multipart upload that the driver completes once per partition, then _SUCCESS.
+  /// Every field is escaped as Hive's text format does: backslash, tab, newline and carriage
+  /// return become `\\`, `\t`, `\n`, `\r`, so a line holds exactly one record and a pair or
+  /// tuple line exactly its fields; spate::split_text_fields and unescape_text_field
+  /// (spate/text_escape.hpp) undo it.
   void save_as_text_file(const std::string& dir) const;
-  /// As above, with each record formatted by format(const T&) -> std::string.
+  /// As above, with parts compressed as `options` say (part-NNNNN.gz or .zst, which text_file
+  /// reads back). Throws config_error for a compression level out of range.
+  void save_as_text_file(const std::string& dir, const TextOutputOptions& options) const;
+  /// As above, with each record formatted by format(const T&) -> std::string, written as it is
+  /// (not escaped). A line holding a newline would read back as two records: the task fails,
+  /// naming the directory, the partition and the record's index in it.
   template <class F>
-  void save_as_text_file(const std::string& dir, F format) const;
+    requires(!std::is_convertible_v<F, TextOutputOptions>)
+  void save_as_text_file(const std::string& dir, F format, const TextOutputOptions& options = {}) const;
+
+  /// Writes the records in spate's own binary encoding (the one shuffles use) to DIR/part-NNNNN,
+  /// one part per partition, with the commit rules of save_as_text_file. A part is a header
+  /// naming the record type, blocks of about 1 MiB (compressed with the shuffle codec) each
+  /// with a checksum, and an index of the blocks; Context::object_file<owned_t<T>> reads it
+  /// back, split into as many partitions as asked. owned_t<T> must be serializable.
+  void save_as_object_file(const std::string& dir) const;
 
   // ---- introspection ----
 

@@ -12,6 +12,7 @@
 #include "spate/job_handle.hpp"
 #include "spate/partition_records.hpp"
 #include "spate/partitioner.hpp"
-#include "spate/storage_level.hpp"
 #include "spate/record_traits.hpp"
+#include "spate/storage_level.hpp"
 #include "spate/task_info.hpp"
+#include "spate/text_escape.hpp"

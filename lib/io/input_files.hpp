@@ -8,12 +8,14 @@
 #include <string_view>
 #include <vector>
 
+#include "spate/compression.hpp"
+
 struct stat;
 
 namespace spate::detail {
 
 /// How a file's bytes are encoded, decided by its name: ".gz" is gzip, ".zst" is zstd.
-enum class Compression { none, gzip, zstd };
+using Compression = spate::Compression;
 
 /// One input file as seen when the job was planned; size is in (compressed) bytes on disk,
 /// mtime_ns its modification time in nanoseconds since the epoch. A reader compares both with

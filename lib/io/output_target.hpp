@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "spate/detail/part_output_sink.hpp"
 
@@ -18,8 +19,10 @@ class OutputTarget {
   virtual ~OutputTarget() = default;
   /// The output directory or s3:// prefix, as given.
   virtual const std::string& dir() const noexcept = 0;
-  /// Starts one attempt's part of partition.
-  virtual std::unique_ptr<PartOutputSink::Part> open_part(std::size_t partition, int attempt) = 0;
+  /// Starts one attempt's part of partition, to be published as part-NNNNN followed by
+  /// `suffix` (".gz", ".zst" or nothing).
+  virtual std::unique_ptr<PartOutputSink::Part> open_part(std::size_t partition, int attempt,
+                                                          std::string_view suffix) = 0;
   /// What the driver needs to commit the part a task committed here ("" if nothing).
   virtual std::string receipt(std::size_t partition) const = 0;
   /// On the driver: keeps a task's receipt for partition; false if another attempt's was kept.

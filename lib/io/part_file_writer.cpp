@@ -31,8 +31,15 @@ constexpr const char* kSuccessMarker = "_SUCCESS";
 // lock when the process dies, however it dies.
 constexpr const char* kLockFile = "_lock";
 
-/// True for the name of a part file: "part-" and at least five digits.
+/// True for the name of a part file: "part-", at least five digits, and ".gz" or ".zst" for a
+/// compressed part.
 bool is_part_name(std::string_view name) {
+  for (std::string_view suffix : {".gz", ".zst"}) {
+    if (name.ends_with(suffix)) {
+      name.remove_suffix(suffix.size());
+      break;
+    }
+  }
   if (!name.starts_with("part-") || name.size() < 10) return false;
   return std::all_of(name.begin() + 5, name.end(),
                      [](char c) { return c >= '0' && c <= '9'; });
@@ -291,8 +298,10 @@ void OutputCommitter::unlock_job(bool remove) noexcept {
 
 OutputCommitter::~OutputCommitter() { unlock_job(/*remove=*/false); }
 
-std::unique_ptr<PartWriter> OutputCommitter::open_part(std::size_t partition, int attempt) const {
+std::unique_ptr<PartWriter> OutputCommitter::open_part(std::size_t partition, int attempt,
+                                                       std::string_view suffix) const {
   std::string name = part_name(partition);
+  name += suffix;
   // Host and process make the name unique even for two runs of the same attempt: one on an
   // executor taken for lost that may still write, one on another executor (never the same one:
   // a lost executor gets no more tasks).

@@ -95,9 +95,11 @@ class OutputCommitter {
   void prepare();
 
   /// Starts writing attempt of partition into dir/_temporary (truncating a leftover file of
-  /// the same attempt). Throws io_error when the file cannot be created, e.g. before prepare()
-  /// or after finish().
-  std::unique_ptr<PartWriter> open_part(std::size_t partition, int attempt) const;
+  /// the same attempt), to be published as part-NNNNN followed by `suffix` (".gz", ".zst" or
+  /// nothing). Throws io_error when the file cannot be created, e.g. before prepare() or after
+  /// finish().
+  std::unique_ptr<PartWriter> open_part(std::size_t partition, int attempt,
+                                        std::string_view suffix = {}) const;
 
   /// Ends a successful job: writes the empty dir/_SUCCESS, then removes dir/_temporary (and any
   /// uncommitted attempt in it) and releases the directory. Throws io_error when either fails.

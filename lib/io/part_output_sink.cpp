@@ -1,6 +1,9 @@
 // PartOutputSink over an OutputTarget: the OutputCommitter's directory, or an S3 prefix.
 #include "spate/detail/part_output_sink.hpp"
 
+#include <fmt/format.h>
+
+#include "io/compressed_part.hpp"
 #include "io/output_target.hpp"
 #include "io/part_file_writer.hpp"
 #include "s3/s3_config.hpp"
@@ -27,8 +30,9 @@ class DirectoryTarget final : public OutputTarget {
     if (prepare) committer_.prepare();
   }
   const std::string& dir() const noexcept override { return committer_.dir(); }
-  std::unique_ptr<PartOutputSink::Part> open_part(std::size_t partition, int attempt) override {
-    return std::make_unique<CommitterPart>(committer_.open_part(partition, attempt));
+  std::unique_ptr<PartOutputSink::Part> open_part(std::size_t partition, int attempt,
+                                                  std::string_view suffix) override {
+    return std::make_unique<CommitterPart>(committer_.open_part(partition, attempt, suffix));
   }
   std::string receipt(std::size_t) const override { return ""; }
   bool accept(std::size_t, const std::string&) override { return true; }
@@ -58,7 +62,15 @@ const std::string& PartOutputSink::dir() const noexcept { return impl_->target->
 PartOutputSink::~PartOutputSink() = default;
 
 std::unique_ptr<PartOutputSink::Part> PartOutputSink::open_part(std::size_t partition, int attempt) {
-  return impl_->target->open_part(partition, attempt);
+  return impl_->target->open_part(partition, attempt, "");
+}
+
+std::unique_ptr<PartOutputSink::Part> PartOutputSink::open_part(std::size_t partition, int attempt,
+                                                                const TextOutputOptions& options) {
+  if (options.compression == Compression::none) return open_part(partition, attempt);
+  std::string_view suffix = compressed_part_suffix(options.compression);
+  return make_compressed_part(impl_->target->open_part(partition, attempt, suffix),
+                              fmt::format("{} part {}{}", dir(), part_name(partition), suffix), options);
 }
 
 std::string PartOutputSink::receipt(std::size_t partition) const {

@@ -91,9 +91,10 @@ class S3OutputTarget final : public OutputTarget {
   const std::string& dir() const noexcept override { return uri_; }
   const S3Location& location() const noexcept { return loc_; }
 
-  std::unique_ptr<PartOutputSink::Part> open_part(std::size_t partition, int) override {
+  std::unique_ptr<PartOutputSink::Part> open_part(std::size_t partition, int,
+                                                  std::string_view suffix) override {
     return std::make_unique<S3Part>(*this, partition,
-                                    loc_.key + PartOutputSink::part_name(partition));
+                                    loc_.key + PartOutputSink::part_name(partition) + std::string(suffix));
   }
 
   std::string receipt(std::size_t partition) const override {
@@ -190,7 +191,7 @@ class S3OutputTarget final : public OutputTarget {
   void prepare() {
     S3Client client(S3Config::from_environment());
     auto objects = client.list_all(loc_.bucket, loc_.key, "");
-    static const std::regex kPart("part-[0-9]{5,}");
+    static const std::regex kPart("part-[0-9]{5,}(\\.gz|\\.zst)?");
     std::vector<std::string> parts, others;
     for (const auto& o : objects) {
       std::string name = o.key.substr(loc_.key.size());

@@ -72,7 +72,7 @@ class StageCollector {
   void text_output(const std::shared_ptr<detail::Node<T>>& node) {
     // prepare = false: nothing is created on disk; the handler is only encoded.
     detail::TextOutputHandler<T, detail::TextFormat> text("/nonexistent/spate-fuzz-out", node,
-                                                          detail::TextFormat{}, false);
+                                                          detail::TextFormat{}, {}, false);
     add(kResultStage, [&](detail::GraphWriter& g) { detail::write_registered(g, text); });
     add_map_stages(*node);
   }

@@ -13,6 +13,7 @@
 #include "spate/detail/partition_nodes.hpp"
 #include "spate/detail/run_partitions.hpp"
 #include "spate/detail/shuffle_nodes.hpp"
+#include "spate/detail/object_file_nodes.hpp"
 #include "spate/detail/text_output.hpp"
 #include "spate/detail/top_selection.hpp"
 #include "spate/error.hpp"
@@ -683,11 +684,30 @@ void Dataset<T, Stack>::save_as_text_file(const std::string& dir) const {
 }
 
 template <class T, class Stack>
+void Dataset<T, Stack>::save_as_text_file(const std::string& dir,
+                                          const TextOutputOptions& options) const {
+  save_as_text_file(dir, detail::TextFormat{}, options);
+}
+
+template <class T, class Stack>
 template <class F>
-void Dataset<T, Stack>::save_as_text_file(const std::string& dir, F format) const {
+  requires(!std::is_convertible_v<F, TextOutputOptions>)
+void Dataset<T, Stack>::save_as_text_file(const std::string& dir, F format,
+                                          const TextOutputOptions& options) const {
   detail::require_shippable<F>();
+  detail::check_text_output_options(options);
   auto nd = node();
-  detail::TextOutputHandler<T, F> handler(dir, nd, std::move(format));
+  detail::TextOutputHandler<T, F> handler(dir, nd, std::move(format), options);
+  engine()->run_job(nd, handler);
+}
+
+template <class T, class Stack>
+void Dataset<T, Stack>::save_as_object_file(const std::string& dir) const {
+  static_assert(is_serializable_v<owned_t<T>>,
+                "save_as_object_file writes records in spate's binary encoding: the record type "
+                "must be serializable (see spate/serialization.hpp)");
+  auto nd = node();
+  detail::ObjectFileOutputHandler<T> handler(dir, nd);
   engine()->run_job(nd, handler);
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "spate/text_output_options.hpp"
+
 namespace spate::detail {
 
 /// An output directory being written: parts go to temporary files and are committed by rename,
@@ -40,6 +42,10 @@ class PartOutputSink {
   ~PartOutputSink();
   /// Starts the part of `partition` for one attempt.
   std::unique_ptr<Part> open_part(std::size_t partition, int attempt);
+  /// Starts the part of `partition` for one attempt, compressed as `options` say: its bytes go
+  /// through one gzip or zstd stream into part-NNNNN.gz or .zst.
+  std::unique_ptr<Part> open_part(std::size_t partition, int attempt,
+                                  const TextOutputOptions& options);
   /// What the driver needs to publish the part committed here for partition ("" for a local
   /// directory, where commit() published it); a task sends it back as its result.
   std::string receipt(std::size_t partition) const;

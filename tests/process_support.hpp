@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -125,11 +126,23 @@ inline CommandRun run_captured(const std::string& command) {
   return r;
 }
 
-// Sets an environment variable for the scope of a test.
+// Sets an environment variable for the scope of a test, then puts back what was there.
 struct ScopedEnv {
   std::string name;
-  ScopedEnv(std::string n, const std::string& v) : name(std::move(n)) { ::setenv(name.c_str(), v.c_str(), 1); }
-  ~ScopedEnv() { ::unsetenv(name.c_str()); }
+  std::optional<std::string> old;
+  ScopedEnv(std::string n, const std::string& v) : name(std::move(n)) {
+    if (const char* before = std::getenv(name.c_str())) old = before;
+    ::setenv(name.c_str(), v.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old) {
+      ::setenv(name.c_str(), old->c_str(), 1);
+    } else {
+      ::unsetenv(name.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
 };
 
 /// The pids of `parent`'s children now (whichever thread of it started them).

@@ -5,20 +5,24 @@
 
 #include <spate/spate.hpp>
 
+#include <chrono>
+#include <fstream>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "s3/s3_client.hpp"
 #include "s3_test_server.hpp"
+#include "test_support.hpp"
 
 using spate::detail::S3Client;
 using spate::detail::S3Config;
 using spate_test::S3TestEnv;
 using spate_test::S3TestServer;
 using Catch::Matchers::Contains;
-using spate_test::get_object;
-using spate_test::S3TestEnv;
-using spate_test::S3TestServer;
+using namespace spate_test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -117,5 +121,85 @@ TEST_CASE("save_as_text_file to s3:// with gzip or zstd writes compressed parts 
       CHECK(keys_under(client, "packed", prefix) == expected);
       CHECK(ctx.text_file("s3://packed/" + prefix + "part-*").collect() == escaped);
     }
+  }
+}
+
+// ---- a driver killed with SIGKILL mid-save ----
+
+namespace {
+
+constexpr int kKilledSaveParts = 4;
+
+std::vector<std::string> killed_save_lines() {
+  std::vector<std::string> lines;
+  for (int i = 0; i < kKilledSaveParts * 100; ++i) lines.push_back(fmt::format("line {}", i));
+  return lines;
+}
+
+}  // namespace
+
+// Run by the test below in a process of its own: saves 4 partitions to SPATE_S3_SAVE_OUT; with
+// SPATE_S3_SAVE_MARKER, partition 0 is quick and the others write the marker and wait 20 s (a
+// run to be killed once part 0's upload is in).
+TEST_CASE("s3 child: saves slow partitions to s3", "[.][s3_killed_save_child]") {
+  const char* out = std::getenv("SPATE_S3_SAVE_OUT");
+  const char* master = std::getenv("SPATE_S3_SAVE_MASTER");
+  if (out == nullptr || master == nullptr) return;
+  spate::Context ctx(spate::Options{.master = master, .ui = false});
+  ctx.parallelize(killed_save_lines(), kKilledSaveParts)
+      .map_partitions([](std::size_t p, std::vector<std::string> lines) {
+        // Read where the task runs: executors inherit the driver's environment.
+        const char* marker = std::getenv("SPATE_S3_SAVE_MARKER");
+        if (marker != nullptr && p > 0) {
+          std::ofstream(marker) << p << "\n";
+          std::this_thread::sleep_for(std::chrono::seconds(20));
+        }
+        return lines;
+      })
+      .save_as_text_file(out);
+}
+
+TEST_CASE("a driver killed with SIGKILL mid-save leaves nothing under the s3:// prefix, and a rerun "
+          "writes it whole",
+          "[s3][s3_output]") {
+  SPATE_REQUIRE_S3RVER();
+  S3TestServer server({"killed"});
+  S3TestEnv env(server.endpoint());
+  S3Client client(S3Config::from_environment());
+  TempDir tmp;
+  for (const char* master : {"local[2]", "local-cluster[2]"}) {
+    INFO("master " << master);
+    std::string prefix = std::string_view(master).find("cluster") == std::string_view::npos ? "local/" : "cluster/";
+    std::string marker = tmp.file(prefix.substr(0, prefix.size() - 1) + ".marker");
+    std::vector<std::string> args{self_exe(), "s3 child: saves slow partitions to s3"};
+    std::map<std::string, std::string> child_env{{"SPATE_S3_SAVE_OUT", "s3://killed/" + prefix},
+                                                 {"SPATE_S3_SAVE_MASTER", master}};
+    {
+      auto slow_env = child_env;
+      slow_env["SPATE_S3_SAVE_MARKER"] = marker;
+      Child child(args, slow_env, tmp.file("killed.err"));
+      auto deadline = std::chrono::steady_clock::now() + 60s;
+      while (!fs::exists(marker) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(5ms);
+      REQUIRE(fs::exists(marker));
+      std::this_thread::sleep_for(1s);  // part 0's task (50 ms of work) has uploaded its part
+      REQUIRE(::kill(child.pid, SIGKILL) == 0);
+      CHECK(child.wait_exit(10s) == 128 + SIGKILL);
+    }
+    // Uploads only become objects when the driver completes them, which it never did.
+    CHECK(keys_under(client, "killed", prefix).empty());
+
+    Child rerun(args, child_env, tmp.file("rerun.err"));
+    int code = rerun.wait_exit(60s);
+    INFO(rerun.stderr_text());
+    REQUIRE(code == 0);
+    std::vector<std::string> expected{prefix + "_SUCCESS"};
+    for (int p = 0; p < kKilledSaveParts; ++p) expected.push_back(prefix + fmt::format("part-{:05}", p));
+    CHECK(keys_under(client, "killed", prefix) == expected);
+    std::string all;
+    for (int p = 0; p < kKilledSaveParts; ++p) all += get_object(client, "killed", prefix + fmt::format("part-{:05}", p));
+    std::string want;
+    for (const auto& line : killed_save_lines()) want += line + "\n";
+    CHECK(all == want);
   }
 }

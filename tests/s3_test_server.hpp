@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,10 +66,18 @@ inline void stop_child(Child& child) {
   }
 }
 
-/// An s3rver process holding the given (empty) buckets, with s3rver's fixed credentials.
+/// The certificate and key an https s3rver serves (PEM files).
+struct TlsFiles {
+  fs::path cert;
+  fs::path key;
+};
+
+/// An s3rver process holding the given (empty) buckets, with s3rver's fixed credentials; over
+/// https when given TLS files.
 class S3TestServer {
  public:
-  explicit S3TestServer(const std::vector<std::string>& buckets) {
+  explicit S3TestServer(const std::vector<std::string>& buckets, std::optional<TlsFiles> tls = {})
+      : tls_(tls.has_value()) {
     static int counter = 0;
     dir_ = fs::temp_directory_path() /
            ("spate-s3rver-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -85,6 +94,10 @@ class S3TestServer {
       args.push_back("--configure-bucket");
       args.push_back(b);
     }
+    if (tls) {
+      for (const std::string& a : {std::string("--cert"), tls->cert.string(), std::string("--key"), tls->key.string()})
+        args.push_back(a);
+    }
     child_ = std::make_unique<Child>(args, std::map<std::string, std::string>{}, dir_ / "s3rver.err");
     REQUIRE(wait_for_port(port_, 30s));
   }
@@ -96,9 +109,12 @@ class S3TestServer {
   S3TestServer& operator=(const S3TestServer&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string endpoint() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+  }
 
  private:
+  bool tls_;
   fs::path dir_;
   std::uint16_t port_ = 0;
   std::unique_ptr<Child> child_;

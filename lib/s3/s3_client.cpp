@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -22,6 +23,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
+#include <openssl/x509_vfy.h>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -96,7 +98,13 @@ struct S3Client::Impl {
   explicit Impl(S3Config c) : cfg(std::move(c)), rng(std::random_device{}()) {
     if (cfg.scheme == "https") {
       ssl_ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-      ssl_ctx->set_default_verify_paths();
+      beast::error_code ec;
+      if (cfg.ca_bundle.empty()) {
+        ssl_ctx->set_default_verify_paths(ec);
+      } else if (ssl_ctx->load_verify_file(cfg.ca_bundle, ec); ec) {
+        throw config_error(fmt::format("AWS_CA_BUNDLE '{}' cannot be read as PEM certificates: {}",
+                                       cfg.ca_bundle, ec.message()));
+      }
       ssl_ctx->set_verify_mode(asio::ssl::verify_peer);
     }
   }
@@ -184,10 +192,27 @@ struct S3Client::Impl {
         close();
         return fmt::format("cannot set TLS server name {}", host);
       }
-      tls->set_verify_callback(asio::ssl::host_name_verification(host));
+      // OpenSSL's own check of the name (or the address, for an IP endpoint) leaves its verdict
+      // in the verify result, where the error message below finds it.
+      X509_VERIFY_PARAM* param = SSL_get0_param(tls->native_handle());
+      asio::ip::make_address(host, ec);
+      bool named = ec ? X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1
+                      : X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+      if (!named) {
+        close();
+        return fmt::format("cannot set the TLS name to verify, {}", host);
+      }
       ec = run([&](auto handler) { tls->async_handshake(asio::ssl::stream_base::client, handler); });
       if (ec) {
+        long verify = SSL_get_verify_result(tls->native_handle());
         close();
+        // An untrusted certificate stays untrusted: no retry, and a word on what to trust.
+        if (verify != X509_V_OK)
+          throw io_error(fmt::format(
+              "TLS handshake with {}:{} failed: the server's certificate is not trusted ({}); "
+              "set AWS_CA_BUNDLE to a PEM file of the authority that signed it{}",
+              host, cfg.port, X509_verify_cert_error_string(verify),
+              cfg.ca_bundle.empty() ? "" : fmt::format(" (now '{}')", cfg.ca_bundle)));
         return fmt::format("TLS handshake with {}:{} failed: {}", host, cfg.port, ec.message());
       }
     }

@@ -92,6 +92,7 @@ S3Config S3Config::from_environment() {
     c.region = d;
   }
   std::string url = env("AWS_ENDPOINT_URL");
+  c.ca_bundle = env("AWS_CA_BUNDLE");
   if (url.empty()) {
     c.host = "s3." + c.region + ".amazonaws.com";
     return c;

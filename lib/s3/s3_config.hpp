@@ -37,6 +37,8 @@ struct S3Config {
   /// Path-style addressing (http://host/bucket/key), which compatible stores need; on for a
   /// custom endpoint, off for AWS.
   bool path_style = false;
+  /// A PEM file of the certificate authorities trusted for https, instead of the system's.
+  std::string ca_bundle;
   /// Attempts of one request before its error is final (5xx, throttling, broken connections).
   int max_attempts = 6;
   /// The first retry waits this long; each later one twice as long (plus jitter).
@@ -51,7 +53,8 @@ struct S3Config {
   /// AWS_SESSION_TOKEN, or else the profile AWS_PROFILE (default "default") of the file
   /// AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials); region from AWS_REGION or
   /// AWS_DEFAULT_REGION (default us-east-1); a custom endpoint, addressed path style, from
-  /// AWS_ENDPOINT_URL (http://host:port or https://...). Throws config_error saying what to
+  /// AWS_ENDPOINT_URL (http://host:port or https://...); the CAs trusted for https from
+  /// AWS_CA_BUNDLE (default: the system's, or OpenSSL's SSL_CERT_FILE). Throws config_error saying what to
   /// set when there are no credentials or the endpoint URL is malformed.
   static S3Config from_environment();
 };

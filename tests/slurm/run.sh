@@ -377,10 +377,18 @@ run_node_lost() {
     for pid in $(ip netns pids "${ns_n[2]}" 2>/dev/null); do
       [[ $(cat "/proc/$pid/comm" 2>/dev/null) == spate-clicks ]] && { epid=$pid; break; }
     done
+    # Should the scan miss it, the driver's event log names its pid once it has registered.
+    [[ -n $epid ]] || epid=$(events "$name" | grep '"event":"executor_added"' | grep '"executor":"n3"' |
+      grep -o '"pid":[0-9]*' | head -n 1 | cut -d: -f2)
     [[ -n $epid ]] || sleep 0.02
   done
   if [[ -z $epid ]]; then
-    echo "FAIL $name: no executor started on n3 within 30 s"; show_logs "$work/jobs/$name.out"; return 1
+    echo "FAIL $name: no executor seen on n3 within 30 s (Slurm: $(job_field "$id" JobState) on $(job_field "$id" NodeList))"
+    for i in 1 2 3; do
+      echo "  n$i now: $(for pid in $(ip netns pids "${ns_n[i - 1]}" 2>/dev/null); do printf '%s ' "$(cat "/proc/$pid/comm" 2>/dev/null)"; done)"
+    done
+    events "$name" | grep -E '"event":"(executor_added|executor_lost|job_start|job_end)"' | sed 's/^/  event: /' | head -20
+    show_logs "$work/jobs/$name.out"; return 1
   fi
   (while kill -STOP "$epid" 2>/dev/null; do sleep 0.09; kill -CONT "$epid" 2>/dev/null; sleep 0.01; done) &
   local throttle=$!

@@ -291,26 +291,16 @@ struct S3Client::Impl {
   /// One attempt; returns "" or what broke.
   std::string send(const Request& r, const std::string& host, const std::string& body_sha,
                    Response& resp, bool stream_success) {
-    std::string path;
-    if (cfg.path_style) {
-      path = "/" + uri_encode(r.bucket, true);
-      if (!r.key.empty()) path += "/" + uri_encode(r.key, false);
-    } else {
-      path = "/" + uri_encode(r.key, false);
-    }
     std::string host_header = host;
     if (!((cfg.scheme == "http" && cfg.port == "80") || (cfg.scheme == "https" && cfg.port == "443")))
       host_header += ":" + cfg.port;
     std::string date = amz_date_now();
-
-    SigV4Request sig{std::string(http::to_string(r.verb)), path, r.query, r.headers, body_sha};
-    sig.headers.emplace_back("host", host_header);
-    sig.headers.emplace_back("x-amz-date", date);
-    sig.headers.emplace_back("x-amz-content-sha256", body_sha);
-    if (!cfg.session_token.empty()) sig.headers.emplace_back("x-amz-security-token", cfg.session_token);
+    SigV4Request sig = s3_sigv4_request(
+        S3RequestParts{std::string(http::to_string(r.verb)), r.bucket, r.key, cfg.path_style, r.query, r.headers},
+        host_header, date, body_sha, cfg.session_token);
     SigV4Key key{cfg.access_key_id, cfg.secret_access_key, cfg.region, "s3"};
 
-    std::string target = path;
+    std::string target = sig.path;
     if (std::string q = canonical_query(r.query); !q.empty()) target += "?" + q;
     http::request<http::span_body<const char>> req{r.verb, target, 11};
     for (const auto& [name, value] : sig.headers) req.set(name, value);

@@ -153,6 +153,23 @@ std::string sigv4_authorization(const SigV4Request& request, const SigV4Key& key
          ",Signature=" + sigv4_signature(request, key, amz_date);
 }
 
+SigV4Request s3_sigv4_request(const S3RequestParts& parts, std::string_view host_header,
+                              std::string_view amz_date, std::string_view payload_sha256,
+                              std::string_view session_token) {
+  SigV4Request sig{parts.method, "/", parts.query, parts.headers, std::string(payload_sha256)};
+  if (parts.path_style) {
+    sig.path += uri_encode(parts.bucket, true);
+    if (!parts.key.empty()) sig.path += "/" + uri_encode(parts.key, false);
+  } else {
+    sig.path += uri_encode(parts.key, false);
+  }
+  sig.headers.emplace_back("host", host_header);
+  sig.headers.emplace_back("x-amz-date", amz_date);
+  sig.headers.emplace_back("x-amz-content-sha256", payload_sha256);
+  if (!session_token.empty()) sig.headers.emplace_back("x-amz-security-token", session_token);
+  return sig;
+}
+
 std::string amz_date_now() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};

@@ -53,6 +53,23 @@ std::string sigv4_signature(const SigV4Request& request, const SigV4Key& key,
 std::string sigv4_authorization(const SigV4Request& request, const SigV4Key& key,
                                 std::string_view amz_date);
 
+/// An S3 request as the client builds it, before signing.
+struct S3RequestParts {
+  std::string method;
+  std::string bucket;
+  std::string key;        ///< may be empty (a bucket's listing)
+  bool path_style = true;  ///< /bucket/key; else /key, the bucket being in the host name
+  std::vector<std::pair<std::string, std::string>> query;    ///< raw
+  std::vector<std::pair<std::string, std::string>> headers;  ///< besides the four below
+};
+
+/// What S3 signs of `parts`: the encoded path, the query, `parts.headers` and host (as sent:
+/// "host" or "host:port"), x-amz-date, x-amz-content-sha256 and, with a session token,
+/// x-amz-security-token.
+SigV4Request s3_sigv4_request(const S3RequestParts& parts, std::string_view host_header,
+                              std::string_view amz_date, std::string_view payload_sha256,
+                              std::string_view session_token);
+
 /// The current time as SigV4's x-amz-date ("YYYYMMDDTHHMMSSZ", UTC).
 std::string amz_date_now();
 

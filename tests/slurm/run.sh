@@ -57,12 +57,16 @@ ns_c="spate-slurm-$$-c"
 ns_n=("spate-slurm-$$-n1" "spate-slurm-$$-n2" "spate-slurm-$$-n3")
 work=""
 munged_pid=""
+freezer=""  # the freezer cgroup of n3's processes (node-lost), and how to freeze and thaw it
+freeze_file="" frozen_word="" thawed_word=""
 
 # Every process of this run lives in one of our namespaces: munged, the Slurm daemons, the jobs.
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
+  [[ -z $freezer ]] || thaw  # a frozen process cannot die; SIGTERM and SIGKILL wait for a thaw
   remove_namespaces 30
+  [[ -z $freezer ]] || rmdir "$freezer" 2>/dev/null
   if [[ -n $munged_pid ]]; then
     kill -TERM "$munged_pid" 2>/dev/null
     for _ in $(seq 1 30); do kill -0 "$munged_pid" 2>/dev/null || break; sleep 0.1; done
@@ -357,54 +361,75 @@ run_scancel() {
 run_scancel || failures=$((failures + 1))
 
 # --- a node lost mid-job ----------------------------------------------------------------------
+# A freezer cgroup (v1's freezer controller, or v2's cgroup.freeze) holding n3's processes:
+# what they start is in it from birth. False when this kernel offers neither.
+make_n3_freezer() {
+  local dir pid v2
+  if [[ -w /sys/fs/cgroup/freezer/cgroup.procs ]]; then
+    dir=/sys/fs/cgroup/freezer/spate-slurm-$$-n3
+    freeze_file=$dir/freezer.state frozen_word=FROZEN thawed_word=THAWED
+  else
+    v2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+    [[ -n $v2 ]] || return 1
+    dir=$v2/spate-slurm-$$-n3
+    freeze_file=$dir/cgroup.freeze frozen_word=1 thawed_word=0
+  fi
+  mkdir "$dir" 2>/dev/null && [[ -e $freeze_file ]] || { rmdir "$dir" 2>/dev/null; return 1; }
+  freezer=$dir
+  for pid in $(ip netns pids "${ns_n[2]}" 2>/dev/null); do echo "$pid" >"$dir/cgroup.procs" 2>/dev/null; done
+}
+freeze() { echo "$frozen_word" >"$freeze_file" 2>/dev/null; }
+thaw() { echo "$thawed_word" >"$freeze_file" 2>/dev/null; }
+
 # Once the driver has started the job, every process of n3 (its slurmd, slurmstepd and the
 # executor) is killed, as when a node crashes.
 # The job must still finish with local[2]'s answer, the driver having taken n3's executor for
 # lost; Slurm keeps the job (--no-kill) and marks n3 down.
+# The job takes a fraction of a second, so n3 is slowed down before the job is submitted: its
+# processes, and the executor from its birth, are frozen 90 ms in every 100. Its share of the
+# job then takes ten times as long, and once its executor has registered (the job starts only
+# once all three have) n3 is frozen for good: the job is certain to be running when the node
+# goes, however fast or busy this machine is. Without a freezer cgroup, n3's executor is
+# stopped (SIGSTOP) as soon as it is seen, which a busy machine can be too slow for.
 run_node_lost() {
-  local name=node-lost ok=1 id deadline state pids
+  local name=node-lost ok=1 id deadline state pids epid="" pid throttle
   gen 1000000 "$data/big/clicks.tsv"
   reference uniques "$data/big/clicks.tsv" "$work/jobs/uniques-big.expected"
+  if make_n3_freezer; then
+    (while freeze; do sleep 0.09; thaw; sleep 0.01; done) &
+    throttle=$!
+  fi
   id=$(submit "$name" uniques "$data/big/clicks.tsv") || { echo "FAIL $name: sbatch refused it: $id"; return 1; }
   echo "$id" >"$work/jobs/$name.id"
-  # n3's executor is slowed down from the moment it starts, before it can register (the job
-  # starts only once all three have): stopped 90 ms in every 100 (SIGSTOP, SIGCONT). Its share
-  # of the job then takes ten times as long, and once it has registered it is stopped for good:
-  # the job is certain to be running when the node goes, however fast this machine is.
   deadline=$((SECONDS + $(left 30)))
-  local epid="" pid
-  while [[ -z $epid ]] && ((SECONDS < deadline)); do
-    for pid in $(ip netns pids "${ns_n[2]}" 2>/dev/null); do
-      [[ $(cat "/proc/$pid/comm" 2>/dev/null) == spate-clicks ]] && { epid=$pid; break; }
+  if [[ -z $freezer ]]; then
+    while [[ -z $epid ]] && ((SECONDS < deadline)); do
+      for pid in $(ip netns pids "${ns_n[2]}" 2>/dev/null); do
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == spate-clicks ]] && { epid=$pid; break; }
+      done
+      [[ -n $epid ]] || sleep 0.02
     done
-    # Should the scan miss it, the driver's event log names its pid once it has registered.
-    [[ -n $epid ]] || epid=$(events "$name" | grep '"event":"executor_added"' | grep '"executor":"n3"' |
-      grep -o '"pid":[0-9]*' | head -n 1 | cut -d: -f2)
-    [[ -n $epid ]] || sleep 0.02
-  done
-  if [[ -z $epid ]]; then
-    echo "FAIL $name: no executor seen on n3 within 30 s (Slurm: $(job_field "$id" JobState) on $(job_field "$id" NodeList))"
-    for i in 1 2 3; do
-      echo "  n$i now: $(for pid in $(ip netns pids "${ns_n[i - 1]}" 2>/dev/null); do printf '%s ' "$(cat "/proc/$pid/comm" 2>/dev/null)"; done)"
-    done
-    events "$name" | grep -E '"event":"(executor_added|executor_lost|job_start|job_end)"' | sed 's/^/  event: /' | head -20
-    show_logs "$work/jobs/$name.out"; return 1
+    if [[ -z $epid ]]; then
+      echo "FAIL $name: no executor seen on n3 within 30 s"; show_logs "$work/jobs/$name.out"; return 1
+    fi
+    (while kill -STOP "$epid" 2>/dev/null; do sleep 0.09; kill -CONT "$epid" 2>/dev/null; sleep 0.01; done) &
+    throttle=$!
   fi
-  (while kill -STOP "$epid" 2>/dev/null; do sleep 0.09; kill -CONT "$epid" 2>/dev/null; sleep 0.01; done) &
-  local throttle=$!
   until events "$name" | grep '"event":"executor_added"' | grep -q '"executor":"n3"' ||
       ((SECONDS >= deadline)); do
     sleep 0.02
   done
   kill "$throttle" 2>/dev/null
   wait "$throttle" 2>/dev/null
-  kill -STOP "$epid" 2>/dev/null  # for good: what the driver gives it cannot finish now
+  # For good: what the driver gives n3 cannot finish now.
+  if [[ -n $freezer ]]; then freeze; else kill -STOP "$epid" 2>/dev/null; fi
   until events "$name" | grep -q '"event":"job_start"' || ((SECONDS >= deadline)); do sleep 0.05; done
   if ! events "$name" | grep -q '"event":"job_start"'; then
     echo "FAIL $name: the job did not start within 30 s"; show_logs "$work/jobs/$name.out"; return 1
   fi
   pids=$(ip netns pids "${ns_n[2]}" | tr '\n' ' ')
   kill -KILL $pids 2>/dev/null
+  [[ -z $freezer ]] || thaw  # frozen, they die only once thawed
   if events "$name" | grep -q '"event":"log_end"'; then
     echo "FAIL $name: the program had already ended when n3 was killed"; ok=0
   fi

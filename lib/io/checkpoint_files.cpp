@@ -1,15 +1,13 @@
 #include "spate/detail/checkpoint_files.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
 
-#include "spate/detail/block_codec.hpp"
 #include "spate/detail/part_output_sink.hpp"
 #include "spate/error.hpp"
 
@@ -17,66 +15,20 @@ namespace spate::detail {
 
 namespace fs = std::filesystem;
 
-CheckpointPartReader::CheckpointPartReader(const std::string& dir, std::size_t partition)
-    : path_((fs::path(dir) / PartOutputSink::part_name(partition)).string()) {
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
+ObjectFileSplit checkpoint_part_split(const std::string& dir, std::size_t partition) {
+  std::string path = (fs::path(dir) / PartOutputSink::part_name(partition)).string();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
     int err = errno;
-    throw io_error(fmt::format("cannot read checkpoint file '{}': {}{}", path_, std::strerror(err),
+    throw io_error(fmt::format("cannot read checkpoint file '{}': {}{}", path, std::strerror(err),
                                err == ENOENT ? " (was the checkpoint directory removed, or is it not "
                                                "shared between the driver and every executor?)"
                                              : ""));
   }
-}
-
-CheckpointPartReader::~CheckpointPartReader() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool CheckpointPartReader::fill(std::size_t n) {
-  while (buf_.size() - consumed_ < n) {
-    if (consumed_ > 0) {  // keep only what is not returned yet
-      buf_.erase(0, consumed_);
-      offset_ += consumed_;
-      consumed_ = 0;
-    }
-    std::size_t have = buf_.size();
-    std::size_t want = std::max<std::size_t>(n - have, std::size_t{1} << 20);
-    buf_.resize(have + want);
-    ssize_t r;
-    do r = ::read(fd_, buf_.data() + have, want);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      int err = errno;
-      buf_.resize(have);
-      throw io_error(fmt::format("reading checkpoint file '{}' at byte {} failed: {}", path_,
-                                 offset_ + have, std::strerror(err)));
-    }
-    buf_.resize(have + static_cast<std::size_t>(r));
-    if (r == 0) return false;
-  }
-  return true;
-}
-
-std::optional<std::string_view> CheckpointPartReader::next() {
-  std::uint64_t at = offset_ + consumed_;
-  try {
-    std::optional<std::size_t> size;
-    for (std::size_t need = 1;;) {
-      bool more = fill(need);
-      std::string_view have(buf_.data() + consumed_, buf_.size() - consumed_);
-      if (have.empty() && !more) return std::nullopt;
-      size = chunk_size(have, at);
-      if (size && have.size() >= *size) break;
-      if (!more) throw corrupt_chunk("the file ends inside a chunk", at);
-      need = size ? *size : have.size() + 1;
-    }
-    std::string_view chunk(buf_.data() + consumed_, *size);
-    consumed_ += *size;
-    return decode_chunk(chunk, scratch_, at);
-  } catch (const corrupt_chunk& e) {
-    throw io_error(fmt::format("checkpoint file '{}' is damaged at byte {}: {}", path_, e.offset(), e.what()));
-  }
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  // The size of now: a checkpoint part is written once and never changes, so there is no
+  // planning-time size to hold it to.
+  return ObjectFileSplit{path, 0, size, size, std::nullopt};
 }
 
 CheckpointDirectory::~CheckpointDirectory() {

@@ -6,8 +6,8 @@
 // no parents. A lineage that grows with every iteration (PageRank, K-means) stays short, and the
 // shuffles before the cut are freed once nothing else holds them (ContextCleaner).
 //
-// - checkpoint(): each partition is a part file under the Context's checkpoint directory,
-//   committed once per partition (PartOutputSink). Any executor can read any partition, so a
+// - checkpoint(): each partition is a part file under the Context's checkpoint directory, in the
+//   object-file format (object_file_format.hpp), committed once per partition (PartOutputSink). Any executor can read any partition, so a
 //   lost executor costs a re-read, never a recomputation from the old lineage.
 // - local_checkpoint(): each partition stays in the memory of the process that computed it, as
 //   a cached block. Faster, but a partition lost with its executor is gone: the node is pinned,
@@ -23,10 +23,10 @@
 
 #include <fmt/format.h>
 
-#include "spate/detail/block_codec.hpp"
 #include "spate/detail/checkpoint_files.hpp"
 #include "spate/detail/engine.hpp"
 #include "spate/detail/node.hpp"
+#include "spate/detail/object_file_nodes.hpp"
 #include "spate/detail/part_output_sink.hpp"
 #include "spate/detail/run_partitions.hpp"
 #include "spate/error.hpp"
@@ -34,8 +34,8 @@
 
 namespace spate::detail {
 
-/// The job handler of checkpoint(): each task writes its partition's records, serialized, as
-/// chunks of a part file in `dir`, and commits it.
+/// The job handler of checkpoint(): each task writes its partition's records as one object-file
+/// part in `dir` (checksummed blocks, compressed with the spill codec), and commits it.
 template <class T>
 class CheckpointWriteHandler final : public ResultHandler,
                                      private Registered<CheckpointWriteHandler<T>, TypeKind::handler> {
@@ -62,27 +62,9 @@ class CheckpointWriteHandler final : public ResultHandler,
   void run_task(TaskContext& tc, std::size_t p) override {
     if (p >= node_->num_partitions()) node_->throw_no_such_partition(p);
     auto part = sink_.open_part(p, tc.attempt());
-    Codec codec = tc.blocks().spill_compression();
-    Writer records;
-    std::string chunk;
-    std::uint64_t count = 0, bytes = 0;
-    auto flush = [&] {
-      chunk.clear();
-      append_chunk(chunk, records.view(), codec);
-      part->write(chunk);
-      bytes += chunk.size();
-      records.clear();
-    };
-    auto keep = [&](T&& x) {
-      serialize_to(records, x);
-      ++count;
-      if (records.size() >= kChunkBytes) flush();
-    };
-    node_->iterate(tc, p, Emit<T>(keep));
-    if (records.size() > 0) flush();
-    part->commit();
-    tc.add_counter("checkpoint.records", count);
-    tc.add_counter("checkpoint.bytes", bytes);
+    PartWritten written = write_object_part(tc, p, *node_, *part, tc.blocks().spill_compression());
+    tc.add_counter("checkpoint.records", written.records);
+    tc.add_counter("checkpoint.bytes", written.bytes);
   }
   void job_succeeded() override { sink_.finish(); }
   void job_failed() noexcept override { sink_.abort(); }
@@ -115,16 +97,7 @@ class CheckpointNode final : public Node<R>, private Registered<CheckpointNode<R
 
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<R> out) override {
-    CheckpointPartReader in(dir_, p);
-    std::uint64_t n = 0;
-    while (auto raw = in.next()) {
-      Reader records(*raw);
-      while (!records.at_end()) {
-        if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
-        out(deserialize_from<R>(records));
-      }
-    }
-    tc.add_counter("input.records", n);
+    tc.add_counter("input.records", read_object_split(tc, checkpoint_part_split(dir_, p), out));
   }
 
  private:

@@ -70,13 +70,14 @@ struct ObjectFileSplit {
   std::optional<std::int64_t> file_mtime_ns;
 };
 
+/// Returns dir; throws config_error for an s3:// path, which object files do not support yet.
+const std::string& object_file_local_path(const std::string& dir, std::string_view operation);
+
 /// Lists the files of `path` (file, directory or glob, as text_file does), checks that each is
 /// an object file of records of type `type_name` (its header, on the driver, before any task),
 /// and cuts them into byte ranges: at least `min_partitions` in all, at most 64 MiB each.
 /// Throws io_error naming the file for a file that is not an object file, is cut short, or
 /// holds records of another type (naming both types).
-/// Returns dir; throws config_error for an s3:// path, which object files do not support yet.
-const std::string& object_file_local_path(const std::string& dir, std::string_view operation);
 std::vector<ObjectFileSplit> plan_object_file_splits(const std::string& path,
                                                      std::size_t min_partitions,
                                                      std::string_view type_name);

@@ -1,5 +1,6 @@
-// Object files in the graph: the job handler of save_as_object_file and the source node of
-// Context::object_file. The format and its reader are in object_file_format.hpp.
+// Object files in the graph: writing and reading one part's records, the job handler of
+// save_as_object_file and the source node of Context::object_file. The format and its reader
+// are in object_file_format.hpp.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,64 @@
 #include "spate/serialization.hpp"
 
 namespace spate::detail {
+
+/// The records and bytes of a part just written.
+struct PartWritten {
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+};
+
+/// Writes partition p of node into `part` as an object file (a header naming owned_t<T>, blocks
+/// of about 1 MiB compressed with codec, the index) and commits it. Used by save_as_object_file
+/// and checkpoint().
+template <class T>
+PartWritten write_object_part(TaskContext& tc, std::size_t p, Node<T>& node, PartOutputSink::Part& part,
+                              Codec codec) {
+  // Records are read back as owned_t<T>, which a view (std::string_view) serializes the same as.
+  ObjectFileWriter out(part, object_type_name<owned_t<T>>(), codec);
+  Writer records;
+  std::uint64_t count = 0, in_block = 0;
+  auto keep = [&](T&& x) {
+    serialize_to(records, x);
+    ++count;
+    ++in_block;
+    if (records.size() >= kObjectBlockBytes) {
+      out.add_block(records.view(), in_block);
+      records.clear();
+      in_block = 0;
+    }
+  };
+  node.iterate(tc, p, Emit<T>(keep));
+  out.add_block(records.view(), in_block);
+  out.finish();
+  part.commit();
+  return {count, out.bytes_written()};
+}
+
+/// Emits the records of the blocks that start in `split` of an object file of R records;
+/// returns how many. Used by object_file and checkpoint().
+template <class R>
+std::uint64_t read_object_split(TaskContext& tc, const ObjectFileSplit& split, Emit<R>& out) {
+  ObjectSplitReader in(split, object_type_name<R>());
+  std::string_view block;
+  std::uint64_t count = 0, n = 0;
+  while (in.next(block, count)) {
+    Reader records(block);
+    auto read_one = [&]() -> R {
+      try {
+        return deserialize_from<R>(records);
+      } catch (const serialization_error& e) {
+        in.throw_bad_records(e.what());
+      }
+    };
+    for (std::uint64_t i = 0; i < count; ++i) {
+      if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
+      out(read_one());
+    }
+    if (!records.at_end()) in.throw_bad_records("bytes are left after the block's last record");
+  }
+  return n;
+}
 
 /// The job handler of save_as_object_file: each task writes its partition's records, in blocks,
 /// as one part, and commits it.
@@ -48,26 +107,9 @@ class ObjectFileOutputHandler final : public ResultHandler,
   void run_task(TaskContext& tc, std::size_t p) override {
     if (p >= node_->num_partitions()) node_->throw_no_such_partition(p);
     auto part = sink_.open_part(p, tc.attempt());
-    // Records are read back as owned_t<T>, which a view (std::string_view) serializes the same as.
-    ObjectFileWriter out(*part, object_type_name<owned_t<T>>(), tc.blocks().shuffle_compression());
-    Writer records;
-    std::uint64_t count = 0, in_block = 0;
-    auto keep = [&](T&& x) {
-      serialize_to(records, x);
-      ++count;
-      ++in_block;
-      if (records.size() >= kObjectBlockBytes) {
-        out.add_block(records.view(), in_block);
-        records.clear();
-        in_block = 0;
-      }
-    };
-    node_->iterate(tc, p, Emit<T>(keep));
-    out.add_block(records.view(), in_block);
-    out.finish();
-    part->commit();
-    tc.add_counter("output.records", count);
-    tc.add_counter("output.bytes", out.bytes_written());
+    PartWritten written = write_object_part(tc, p, *node_, *part, tc.blocks().shuffle_compression());
+    tc.add_counter("output.records", written.records);
+    tc.add_counter("output.bytes", written.bytes);
   }
   void job_succeeded() override { sink_.finish(); }
   void job_failed() noexcept override { sink_.abort(); }
@@ -96,25 +138,7 @@ class ObjectFileNode final : public Node<R>, private Registered<ObjectFileNode<R
  protected:
   void compute(TaskContext& tc, std::size_t p, Emit<R> out) override {
     const ObjectFileSplit& split = splits_[p];
-    ObjectSplitReader in(split, object_type_name<R>());
-    std::string_view block;
-    std::uint64_t count = 0, n = 0;
-    while (in.next(block, count)) {
-      Reader records(block);
-      auto read_one = [&]() -> R {
-        try {
-          return deserialize_from<R>(records);
-        } catch (const serialization_error& e) {
-          in.throw_bad_records(e.what());
-        }
-      };
-      for (std::uint64_t i = 0; i < count; ++i) {
-        if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
-        out(read_one());
-      }
-      if (!records.at_end()) in.throw_bad_records("bytes are left after the block's last record");
-    }
-    tc.add_counter("input.records", n);
+    tc.add_counter("input.records", read_object_split(tc, split, out));
     tc.add_counter("input.bytes", split.end - split.begin);
   }
 

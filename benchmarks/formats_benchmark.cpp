@@ -293,7 +293,8 @@ constexpr std::string_view kUsage =
     "usage: spate-bench-formats [--rows N] [--repeat R] [--data-dir DIR]\n"
     "  --rows N        rows of the click log, written as CSV and JSON lines (default 10000000)\n"
     "  --repeat R      runs of each contender; the table shows the median (default 3)\n"
-    "  --data-dir DIR  where the files are made if missing (default <bin-dir>/../bench-data)\n";
+    "  --data-dir DIR  where the files are made if missing (default <bin-dir>/../bench-data)\n"
+    "  --only TEXT     run only the contenders whose name ends with TEXT (to profile one of them)\n";
 
 int main(int argc, char** argv) {
   spate::serve_if_executor();
@@ -305,6 +306,7 @@ int main(int argc, char** argv) {
     std::int64_t rows = 10'000'000;
     int repeat = 3;
     fs::path data_dir = fs::path(argv[0]).parent_path() / ".." / "bench-data";
+    std::string only;
     for (int i = 1; i < argc; ++i) {
       std::string_view a = argv[i];
       if (a == "--rows" && i + 1 < argc) {
@@ -313,8 +315,10 @@ int main(int argc, char** argv) {
         repeat = static_cast<int>(spate_bench::whole_number(a, argv[++i]));
       } else if (a == "--data-dir" && i + 1 < argc) {
         data_dir = argv[++i];
+      } else if (a == "--only" && i + 1 < argc) {
+        only = argv[++i];
       } else {
-        throw spate_bench::UsageError{spate::unknown_argument(a, {"--rows", "--repeat", "--data-dir"})};
+        throw spate_bench::UsageError{spate::unknown_argument(a, {"--rows", "--repeat", "--data-dir", "--only"})};
       }
     }
     fs::create_directories(data_dir);
@@ -344,6 +348,7 @@ int main(int argc, char** argv) {
     };
     std::vector<Result> results;
     auto add = [&](std::string name, const std::function<std::int64_t()>& run) {
+      if (!name.ends_with(only)) return;
       double s = seconds_of(run, rows, name, repeat);
       results.push_back({name, s});
       fmt::print("{:<40} {:>8.3f} s {:>12.0f} rows/s\n", name, s, static_cast<double>(rows) / s);
@@ -371,6 +376,7 @@ int main(int argc, char** argv) {
         if (r.name == name) return r.seconds;
       return 0.0;
     };
+    if (!only.empty()) return 0;  // the ratios need every contender
     fmt::print("\nratios of wall time (lower is faster; issue 17's target: each reader within 2x of the TSV reader)\n");
     for (const char* m : {"local[1]", "local[2]"}) {
       const std::string p = std::string("spate ") + m;

@@ -79,7 +79,9 @@ class CsvSplitScan {
         sink_(sink),
         row_sink_(row_sink),
         tokenizer_(source.format.separator, source.format.quote),
-        min_fields_(source.columns.empty() ? 0 : *std::max_element(source.columns.begin(), source.columns.end()) + 1) {}
+        min_fields_(source.columns.empty() ? 0 : *std::max_element(source.columns.begin(), source.columns.end()) + 1) {
+    fields_.columns_ = source.columns.data();
+  }
 
   void run() {
     // The split's last record may run past its end: read on, and stop at the first record that

@@ -2,6 +2,7 @@
 #include "formats/json_line_parser.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace spate::detail {
 
@@ -16,10 +17,19 @@ RowProblem problem(simdjson::error_code code, std::size_t field = RowProblem::kN
 JsonLineParser::JsonLineParser(std::vector<JsonFieldSpec> fields)
     : fields_(std::move(fields)), seen_(fields_.size()) {}
 
-std::size_t JsonLineParser::find(std::string_view key) const noexcept {
-  for (std::size_t i = 0; i < fields_.size(); ++i)
-    if (fields_[i].name == key) return i;
-  return fields_.size();
+std::size_t JsonLineParser::find(std::string_view key) noexcept {
+  // The lines of a file mostly list their fields in one order: start at the field after the
+  // one found last, so that a line costs about one comparison per key.
+  const std::size_t n = fields_.size();
+  std::size_t i = next_;
+  for (std::size_t tried = 0; tried < n; ++tried, i = i + 1 == n ? 0 : i + 1) {
+    const std::string& name = fields_[i].name;
+    if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0) {
+      next_ = i + 1 == n ? 0 : i + 1;
+      return i;
+    }
+  }
+  return n;
 }
 
 RowProblem JsonLineParser::read_value(simdjson::dom::element value, std::size_t i, JsonValue& out) {

@@ -87,7 +87,9 @@ TEST_CASE("CsvTokenizer reads hundreds of fields and separators on 16-byte bound
   CHECK_FALSE(tokenize(t, record + ";x'", true, got));
 }
 
-TEST_CASE("parse_plain_digits reads what parse_text_field reads, and leaves the rest to it", "[csv]") {
+TEST_CASE("parse_plain_digits and parse_padded_digits read what parse_text_field reads, and leave the rest to it",
+          "[csv]") {
+  using spate::detail::parse_padded_digits;
   using spate::detail::parse_plain_digits;
   using spate::detail::parse_text_field;
   const char* const texts[] = {"0", "7", "007", "127", "128", "255", "256", "-1", "+5", "", "12a", " 1",
@@ -95,16 +97,22 @@ TEST_CASE("parse_plain_digits reads what parse_text_field reads, and leaves the 
                                "999999999999999999", "9223372036854775807", "9223372036854775808",
                                "18446744073709551615", "18446744073709551616", "12345678", "00000000",
                                "1234567a", "a2345678", "123456789", "x23456789", "12345678/", "1709251200000",
-                               "17092512:0000", "1234567890123456x7", "123456789012345678"};
+                               "17092512:0000", "1234567890123456x7", "123456789012345678", "1234567890123456",
+                               "12345678901234567", "123456789012345", "1234567/", "/2345678", "1234:678"};
   auto agrees = [](const char* text, auto value) {
     using I = decltype(value);
-    I fast{}, slow{};
+    I fast{}, padded_fast{}, slow{};
     const bool inline_read = parse_plain_digits(std::string_view(text), fast);
+    // Digits after the field, which a word read past its end must not take.
+    const std::string padded = std::string(text) + "99999999";
+    const bool padded_read = parse_padded_digits(std::string_view(padded.data(), std::strlen(text)), padded_fast);
     const bool compiled_read = parse_text_field(std::string_view(text), slow) == nullptr;
     INFO(text);
+    CHECK(padded_read == inline_read);
     if (inline_read) {
       CHECK(compiled_read);
       CHECK(fast == slow);
+      CHECK(padded_fast == slow);
     }
     // Only plain digits of a value the type holds are read inline.
     const bool plain = std::strlen(text) > 0 && std::strlen(text) <= 18 &&

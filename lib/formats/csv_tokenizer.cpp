@@ -65,6 +65,7 @@ inline const char* next_special(const char* p, const char* end, char separator, 
   fields[n++] = std::string_view(field, static_cast<std::size_t>(end - field));  // "" after a final separator
   std::fill_n(out.quoted_.begin(), n, 0);
   out.size_ = n;
+  out.padded_ = true;
   return true;
 #else
   (void)begin, (void)end, (void)separator, (void)quote, (void)out;
@@ -143,6 +144,7 @@ const char* CsvTokenizer::split(const char* begin, const char* end, CsvRecord& o
     }
   }
   out.size_ = n;
+  out.padded_ = padded && escaped_.empty();  // unescaped copies in scratch_ have no padding
   for (const Escaped& e : escaped_) fields[e.field] = std::string_view(scratch_.data() + e.at, e.size);
   return nullptr;
 }

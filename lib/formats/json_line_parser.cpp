@@ -2,11 +2,20 @@
 #include "formats/json_line_parser.hpp"
 
 #include <algorithm>
-#include <cstring>
+#include <string>
+#include <string_view>
 
 namespace spate::detail {
 
 namespace {
+
+/// name == key, compared in line: keys are short, and a call to memcmp per key cost more.
+inline bool same_key(const std::string& name, std::string_view key) noexcept {
+  if (name.size() != key.size()) return false;
+  for (std::size_t i = 0; i < key.size(); ++i)
+    if (name[i] != key[i]) return false;
+  return true;
+}
 
 RowProblem problem(simdjson::error_code code, std::size_t field = RowProblem::kNoField) {
   return RowProblem{simdjson::error_message(code), field};
@@ -23,8 +32,7 @@ std::size_t JsonLineParser::find(std::string_view key) noexcept {
   const std::size_t n = fields_.size();
   std::size_t i = next_;
   for (std::size_t tried = 0; tried < n; ++tried, i = i + 1 == n ? 0 : i + 1) {
-    const std::string& name = fields_[i].name;
-    if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0) {
+    if (same_key(fields_[i].name, key)) {
       next_ = i + 1 == n ? 0 : i + 1;
       return i;
     }

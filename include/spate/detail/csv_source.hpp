@@ -41,6 +41,9 @@ class CsvRecord {
   std::vector<std::string_view> fields_;
   std::vector<unsigned char> quoted_;
   std::size_t size_ = 0;
+  /// At least 8 readable bytes follow every field (they lie in a padded block): numbers may be
+  /// read a word at a time.
+  bool padded_ = false;
   /// The column of each binding (CsvSource::columns()), set by the scan: no call per field.
   const std::size_t* columns_ = nullptr;
 };

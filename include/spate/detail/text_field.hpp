@@ -44,13 +44,10 @@ inline bool few_digits(const char* p, std::size_t n, std::uint64_t& value) noexc
   return true;
 }
 
-/// The value of the 8 ASCII digits at p, or false when one of them is not a digit. Byte i of the
-/// word is p[i] (little-endian), so the first digit is the lowest byte.
-inline bool eight_digits(const char* p, std::uint64_t& value) noexcept {
-  if constexpr (std::endian::native != std::endian::little) return few_digits(p, 8, value);
+/// The value of the 8 ASCII digits in w, the first in its lowest byte; false when one of its
+/// bytes is not a digit.
+inline bool word_digits(std::uint64_t w, std::uint64_t& value) noexcept {
   constexpr std::uint64_t kZeros = 0x3030303030303030ULL;
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
   // A byte is a digit iff its high nibble is 3 and stays 3 after adding 6.
   constexpr std::uint64_t kHighNibbles = 0xF0F0F0F0F0F0F0F0ULL;
   if ((((w & kHighNibbles) ^ kZeros) | (((w + 0x0606060606060606ULL) & kHighNibbles) ^ kZeros)) != 0) return false;
@@ -60,6 +57,26 @@ inline bool eight_digits(const char* p, std::uint64_t& value) noexcept {
   w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFULL;
   value = (w * 10000 + (w >> 32)) & 0xFFFFFFFFULL;
   return true;
+}
+
+inline std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+/// The 8 bytes at p with the first n (1 to 8) moved to the top and '0's ahead of them: the
+/// same number, as 8 digits. Reads 8 bytes whatever n is.
+inline std::uint64_t zero_filled(const char* p, std::size_t n) noexcept {
+  const unsigned shift = static_cast<unsigned>(8 * (8 - n));
+  const std::uint64_t fill = (std::uint64_t{1} << shift) - 1;  // the bytes ahead of the digits
+  return (load8(p) << shift) | (0x3030303030303030ULL & fill);
+}
+
+/// The value of the 8 ASCII digits at p, or false when one of them is not a digit.
+inline bool eight_digits(const char* p, std::uint64_t& value) noexcept {
+  if constexpr (std::endian::native != std::endian::little) return few_digits(p, 8, value);
+  return word_digits(load8(p), value);
 }
 
 }  // namespace text_field_detail
@@ -83,6 +100,29 @@ inline bool parse_plain_digits(std::string_view text, I& out) noexcept {
     value = high * 100000000 + low;
   } else if (!d::few_digits(p, n, value)) {
     return false;
+  }
+  if (value > static_cast<std::uint64_t>(std::numeric_limits<I>::max())) return false;
+  out = static_cast<I>(value);
+  return true;
+}
+
+/// As parse_plain_digits, for a field followed by at least 8 readable bytes (a padded buffer):
+/// up to 16 digits in two 8-byte words, without a loop over them.
+template <class I>
+  requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+inline bool parse_padded_digits(std::string_view text, I& out) noexcept {
+  namespace d = text_field_detail;
+  const std::size_t n = text.size();
+  const char* p = text.data();
+  if constexpr (std::endian::native != std::endian::little) return parse_plain_digits(text, out);
+  if (n - 1 >= 16) return parse_plain_digits(text, out);  // empty, or 17+ digits: rare
+  std::uint64_t value = 0;
+  if (n <= 8) {
+    if (!d::word_digits(d::zero_filled(p, n), value)) return false;
+  } else {
+    std::uint64_t high = 0, low = 0;
+    if (!d::word_digits(d::zero_filled(p, n - 8), high) || !d::word_digits(d::load8(p + n - 8), low)) return false;
+    value = high * 100000000 + low;
   }
   if (value > static_cast<std::uint64_t>(std::numeric_limits<I>::max())) return false;
   out = static_cast<I>(value);

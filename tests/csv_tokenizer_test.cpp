@@ -1,6 +1,7 @@
 // Tests of CsvTokenizer: its vector path for records without quotes and its field-by-field path
 // cut every record as the reference parser of csv_reference.hpp does, wherever separators and
 // quotes fall against 16-byte vectors; and the inline digit reader agrees with parse_text_field.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -129,4 +130,40 @@ TEST_CASE("parse_plain_digits and parse_padded_digits read what parse_text_field
     agrees(text, std::int64_t{});
     agrees(text, std::uint64_t{});
   }
+}
+
+TEST_CASE("CsvTokenizer::split_plain_line cuts lines without quotes as split does, and leaves the rest", "[csv]") {
+  std::mt19937_64 rng(18);
+  CsvTokenizer t(',', '"');
+  std::vector<spate_test::RefField> want;
+  for (int i = 0; i < 20000; ++i) {
+    // A line, its '\n', a next line, and junk past the block's end as its padding.
+    std::string line = random_record(rng);
+    line.erase(std::remove(line.begin(), line.end(), '\n'), line.end());
+    if (rng() % 8 == 0) line += '\r';
+    std::string block = line + "\n" + random_record(rng) + "\n" + ",\",\",\n,\",\",\",\",\",\",\"";
+    INFO("line: " << line);
+    CsvRecord r;
+    const char* nl = t.split_plain_line(block.data(), 1000, r);
+    if (line.find('"') != std::string::npos) {
+      CHECK(nl == nullptr);
+      continue;
+    }
+    REQUIRE(nl == block.data() + line.size());
+    std::string record = line;
+    if (!record.empty() && record.back() == '\r') record.pop_back();
+    REQUIRE(spate_test::ref_split(record, ',', '"', want));
+    REQUIRE(r.size() == want.size());
+    for (std::size_t f = 0; f < want.size(); ++f) {
+      CHECK(std::string(r[f]) == want[f].text);
+      CHECK_FALSE(r.quoted(f));
+    }
+  }
+  // A line longer than the limit is left to the caller, which refuses it whole.
+  std::string long_line(5000, ',');
+  long_line.append(1, '\n').append(32, ' ');
+  CsvRecord r;
+  CHECK(t.split_plain_line(long_line.data(), 1000, r) == nullptr);
+  CHECK(t.split_plain_line(long_line.data(), 6000, r) == long_line.data() + 5000);
+  CHECK(r.size() == 5001);
 }

@@ -1,6 +1,7 @@
-// Tests of CsvTokenizer: its vector path for records without quotes and its field-by-field path
-// cut every record as the reference parser of csv_reference.hpp does, wherever separators and
-// quotes fall against 16-byte vectors; and the inline digit reader agrees with parse_text_field.
+// Tests of CsvTokenizer: split_plain_line (lines without quotes, one vector pass) and split (any
+// record, padded or not) cut every record as the reference parser of csv_reference.hpp does,
+// wherever separators and quotes fall against 16-byte vectors; and the inline digit readers
+// agree with parse_text_field.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -80,7 +81,7 @@ TEST_CASE("CsvTokenizer reads hundreds of fields and separators on 16-byte bound
   // A record of separators only: one empty field more than separators.
   REQUIRE(tokenize(t, std::string(40, ';'), true, got));
   CHECK(got.size() == 41);
-  // Then a quote after several vectors of plain fields: the field-by-field path takes over.
+  // Then a quote after several vectors of plain fields.
   REQUIRE(tokenize(t, record + ";'x;''y'", true, got));
   REQUIRE(got.size() == 301);
   CHECK(got[300].text == "x;'y");

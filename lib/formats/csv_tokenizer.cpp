@@ -35,44 +35,6 @@ inline const char* next_special(const char* p, const char* end, char separator, 
   return p;
 }
 
-/// The record [begin, end) cut at every separator, when it holds no quote (most records): one
-/// pass of vector compares over the record, and a field per set bit of the separator mask, with
-/// no branch per byte or per field length. Returns false, with out unusable, when a quote is
-/// there (the caller then reads the record field by field). Reads up to 15 bytes past end.
-[[maybe_unused]] bool split_unquoted(const char* begin, const char* end, char separator, char quote, CsvRecord& out) {
-#if defined(__SSE2__)
-  std::vector<std::string_view>& fields = out.fields_;
-  std::size_t n = 0;
-  const char* field = begin;
-  const __m128i s = _mm_set1_epi8(separator), q = _mm_set1_epi8(quote);
-  for (const char* p = begin; p < end; p += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const auto left = static_cast<std::size_t>(end - p);
-    const unsigned valid = left >= 16 ? 0xFFFFu : (1u << left) - 1;
-    if ((static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, q))) & valid) != 0) return false;
-    unsigned seps = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, s))) & valid;
-    // A 16-byte run holds at most 16 separators: grow once for all of them.
-    if (fields.size() < n + 17) {
-      fields.resize(n * 2 + 32);
-      out.quoted_.resize(fields.size());  // the field-by-field path keeps both the same size
-    }
-    for (; seps != 0; seps &= seps - 1) {
-      const char* at = p + __builtin_ctz(seps);
-      fields[n++] = std::string_view(field, static_cast<std::size_t>(at - field));
-      field = at + 1;
-    }
-  }
-  fields[n++] = std::string_view(field, static_cast<std::size_t>(end - field));  // "" after a final separator
-  std::fill_n(out.quoted_.begin(), n, 0);
-  out.size_ = n;
-  out.padded_ = true;
-  return true;
-#else
-  (void)begin, (void)end, (void)separator, (void)quote, (void)out;
-  return false;
-#endif
-}
-
 }  // namespace
 
 const char* CsvTokenizer::split_plain_line(const char* begin, std::size_t max_bytes, CsvRecord& out) const {
@@ -115,7 +77,6 @@ const char* CsvTokenizer::split_plain_line(const char* begin, std::size_t max_by
 
 const char* CsvTokenizer::split(const char* begin, const char* end, CsvRecord& out, bool padded) {
   const char separator = separator_, quote = quote_;
-  if (padded && begin < end && split_unquoted(begin, end, separator, quote, out)) return nullptr;
   std::vector<std::string_view>& fields = out.fields_;
   std::vector<unsigned char>& quoted = out.quoted_;
   std::size_t n = 0;

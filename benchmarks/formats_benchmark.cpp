@@ -1,13 +1,14 @@
 // spate-bench-formats: read_csv and read_json_lines on the click log written as CSV and as JSON
 // lines, against a hand-written single-threaded parser of the same file and against spate's TSV
 // click-log reader, all in one run. Each contender turns every row into the same ten typed
-// fields and counts the rows; the counts must agree. Prints rows/s and the ratios of wall times.
+// fields and counts the rows; the counts must agree. Prints rows/s, CPU time and the ratios of wall times.
 //
 // The baselines are as fast as we could make them in one thread: read() into one reused 4 MiB
 // buffer, memchr for line ends and separators (vectorised in glibc), fields assigned into one
 // reused row (no allocation per row once its strings have grown); for JSON, simdjson's On-Demand
 // iterate_many over each buffer of whole lines, fields looked up in file order.
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <simdjson.h>
@@ -252,17 +253,32 @@ void convert(const fs::path& tsv, const fs::path& csv, const fs::path& jsonl) {
   fs::rename(jsonl.string() + ".partial", jsonl);
 }
 
-double seconds_of(const std::function<std::int64_t()>& run, std::int64_t expected_rows, const std::string& what,
+/// The process's CPU time so far (every thread), which other programs on a busy machine do not
+/// add to as they add to wall time.
+double cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+struct Timing {
+  double wall;  ///< median wall seconds of the runs
+  double cpu;   ///< median CPU seconds of the runs, all threads
+};
+
+Timing seconds_of(const std::function<std::int64_t()>& run, std::int64_t expected_rows, const std::string& what,
                   int repeat) {
-  std::vector<double> times;
+  std::vector<double> times, cpu;
   for (int r = 0; r < repeat; ++r) {
     auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
     std::int64_t rows = run();
+    cpu.push_back(cpu_seconds() - c0);
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (rows != expected_rows)
       throw BenchError{fmt::format("{} counted {} rows, expected {}", what, rows, expected_rows)};
   }
-  return spate_bench::median(times);
+  return {spate_bench::median(times), spate_bench::median(cpu)};
 }
 
 template <class Row>
@@ -293,7 +309,8 @@ constexpr std::string_view kUsage =
     "usage: spate-bench-formats [--rows N] [--repeat R] [--data-dir DIR]\n"
     "  --rows N        rows of the click log, written as CSV and JSON lines (default 10000000)\n"
     "  --repeat R      runs of each contender; the table shows the median (default 3)\n"
-    "  --data-dir DIR  where the files are made if missing (default <bin-dir>/../bench-data)\n";
+    "  --data-dir DIR  where the files are made if missing (default <bin-dir>/../bench-data)\n"
+    "  --only TEXT     run only the contenders whose name ends with TEXT (to profile one of them)\n";
 
 int main(int argc, char** argv) {
   spate::serve_if_executor();
@@ -305,6 +322,7 @@ int main(int argc, char** argv) {
     std::int64_t rows = 10'000'000;
     int repeat = 3;
     fs::path data_dir = fs::path(argv[0]).parent_path() / ".." / "bench-data";
+    std::string only;
     for (int i = 1; i < argc; ++i) {
       std::string_view a = argv[i];
       if (a == "--rows" && i + 1 < argc) {
@@ -313,8 +331,10 @@ int main(int argc, char** argv) {
         repeat = static_cast<int>(spate_bench::whole_number(a, argv[++i]));
       } else if (a == "--data-dir" && i + 1 < argc) {
         data_dir = argv[++i];
+      } else if (a == "--only" && i + 1 < argc) {
+        only = argv[++i];
       } else {
-        throw spate_bench::UsageError{spate::unknown_argument(a, {"--rows", "--repeat", "--data-dir"})};
+        throw spate_bench::UsageError{spate::unknown_argument(a, {"--rows", "--repeat", "--data-dir", "--only"})};
       }
     }
     fs::create_directories(data_dir);
@@ -344,9 +364,11 @@ int main(int argc, char** argv) {
     };
     std::vector<Result> results;
     auto add = [&](std::string name, const std::function<std::int64_t()>& run) {
-      double s = seconds_of(run, rows, name, repeat);
+      if (!name.ends_with(only)) return;
+      const Timing t = seconds_of(run, rows, name, repeat);
+      const double s = t.wall;
       results.push_back({name, s});
-      fmt::print("{:<40} {:>8.3f} s {:>12.0f} rows/s\n", name, s, static_cast<double>(rows) / s);
+      fmt::print("{:<40} {:>8.3f} s {:>12.0f} rows/s {:>8.3f} s CPU\n", name, s, static_cast<double>(rows) / s, t.cpu);
       std::fflush(stdout);
     };
     add("hand-written CSV", [&] { return handwritten_csv(csv, checksum); });
@@ -371,6 +393,7 @@ int main(int argc, char** argv) {
         if (r.name == name) return r.seconds;
       return 0.0;
     };
+    if (!only.empty()) return 0;  // the ratios need every contender
     fmt::print("\nratios of wall time (lower is faster; issue 17's target: each reader within 2x of the TSV reader)\n");
     for (const char* m : {"local[1]", "local[2]"}) {
       const std::string p = std::string("spate ") + m;

@@ -388,3 +388,38 @@ TEST_CASE("read_csv fills std::string_view members with views a map can copy", "
   using T = std::tuple<std::int64_t, std::string, std::optional<std::string>>;
   CHECK(rows == std::vector<T>{{1, "a \"q\"", std::nullopt}, {2, "b", ""}, {3, "c", "x"}});
 }
+
+TEST_CASE("read_csv gives every row unbound members at their defaults, whatever a consumer did to the last one",
+          "[csv]") {
+  const std::string master = SPATE_TEST_MASTER();
+  auto ctx = make_context(master);
+  TempDir dir;
+  // Long texts (past any small-string buffer) after short ones and back, and an empty optional.
+  write_file(dir.file("d.csv"),
+             "1,a-long-text-of-more-than-sixteen-bytes,x\n2,b,\n3,another-long-text-of-many-bytes,y\n4,,z\n");
+  struct Row {
+    std::int64_t id = 0;
+    std::string name;
+    std::optional<std::string> note;
+    std::string unbound = "default text of more than sixteen bytes";
+    int tag = 7;
+  };
+  auto in = spate::read_csv<Row>(ctx, dir.file("d.csv"), {.min_partitions = 1}, spate::csv_column(&Row::id, 0),
+                                 spate::csv_column(&Row::name, 1), spate::csv_column(&Row::note, 2));
+  // The consumer changes the members it was handed in place, and takes nothing.
+  auto seen = in.records()
+                  .map([](Row&& r) {
+                    auto t = std::tuple(r.id, r.name, r.note, r.unbound, r.tag);
+                    r.unbound = "changed";
+                    r.tag = 0;
+                    r.name += "!";
+                    return t;
+                  })
+                  .collect();
+  using T = std::tuple<std::int64_t, std::string, std::optional<std::string>, std::string, int>;
+  const std::string d = "default text of more than sixteen bytes";
+  CHECK(seen == std::vector<T>{{1, "a-long-text-of-more-than-sixteen-bytes", "x", d, 7},
+                               {2, "b", std::nullopt, d, 7},
+                               {3, "another-long-text-of-many-bytes", "y", d, 7},
+                               {4, "", "z", d, 7}});
+}

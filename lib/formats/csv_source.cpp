@@ -79,7 +79,9 @@ class CsvSplitScan {
         sink_(sink),
         row_sink_(row_sink),
         tokenizer_(source.format.separator, source.format.quote),
-        min_fields_(source.columns.empty() ? 0 : *std::max_element(source.columns.begin(), source.columns.end()) + 1) {}
+        min_fields_(source.columns.empty() ? 0 : *std::max_element(source.columns.begin(), source.columns.end()) + 1) {
+    fields_.columns_ = source.columns.data();
+  }
 
   void run() {
     // The split's last record may run past its end: read on, and stop at the first record that
@@ -117,6 +119,12 @@ class CsvSplitScan {
         const std::uint64_t at = offset_of(p);
         if (at >= end) return done();
         in_quotes = false;
+        // Most records hold no quote: one vector pass finds their end and their fields.
+        if (const char* nl = tokenizer_.split_plain_line(p, f.max_record_bytes + 1, fields_)) {
+          record(without_cr(p, nl), at, block_valid_utf8_, /*padded=*/true, /*split=*/true);
+          p = nl + 1;
+          continue;
+        }
         const char* nl = f.multiline ? find_record_end(p, stop, f.quote, in_quotes)
                                      : static_cast<const char*>(std::memchr(p, '\n', stop - p));
         if (nl == nullptr) {
@@ -160,7 +168,8 @@ class CsvSplitScan {
   }
 
   /// padded: bytes lie in a LineReader block, whose padding lets the tokenizer read past them.
-  void record(std::string_view bytes, std::uint64_t offset, bool known_valid_utf8, bool padded) {
+  /// split: fields_ already holds the record's fields (split_plain_line cut them).
+  void record(std::string_view bytes, std::uint64_t offset, bool known_valid_utf8, bool padded, bool split = false) {
     if (records_++ % kRecordsBetweenChecks == 0) tc_.check_killed();
     if (bytes.empty()) return;  // blank lines are no records, as in Spark and DuckDB
     if (bytes.size() > src_.format.max_record_bytes)
@@ -168,8 +177,10 @@ class CsvSplitScan {
     if (offset == 0 && src_.format.header) return check_header(bytes);
     if (!known_valid_utf8 && !simdjson::validate_utf8(bytes.data(), bytes.size()))
       return bad(offset, "invalid UTF-8", bytes);
-    if (const char* problem = tokenizer_.split(bytes.data(), bytes.data() + bytes.size(), fields_, padded))
-      return bad(offset, problem, bytes);
+    if (!split) {
+      if (const char* problem = tokenizer_.split(bytes.data(), bytes.data() + bytes.size(), fields_, padded))
+        return bad(offset, problem, bytes);
+    }
     if (!src_.header.empty() && fields_.size() != src_.header.size())
       return bad(offset, fmt::format("{} fields where the header has {}", fields_.size(), src_.header.size()), bytes);
     if (fields_.size() < min_fields_)

@@ -1,6 +1,7 @@
 // The CSV field splitter: one forward pass over a record known to be complete.
 #include "formats/csv_tokenizer.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -35,6 +36,44 @@ inline const char* next_special(const char* p, const char* end, char separator, 
 }
 
 }  // namespace
+
+const char* CsvTokenizer::split_plain_line(const char* begin, std::size_t max_bytes, CsvRecord& out) const {
+#if defined(__SSE2__)
+  std::vector<std::string_view>& fields = out.fields_;
+  std::size_t n = 0;
+  const char* field = begin;
+  const __m128i s = _mm_set1_epi8(separator_), q = _mm_set1_epi8(quote_), nl = _mm_set1_epi8('\n');
+  for (const char* p = begin;; p += 16) {
+    if (static_cast<std::size_t>(p - begin) > max_bytes) return nullptr;
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto ends = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)));
+    const unsigned line = ends != 0 ? (ends & (0u - ends)) - 1 : 0xFFFFu;  // the bytes before the '\n'
+    if ((static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, q))) & line) != 0) return nullptr;
+    unsigned seps = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, s))) & line;
+    if (fields.size() < n + 17) {
+      fields.resize(n * 2 + 32);
+      out.quoted_.resize(fields.size());  // split() keeps both the same size
+    }
+    for (; seps != 0; seps &= seps - 1) {
+      const char* at = p + __builtin_ctz(seps);
+      fields[n++] = std::string_view(field, static_cast<std::size_t>(at - field));
+      field = at + 1;
+    }
+    if (ends != 0) {
+      const char* end = p + __builtin_ctz(ends);
+      const char* last = end > field && end[-1] == '\r' ? end - 1 : end;  // the '\r' of "\r\n"
+      fields[n++] = std::string_view(field, static_cast<std::size_t>(last - field));
+      std::fill_n(out.quoted_.begin(), n, 0);
+      out.size_ = n;
+      out.padded_ = true;
+      return end;
+    }
+  }
+#else
+  (void)begin, (void)max_bytes, (void)out;
+  return nullptr;
+#endif
+}
 
 const char* CsvTokenizer::split(const char* begin, const char* end, CsvRecord& out, bool padded) {
   const char separator = separator_, quote = quote_;
@@ -104,6 +143,7 @@ const char* CsvTokenizer::split(const char* begin, const char* end, CsvRecord& o
     }
   }
   out.size_ = n;
+  out.padded_ = padded && escaped_.empty();  // unescaped copies in scratch_ have no padding
   for (const Escaped& e : escaped_) fields[e.field] = std::string_view(scratch_.data() + e.at, e.size);
   return nullptr;
 }

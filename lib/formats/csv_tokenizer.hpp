@@ -23,6 +23,15 @@ class CsvTokenizer {
   /// With `padded`, at least 16 bytes after end may be read (they are not interpreted).
   const char* split(const char* begin, const char* end, CsvRecord& out, bool padded = false);
 
+  /// The line that starts at begin, cut into out's fields as split() cuts it (without the '\n'
+  /// and a '\r' before it) when it holds no quote: returns its '\n'. Returns nullptr, out
+  /// unusable, when a quote comes before the '\n', when the line runs past max_bytes (its fields
+  /// are not worth listing), or when the target has no SSE2: the caller then
+  /// finds the record's end by quote parity and calls split(). One pass of vector compares
+  /// finds the line's end and its separators together. A '\n' must follow begin, with at least
+  /// 16 readable bytes after it (a LineReader block).
+  const char* split_plain_line(const char* begin, std::size_t max_bytes, CsvRecord& out) const;
+
  private:
   /// A field with "" in it: its index, and where its unescaped text is in scratch_.
   struct Escaped {

@@ -29,11 +29,12 @@ class JsonLineParser {
 
  private:
   /// The index of the field named key, or fields_.size().
-  std::size_t find(std::string_view key) const noexcept;
+  std::size_t find(std::string_view key) noexcept;
   RowProblem read_value(simdjson::dom::element value, std::size_t i, JsonValue& out);
 
   std::vector<JsonFieldSpec> fields_;
   std::vector<unsigned char> seen_;
+  std::size_t next_ = 0;  // where find() starts looking: the field after the one found last
   simdjson::dom::parser parser_;
 };
 

@@ -73,9 +73,4 @@ FieldProblem parse_text_field(std::string_view text, bool& out) noexcept {
   return nullptr;
 }
 
-FieldProblem parse_text_field(std::string_view text, std::string& out) {
-  out.assign(text);
-  return nullptr;
-}
-
 }  // namespace spate::detail

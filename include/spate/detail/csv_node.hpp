@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "spate/detail/csv_source.hpp"
@@ -12,10 +14,20 @@
 
 namespace spate::detail {
 
+/// Reads one field's text into a value: plain digits inline, anything else through lib/.
+/// padded: 8 bytes after the text may be read.
+template <class V>
+FieldProblem read_csv_value(std::string_view text, bool padded, V& out) {
+  if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+    if (padded ? parse_padded_digits(text, out) : parse_plain_digits(text, out)) return nullptr;
+  }
+  return parse_text_field(text, out);
+}
+
 /// Reads one field's text into a member: an optional member is empty for an empty field, except
 /// that a quoted "" is an empty string for std::optional<std::string> (or std::string_view).
 template <class M>
-FieldProblem read_csv_field(std::string_view text, bool quoted, M& out) {
+FieldProblem read_csv_field(std::string_view text, bool quoted, bool padded, M& out) {
   using Traits = optional_traits<M>;
   if constexpr (Traits::is_optional) {
     using V = typename Traits::value_type;
@@ -25,11 +37,11 @@ FieldProblem read_csv_field(std::string_view text, bool quoted, M& out) {
       return nullptr;
     }
     V value{};
-    if (FieldProblem p = parse_text_field(text, value)) return p;
+    if (FieldProblem p = read_csv_value(text, padded, value)) return p;
     out = std::move(value);
     return nullptr;
   } else {
-    return parse_text_field(text, out);
+    return read_csv_value(text, padded, out);
   }
 }
 
@@ -40,9 +52,8 @@ struct CsvFields {
   static constexpr const char* kOperator = "read_csv";
   static std::size_t bindings(const CsvSource& source) { return source.columns().size(); }
   template <class M>
-  static FieldProblem read(const CsvSource& source, const CsvRecord& record, std::size_t i, M& member) {
-    const std::size_t c = source.columns()[i];
-    return read_csv_field(record[c], record.quoted(c), member);
+  static FieldProblem read(const CsvSource&, const CsvRecord& record, std::size_t i, M& member) {
+    return read_csv_field(record.bound(i), record.bound_quoted(i), record.padded_, member);
   }
 };
 

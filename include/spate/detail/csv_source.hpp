@@ -33,11 +33,19 @@ class CsvRecord {
   std::string_view operator[](std::size_t i) const noexcept { return fields_[i]; }
   /// True when the field was written in quotes ("" is then an empty string, not a missing value).
   bool quoted(std::size_t i) const noexcept { return quoted_[i] != 0; }
+  /// The field binding i reads (the record has at least that many fields).
+  std::string_view bound(std::size_t i) const noexcept { return fields_[columns_[i]]; }
+  bool bound_quoted(std::size_t i) const noexcept { return quoted_[columns_[i]] != 0; }
 
   // Filled by the tokenizer: the first size_ entries are the record's; the vectors only grow.
   std::vector<std::string_view> fields_;
   std::vector<unsigned char> quoted_;
   std::size_t size_ = 0;
+  /// At least 8 readable bytes follow every field (they lie in a padded block): numbers may be
+  /// read a word at a time.
+  bool padded_ = false;
+  /// The column of each binding (CsvSource::columns()), set by the scan: no call per field.
+  const std::size_t* columns_ = nullptr;
 };
 
 /// Fills a row from a record; `row_sink` is the template side's object.

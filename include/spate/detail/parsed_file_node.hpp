@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "spate/detail/field_binding.hpp"
@@ -62,12 +63,26 @@ class ParsedFileNode final : public Node<Row>, private Registered<ParsedFileNode
     const Binder& binder;
     const Source& source;
     Emit<Row>& out;
+    Row row{};  // filled anew for every record, see fill
   };
 
   // The scanner's callback (a plain function: the scanner is compiled once, in lib/).
   static RowProblem fill(void* sink, Record record) {
     Sink& s = *static_cast<Sink*>(sink);
-    Row row{};
+    if constexpr (std::is_move_assignable_v<Row>) {
+      // One row serves every record: a consumer that does not keep its strings (count, a map
+      // to other fields) leaves their buffers, and the next record's text is copied into them
+      // without allocating. Assigning Row{} first puts back the defaults of members no binding
+      // sets (a std::string assigned an empty one keeps its buffer).
+      s.row = Row{};
+      return fill_row(s, s.row, record);
+    } else {
+      Row row{};
+      return fill_row(s, row, record);
+    }
+  }
+
+  static RowProblem fill_row(Sink& s, Row& row, Record record) {
     RowProblem problem = s.binder.visit(row, [&](std::size_t i, auto& member) -> RowProblem {
       if (const char* why = Fields::read(s.source, record, i, member)) return RowProblem{why, i};
       return {};

@@ -142,20 +142,83 @@ TEST_CASE("cogroup with two and three others gives every key of any side with ea
     }
 }
 
-TEST_CASE("filter_by_range keeps keys in [lower, upper] and the partitioner") {
+TEST_CASE("filter_by_range keeps keys in [lower, upper], in the order of a sorted dataset") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   for (auto seed : seeds(ctx))
-    for (auto n : kSizes) {
-      CAPTURE(seed, n);
-      auto input = random_pairs(seed, n, 30);
-      auto sorted_ds = ctx.parallelize(input, 3).sort_by_key();
-      spate::Dataset<std::pair<int, int>> in_range = sorted_ds.filter_by_range(10, 19);
-      std::vector<std::pair<int, int>> want;
-      for (const auto& r : input)
-        if (r.first >= 10 && r.first <= 19) want.push_back(r);
-      REQUIRE(same(bag(in_range.collect()), bag(want)));
-      REQUIRE(in_range.partitioner() == sorted_ds.partitioner());
-    }
+    for (auto n : kSizes)
+      for (bool ascending : {true, false}) {
+        CAPTURE(seed, n, ascending);
+        auto input = random_pairs(seed, n, 30);
+        auto sorted_ds = ctx.parallelize(input, 3).sort_by_key(ascending, 5);
+        spate::Dataset<std::pair<int, int>> in_range = sorted_ds.filter_by_range(10, 19);
+        std::vector<std::pair<int, int>> want;
+        for (const auto& r : sorted_ds.collect())
+          if (r.first >= 10 && r.first <= 19) want.push_back(r);
+        REQUIRE(in_range.collect() == want);
+        // Bounds the wrong way round hold nothing, as in Spark.
+        REQUIRE(sorted_ds.filter_by_range(19, 10).collect().empty());
+        auto hashed = ctx.parallelize(input, 3).partition_by(spate::HashPartitioner(4));
+        auto hashed_in_range = hashed.filter_by_range(10, 19);
+        REQUIRE(same(bag(hashed_in_range.collect()), bag(want)));
+        REQUIRE(hashed_in_range.num_partitions() == 4);
+        REQUIRE(hashed_in_range.partitioner() == hashed.partitioner());
+      }
+}
+
+TEST_CASE("filter_by_range on a range-partitioned dataset reads only the partitions its range "
+          "can hold, and knows a partitioner they obey") {
+  auto ctx = make_context(SPATE_TEST_MASTER());
+  std::vector<std::pair<int, int>> input;
+  for (int i = 0; i < 1000; ++i) input.emplace_back((i * 7919) % 1000, i);  // each key once
+  for (bool ascending : {true, false}) {
+    CAPTURE(ascending);
+    auto sorted_ds = ctx.parallelize(input, 4).sort_by_key(ascending, 10);
+    REQUIRE(sorted_ds.num_partitions() == 10);
+    auto& whole = dynamic_cast<const spate::RangePartitioner<int>&>(*sorted_ds.partitioner());
+    std::set<std::size_t> holding;
+    for (int k = 250; k <= 449; ++k) holding.insert(whole(k));
+    auto in_range = sorted_ds.filter_by_range(250, 449);
+    REQUIRE(in_range.num_partitions() == holding.size());
+    REQUIRE(in_range.num_partitions() < 10);
+    auto parts = partitions_of(in_range);
+    auto& kept = dynamic_cast<const spate::RangePartitioner<int>&>(*in_range.partitioner());
+    std::size_t records = 0;
+    for (std::size_t p = 0; p < parts.size(); ++p)
+      for (const auto& [k, v] : parts[p]) {
+        CAPTURE(p, k);
+        REQUIRE(k >= 250);
+        REQUIRE(k <= 449);
+        REQUIRE(kept(k) == p);
+        REQUIRE(whole(k) == *holding.begin() + p);
+        ++records;
+      }
+    REQUIRE(records == 200);
+    // A range inside one partition reads that partition alone.
+    REQUIRE(sorted_ds.filter_by_range(300, 300).num_partitions() == 1);
+    auto key_300 =
+        std::find_if(input.begin(), input.end(), [](const auto& r) { return r.first == 300; });
+    REQUIRE(sorted_ds.filter_by_range(300, 300).values().collect() ==
+            std::vector<int>{key_300->second});
+  }
+}
+
+TEST_CASE("a range partitioner's subrange numbers the kept partitions from 0, either way") {
+  spate::RangePartitioner<int> up({10, 20, 30, 40}, true);
+  auto mid = up.subrange(1, 3);
+  REQUIRE(mid.num_partitions() == 3);
+  for (int k : {11, 15, 20, 21, 30, 31, 40})
+    REQUIRE(mid(k) == up(k) - 1);
+  REQUIRE(mid(5) == 0);
+  REQUIRE(mid(45) == 2);
+  spate::RangePartitioner<int> down({10, 20, 30, 40}, false);
+  auto top = down.subrange(1, 3);
+  REQUIRE(top.num_partitions() == 3);
+  for (int k : {11, 15, 20, 21, 30, 31, 40})
+    REQUIRE(top(k) == down(k) - 1);
+  REQUIRE(top(45) == 0);
+  REQUIRE(top(5) == 2);
+  REQUIRE(up.subrange(0, 4).same_as(up));
+  REQUIRE(up.subrange(2, 2).num_partitions() == 1);
 }
 
 TEST_CASE("repartition_and_sort_within_partitions places keys by the partitioner and sorts each "

@@ -205,7 +205,8 @@ class Dataset {
                                     const std::map<key_of_t<T>, double>& fractions,
                                     std::uint64_t seed = 42) const
     requires KeyValue<T>;
-  /// The records whose key k has lower <= k && k <= upper; keeps the partitioner.
+  /// The records whose key k has lower <= k && k <= upper; keeps the partitioner. A dataset
+  /// range-partitioned by sort_by_key keeps only the partitions the range can hold.
   template <class K = key_of_t<T>>
   auto filter_by_range(const std::type_identity_t<K>& lower, const std::type_identity_t<K>& upper) const
     requires KeyValue<T>;

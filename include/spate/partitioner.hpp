@@ -72,6 +72,14 @@ class RangePartitioner final : public PartitionerBase {
         std::lower_bound(bounds_.begin(), bounds_.end(), k, less_) - bounds_.begin());
     return ascending_ ? i : bounds_.size() - i;
   }
+  /// The partitioner of partitions first..last (first <= last < num_partitions()) alone,
+  /// numbered from 0: a key below the range goes to 0, one above it to the last (filter_by_range).
+  RangePartitioner subrange(std::size_t first, std::size_t last) const {
+    std::size_t start = ascending_ ? first : bounds_.size() - last;
+    auto from = bounds_.begin() + static_cast<std::ptrdiff_t>(start);
+    return RangePartitioner(std::vector<K>(from, from + static_cast<std::ptrdiff_t>(last - first)),
+                            ascending_, less_);
+  }
   /// Writes the partitioner into a task.
   void save_state(Writer& w) const {
     serialize_to(w, bounds_);

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <memory>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "spate/dataset.hpp"
 #include "spate/detail/aggregators.hpp"
+#include "spate/detail/partition_nodes.hpp"
 #include "spate/detail/shuffle_nodes.hpp"
+#include "spate/partitioner.hpp"
 
 namespace spate {
 
@@ -92,7 +95,22 @@ auto Dataset<T, Stack>::filter_by_range(const std::type_identity_t<K>& lower,
                                         const std::type_identity_t<K>& upper) const
   requires KeyValue<T>
 {
-  return filter(detail::KeyInRange<K>{lower, upper});
+  using R = owned_t<T>;
+  using Key = key_of_t<R>;
+  std::shared_ptr<detail::Node<R>> node = owned_node();
+  // As Spark's filterByRange: a dataset range-partitioned by sort_by_key reads only the
+  // partitions its range can hold, and keeps a partitioner of those alone.
+  if constexpr (std::is_constructible_v<Key, const K&>) {
+    if (auto range = std::dynamic_pointer_cast<const RangePartitioner<Key>>(node->partitioner())) {
+      std::size_t a = (*range)(Key(lower)), b = (*range)(Key(upper));
+      std::size_t first = std::min(a, b), last = std::max(a, b);
+      if (first > 0 || last + 1 < node->num_partitions())
+        node = std::make_shared<detail::PartitionRangeNode<R>>(
+            engine()->next_node_id(), node, first, last - first + 1,
+            std::make_shared<const RangePartitioner<Key>>(range->subrange(first, last)));
+    }
+  }
+  return from_node<R>(node).filter(detail::KeyInRange<K>{lower, upper});
 }
 
 template <class T, class Stack>

@@ -128,6 +128,50 @@ class CoalesceNode final : public Node<T>,
   std::shared_ptr<Node<T>> parent_;
 };
 
+/// A contiguous run of the parent's partitions: partition i is the parent's first + i. Used by
+/// filter_by_range on a range-partitioned dataset, to read only the partitions its range can hold.
+template <class T>
+class PartitionRangeNode final : public Node<T>,
+    private Registered<PartitionRangeNode<T>, TypeKind::node> {
+  using Reg = Registered<PartitionRangeNode, TypeKind::node>;
+
+ public:
+  const char* type_key() const noexcept override { return Reg::registered_key(); }
+
+  /// partitioner (may be null) is what the kept records obey, numbered from first.
+  PartitionRangeNode(std::uint64_t id, std::shared_ptr<Node<T>> parent, std::size_t first,
+                     std::size_t partitions, std::shared_ptr<const PartitionerBase> partitioner)
+      : Node<T>(id, "partition_range", partitions), parent_(std::move(parent)), first_(first) {
+    // A range can arrive over the wire: past the parent's end, compute would ask for a
+    // partition it does not have.
+    if (first_ > parent_->num_partitions() || partitions > parent_->num_partitions() - first_)
+      throw serialization_error("partition_range: partitions " + std::to_string(first_) + " to " +
+                                std::to_string(first_ + partitions) + " of a parent with " +
+                                std::to_string(parent_->num_partitions()));
+    this->add_narrow_parent(parent_);
+    this->set_partitioner(std::move(partitioner));
+  }
+  void save(GraphWriter& w) const override {
+    w.node(parent_);
+    serialize_to(w.out(), static_cast<std::uint64_t>(first_));
+  }
+  static std::shared_ptr<PartitionRangeNode> load(GraphReader& r, const NodeHeader& h) {
+    auto parent = r.node_of<T>();
+    auto first = deserialize_from<std::uint64_t>(r.in());
+    return std::make_shared<PartitionRangeNode>(h.id, std::move(parent), first, h.partitions,
+                                                nullptr);
+  }
+
+ protected:
+  void compute(TaskContext& tc, std::size_t p, Emit<T> out) override {
+    parent_->iterate(tc, first_ + p, out);
+  }
+
+ private:
+  std::shared_ptr<Node<T>> parent_;
+  std::size_t first_;
+};
+
 /// map_partitions: f(partition_index, std::vector<T> records) returns a range of U; with
 /// Streamed, map_partitions_with_index: f(partition_index, PartitionRecords<T>&) does.
 template <class T, class U, class F, bool Streamed = false>

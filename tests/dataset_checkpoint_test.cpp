@@ -61,6 +61,16 @@ TEST_CASE("checkpoint without a checkpoint directory says how to set one") {
   REQUIRE_THROWS_WITH(ds.checkpoint(), Catch::Contains("set_checkpoint_dir") && Catch::Contains("--checkpoint-dir"));
 }
 
+TEST_CASE("an s3:// checkpoint directory is refused, pointing to object files") {
+  spate::Context ctx(spate::Options{.master = "local[2]", .ui = false});
+  REQUIRE_THROWS_WITH(ctx.set_checkpoint_dir("s3://bucket/checkpoints/"),
+                      Catch::Contains("s3://bucket/checkpoints/") && Catch::Contains("save_as_object_file"));
+  REQUIRE_THROWS_WITH(spate::Context(spate::Options{.master = "local[2]",
+                                                    .checkpoint_dir = "s3://bucket/checkpoints/",
+                                                    .ui = false}),
+                      Catch::Contains("s3://bucket/checkpoints/"));
+}
+
 TEST_CASE("a checkpointed dataset holds the same partitions and runs nothing before the cut again") {
   auto ctx = make_context(SPATE_TEST_MASTER());
   TempDir dir;

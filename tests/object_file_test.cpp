@@ -210,11 +210,3 @@ TEST_CASE("save_as_object_file refuses a directory holding a complete output") {
   REQUIRE_THROWS_WITH(ds.save_as_object_file(tmp.file("done")), Catch::Contains("_SUCCESS"));
   REQUIRE(same(ctx.object_file<int>(tmp.file("done")).collect(), std::vector<int>{1, 2, 3}));
 }
-
-TEST_CASE("object files refuse s3:// paths, naming the path") {
-  auto ctx = make_context(SPATE_TEST_MASTER());
-  REQUIRE_THROWS_WITH(ctx.parallelize(std::vector<int>{1, 2, 3}, 2).save_as_object_file("s3://out/objects/"),
-                      Catch::Contains("s3://out/objects/") && Catch::Contains("local or shared filesystem"));
-  REQUIRE_THROWS_WITH(ctx.object_file<int>("s3://out/objects/"),
-                      Catch::Contains("s3://out/objects/") && Catch::Contains("local or shared filesystem"));
-}

@@ -1,5 +1,6 @@
-// save_as_text_file to s3:// against a real s3rver: parts as multipart uploads completed by the
-// driver, _SUCCESS last, an existing output refused, a failed job leaving nothing complete.
+// save_as_text_file and save_as_object_file to s3:// against a real s3rver: parts as multipart
+// uploads completed by the driver, _SUCCESS last, an existing output refused, a failed job
+// leaving nothing complete, object files read back from s3://.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -122,6 +123,43 @@ TEST_CASE("save_as_text_file to s3:// with gzip or zstd writes compressed parts 
       CHECK(ctx.text_file("s3://packed/" + prefix + "part-*").collect() == escaped);
     }
   }
+}
+
+TEST_CASE("save_as_object_file to s3:// writes parts that object_file reads back, split by block; "
+          "a damaged or rewritten part fails the job naming it",
+          "[s3][s3_output]") {
+  SPATE_REQUIRE_S3RVER();
+  S3TestServer server({"objs"});
+  S3TestEnv env(server.endpoint());
+  S3Client client(S3Config::from_environment());
+  using Row = std::pair<int, std::string>;
+  std::vector<Row> data;
+  // About 9 MB: parts of several 1 MiB blocks, so that a part is read as more than one split.
+  for (int i = 0; i < 400'000; ++i) data.emplace_back(i, fmt::format("row {} of the object file", i));
+  for (const char* master : {"local[2]", "local-cluster[2]"}) {
+    INFO("master " << master);
+    std::string prefix = std::string_view(master).find("cluster") == std::string_view::npos ? "local/" : "cluster/";
+    spate::Context ctx(spate::Options{.master = master});
+    ctx.parallelize(data, 3).save_as_object_file("s3://objs/" + prefix);
+    std::vector<std::string> expected{prefix + "_SUCCESS"};
+    for (int p = 0; p < 3; ++p) expected.push_back(prefix + fmt::format("part-{:05}", p));
+    CHECK(keys_under(client, "objs", prefix) == expected);
+    auto back = ctx.object_file<Row>("s3://objs/" + prefix, 8);
+    CHECK(back.num_partitions() >= 8);
+    CHECK(back.collect() == data);
+  }
+  std::string part = get_object(client, "objs", "local/part-00001");
+  std::string damaged = part;
+  damaged[damaged.size() / 2] ^= 0x20;
+  client.put("objs", "damaged/part-00000", damaged);
+  spate::Context ctx(spate::Options{.master = "local[2]"});
+  REQUIRE_THROWS_WITH(ctx.object_file<Row>("s3://objs/damaged/").collect(),
+                      Contains("s3://objs/damaged/part-00000") && Contains("damaged at byte"));
+  client.put("objs", "moving/part-00000", part);
+  auto planned = ctx.object_file<Row>("s3://objs/moving/");  // listed with its ETag
+  client.put("objs", "moving/part-00000", get_object(client, "objs", "local/part-00000"));
+  REQUIRE_THROWS_WITH(planned.collect(), Contains("moving/part-00000") &&
+                                             Contains("changed since the job was planned"));
 }
 
 // ---- a driver killed with SIGKILL mid-save ----

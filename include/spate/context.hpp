@@ -139,7 +139,7 @@ class Context {
   Dataset<std::string_view> text_file(const std::string& path, std::size_t min_partitions = 0) const;
 
   /// The records of object files written by save_as_object_file (a file, a directory's files or
-  /// a glob's files), read as T, which must be the type they were written as (owned_t of the
+  /// a glob's files, local or under s3:// as text_file reads them), read as T, which must be the type they were written as (owned_t of the
   /// dataset's record type). Files are split into byte ranges as text_file splits plain files
   /// (at least `min_partitions` in all, default default_parallelism()); a partition holds the
   /// blocks that start in its range, in file order. Throws io_error, on this call, when nothing
@@ -201,6 +201,7 @@ class Context {
   /// Sets where Dataset::checkpoint() writes from now on (Spark's setCheckpointDir): each
   /// Context checkpoints into a directory of its own under `dir`, created when first needed.
   /// In cluster modes the driver and every executor must see `dir` (a shared file system).
+  /// Throws config_error for an s3:// path (checkpoints need a file system).
   void set_checkpoint_dir(const std::string& dir) const { engine_->set_checkpoint_dir(dir); }
   /// The checkpoint directory set, or "".
   std::string checkpoint_dir() const { return engine_->checkpoint_dir(); }

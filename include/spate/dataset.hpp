@@ -461,7 +461,8 @@ class Dataset {
   /// one part per partition, with the commit rules of save_as_text_file. A part is a header
   /// naming the record type, blocks of about 1 MiB (compressed with the shuffle codec) each
   /// with a checksum, and an index of the blocks; Context::object_file<owned_t<T>> reads it
-  /// back, split into as many partitions as asked. owned_t<T> must be serializable.
+  /// back, split into as many partitions as asked. DIR may be an s3:// prefix, as for
+  /// save_as_text_file. owned_t<T> must be serializable.
   void save_as_object_file(const std::string& dir) const;
 
   // ---- introspection ----

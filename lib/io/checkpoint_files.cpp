@@ -28,7 +28,7 @@ ObjectFileSplit checkpoint_part_split(const std::string& dir, std::size_t partit
   auto size = static_cast<std::uint64_t>(st.st_size);
   // The size of now: a checkpoint part is written once and never changes, so there is no
   // planning-time size to hold it to.
-  return ObjectFileSplit{path, 0, size, size, std::nullopt};
+  return ObjectFileSplit{path, 0, size, size, std::nullopt, {}};
 }
 
 CheckpointDirectory::~CheckpointDirectory() {

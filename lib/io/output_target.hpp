@@ -27,8 +27,8 @@ class OutputTarget {
   virtual std::string receipt(std::size_t partition) const = 0;
   /// On the driver: keeps a task's receipt for partition; false if another attempt's was kept.
   virtual bool accept(std::size_t partition, const std::string& receipt) = 0;
-  /// Publishes the accepted parts, then the success marker.
-  virtual void finish() = 0;
+  /// Publishes the accepted parts of partitions 0..partitions-1, then the success marker.
+  virtual void finish(std::size_t partitions) = 0;
   /// After a failed job: leaves nothing that looks like output.
   virtual void abort() noexcept = 0;
 };

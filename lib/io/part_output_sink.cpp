@@ -36,7 +36,8 @@ class DirectoryTarget final : public OutputTarget {
   }
   std::string receipt(std::size_t) const override { return ""; }
   bool accept(std::size_t, const std::string&) override { return true; }
-  void finish() override { committer_.finish(); }
+  // Each task published its part by a rename before it reported success.
+  void finish(std::size_t /*partitions*/) override { committer_.finish(); }
   void abort() noexcept override { committer_.abort_job(); }
 
  private:
@@ -79,7 +80,7 @@ std::string PartOutputSink::receipt(std::size_t partition) const {
 bool PartOutputSink::accept(std::size_t partition, const std::string& receipt) {
   return impl_->target->accept(partition, receipt);
 }
-void PartOutputSink::finish() { impl_->target->finish(); }
+void PartOutputSink::finish(std::size_t partitions) { impl_->target->finish(partitions); }
 void PartOutputSink::abort() noexcept { impl_->target->abort(); }
 std::string PartOutputSink::part_name(std::size_t partition) { return OutputCommitter::part_name(partition); }
 

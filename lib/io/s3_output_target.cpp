@@ -126,7 +126,7 @@ class S3OutputTarget final : public OutputTarget {
     receipts_[partition] = receipt;
   }
 
-  void finish() override {
+  void finish(std::size_t partitions) override {
     try {
       S3Client client(S3Config::from_environment());
       std::map<std::size_t, std::string> accepted;
@@ -134,6 +134,12 @@ class S3OutputTarget final : public OutputTarget {
         std::lock_guard lock(mu_);
         accepted = receipts_;
       }
+      // A part whose upload never reached the driver would be missing under a _SUCCESS.
+      for (std::size_t p = 0; p < partitions; ++p)
+        if (!accepted.contains(p))
+          throw io_error(fmt::format("s3://{}/{}: no upload of {} reached the driver; nothing is "
+                                     "published", loc_.bucket, loc_.key,
+                                     PartOutputSink::part_name(p)));
       for (const auto& [p, text] : accepted) {
         Receipt r = Receipt::decode(text);
         std::string key = loc_.key + PartOutputSink::part_name(p);

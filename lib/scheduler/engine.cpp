@@ -100,8 +100,21 @@ std::string make_app_id() {
   return fmt::format("{}-{}", when, ::getpid());
 }
 
+namespace {
+
+/// Throws config_error for a checkpoint directory checkpoints cannot be written to.
+void check_checkpoint_dir(const std::string& dir) {
+  if (dir.starts_with("s3://"))
+    throw config_error("checkpoint directory '" + dir + "': checkpoints are written to a local or "
+                       "shared file system; to hand a dataset over through S3, use "
+                       "save_as_object_file and Context::object_file");
+}
+
+}  // namespace
+
 struct Engine::Impl {
   explicit Impl(EngineConfig c) : config(std::move(c)) {
+    check_checkpoint_dir(config.checkpoint_dir);
     checkpoint_dir = config.checkpoint_dir;
     blocks.set_budget(config.memory_budget ? config.memory_budget : default_memory_budget());
     bool cluster = config.master.starts_with("local-cluster[") || config.master.starts_with("spate://");
@@ -273,6 +286,7 @@ std::vector<ExecutorInfo> Engine::executors() const { return impl_->backend->exe
 void Engine::track_cached(const std::shared_ptr<NodeBase>& node) { impl_->cleaner->track(node); }
 
 void Engine::set_checkpoint_dir(std::string dir) {
+  check_checkpoint_dir(dir);
   std::lock_guard lock(impl_->checkpoint_mutex);
   impl_->checkpoint_dir = std::move(dir);
 }

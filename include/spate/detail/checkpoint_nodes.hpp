@@ -66,7 +66,7 @@ class CheckpointWriteHandler final : public ResultHandler,
     tc.add_counter("checkpoint.records", written.records);
     tc.add_counter("checkpoint.bytes", written.bytes);
   }
-  void job_succeeded() override { sink_.finish(); }
+  void job_succeeded() override { sink_.finish(num_partitions()); }
   void job_failed() noexcept override { sink_.abort(); }
 
  private:

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,20 +61,21 @@ class ObjectFileWriter {
   std::string chunk_;
 };
 
+class ObjectFileBytes;  // lib/io/object_file_bytes.hpp
+
 /// The bytes [begin, end) of one object file that one task reads: the blocks that start there.
-/// file_size and file_mtime_ns are as seen at planning; a reader fails if the file differs.
+/// file_size, file_mtime_ns and (for an s3:// object) etag are as seen at planning; a reader
+/// fails if the file differs.
 struct ObjectFileSplit {
   std::string path;
   std::uint64_t begin = 0;
   std::uint64_t end = 0;
   std::uint64_t file_size = 0;
   std::optional<std::int64_t> file_mtime_ns;
+  std::string etag;
 };
 
-/// Returns dir; throws config_error for an s3:// path, which object files do not support yet.
-const std::string& object_file_local_path(const std::string& dir, std::string_view operation);
-
-/// Lists the files of `path` (file, directory or glob, as text_file does), checks that each is
+/// Lists the files of `path` (file, directory or glob, local or s3://, as text_file does), checks that each is
 /// an object file of records of type `type_name` (its header, on the driver, before any task),
 /// and cuts them into byte ranges: at least `min_partitions` in all, at most 64 MiB each.
 /// Throws io_error naming the file for a file that is not an object file, is cut short, or
@@ -109,12 +111,10 @@ class ObjectSplitReader {
   const std::string& path() const noexcept { return path_; }
 
  private:
-  /// Reads n bytes at offset into out; throws io_error when the file ends first.
-  void read_at(std::uint64_t offset, std::size_t n, std::string& out) const;
   [[noreturn]] void corrupt(std::uint64_t offset, std::string_view why) const;
 
   std::string path_;
-  int fd_ = -1;
+  std::unique_ptr<ObjectFileBytes> file_;
   std::uint64_t size_ = 0;
   std::uint64_t index_offset_ = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> blocks_;  // of this split: offset, records

@@ -88,7 +88,7 @@ class ObjectFileOutputHandler final : public ResultHandler,
 
  public:
   ObjectFileOutputHandler(const std::string& dir, std::shared_ptr<Node<T>> node, bool prepare = true)
-      : sink_(object_file_local_path(dir, "save_as_object_file"), prepare), node_(std::move(node)) {}
+      : sink_(dir, prepare), node_(std::move(node)) {}
 
   const char* type_key() const noexcept override { return Reg::registered_key(); }
   void save(GraphWriter& w) const override {
@@ -99,9 +99,12 @@ class ObjectFileOutputHandler final : public ResultHandler,
     auto dir = deserialize_from<std::string>(r.in());
     return std::make_shared<ObjectFileOutputHandler>(dir, r.node_of<T>(), false);
   }
-  // The part file is the result; nothing travels back.
-  void save_result(std::size_t, Writer&) const override {}
-  void load_result(std::size_t, Reader&) override {}
+  // What the driver needs to publish the part: nothing for a local directory (the task renamed
+  // it), the open multipart upload for S3.
+  void save_result(std::size_t p, Writer& w) const override { serialize_to(w, sink_.receipt(p)); }
+  void load_result(std::size_t p, Reader& r) override {
+    sink_.accept(p, deserialize_from<std::string>(r));
+  }
 
   std::size_t num_partitions() const noexcept override { return node_->num_partitions(); }
   void run_task(TaskContext& tc, std::size_t p) override {
@@ -111,7 +114,7 @@ class ObjectFileOutputHandler final : public ResultHandler,
     tc.add_counter("output.records", written.records);
     tc.add_counter("output.bytes", written.bytes);
   }
-  void job_succeeded() override { sink_.finish(); }
+  void job_succeeded() override { sink_.finish(num_partitions()); }
   void job_failed() noexcept override { sink_.abort(); }
 
  private:

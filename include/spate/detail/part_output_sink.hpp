@@ -52,9 +52,10 @@ class PartOutputSink {
   /// On the driver: keeps the receipt of a task's committed part. The first attempt of a
   /// partition wins; a later one's upload is abandoned and false returned.
   bool accept(std::size_t partition, const std::string& receipt);
-  /// Writes the success marker once every part is committed (for S3, completes the accepted
-  /// uploads first, in partition order).
-  void finish();
+  /// Writes the success marker once every part of partitions 0..partitions-1 is committed (for
+  /// S3, completes the accepted uploads first, in partition order; a partition whose receipt
+  /// never arrived is an io_error, and nothing is published).
+  void finish(std::size_t partitions);
   /// After a failed job, removes temporary files, committed parts and any success marker, so
   /// that nothing in `dir` looks like output.
   void abort() noexcept;

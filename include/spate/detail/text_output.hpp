@@ -131,7 +131,7 @@ class TextOutputHandler final : public ResultHandler,
     tc.add_counter("output.records", records);
     tc.add_counter("output.bytes", bytes);
   }
-  void job_succeeded() override { sink_.finish(); }
+  void job_succeeded() override { sink_.finish(num_partitions()); }
   void job_failed() noexcept override { sink_.abort(); }
 
  private:

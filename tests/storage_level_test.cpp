@@ -273,3 +273,51 @@ TEST_CASE("a task that throws midway through a persisted partition keeps nothing
   CHECK(blocks.cached_disk_bytes() == 0);
   CHECK(ctx.engine()->counter("cache.unroll.spilled") == 0);  // failed attempts count nothing
 }
+
+TEST_CASE("a persisted partition read by a consumer that stops early is still computed and kept whole") {
+  auto ctx = make_context(SPATE_LOCAL_TEST_MASTER());
+  for (auto level : kLevels) {
+    CAPTURE(spate::to_string(level));
+    std::atomic<int> calls{0};
+    auto* c = &calls;
+    auto input = ids(20'000);
+    auto persisted = ctx.parallelize(input, 4).map([c](int x) {
+      c->fetch_add(1);
+      return x;
+    }).persist(level);
+    auto firsts = persisted.map_partitions_with_index([](std::size_t, spate::PartitionRecords<int>& records) {
+      std::vector<int> out;
+      for (int x : records) {
+        out.push_back(x);
+        if (out.size() == 3) break;
+      }
+      return out;
+    });
+    REQUIRE(firsts.collect() == std::vector<int>{0, 1, 2, 5000, 5001, 5002, 10000, 10001, 10002, 15000, 15001, 15002});
+    CHECK(calls.load() == static_cast<int>(input.size()));
+    REQUIRE(persisted.collect() == input);
+    CHECK(calls.load() == static_cast<int>(input.size()));  // read from where it was kept
+    persisted.unpersist();
+  }
+}
+
+TEST_CASE("a consumer that stops early on a partition memory_only could not keep stops its computation") {
+  spate::Context ctx(spate::Options{.master = "local[2]", .executor_memory = kBudget, .progress = false, .ui = false});
+  std::atomic<int> calls{0};
+  auto* c = &calls;
+  auto persisted = ctx.parallelize(ids(kFatRecords), kFatPartitions).map([c](int x) {
+    c->fetch_add(1);
+    return Fat(x);
+  }).persist(StorageLevel::memory_only);
+  auto firsts = persisted.map_partitions_with_index([](std::size_t, spate::PartitionRecords<Fat>& records) {
+    std::vector<int> out;
+    for (const Fat& f : records) {
+      out.push_back(static_cast<int>(f.id));
+      if (out.size() == 5000) break;  // past what the budget lets it keep
+    }
+    return out;
+  });
+  REQUIRE(firsts.count() == 5000 * kFatPartitions);
+  // Dropped, so nothing is gained by computing the rest; batches read ahead bound what was.
+  CHECK(calls.load() < kFatRecords);
+}

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -22,6 +23,7 @@
 #include "spate/detail/partition_unroller.hpp"
 #include "spate/detail/spill_file.hpp"
 #include "spate/detail/task_context.hpp"
+#include "spate/detail/thread_coroutine.hpp"
 #include "spate/error.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"
@@ -142,12 +144,26 @@ class Node : public NodeBase {
     // Not here yet: each record goes downstream as it is computed, and a copy is kept where the
     // level says (PartitionUnroller), so no level holds the partition whole before passing it on.
     PartitionUnroller<T> kept(tc, storage_level());
+    // A consumer that stops reading early (a map_partitions function, through
+    // ThreadCoroutine::Stopped) would leave the partition unkept and computed again next time:
+    // the rest is computed and kept first, then the stop goes on. One no longer kept stops at once.
+    std::exception_ptr stopped;
     auto pass = [&](T&& x) {
       kept.keep(x);
-      out(std::move(x));
+      if (stopped) {
+        if (!kept.keeping()) std::rethrow_exception(stopped);
+        return;
+      }
+      try {
+        out(std::move(x));
+      } catch (const ThreadCoroutine::Stopped&) {
+        if (!kept.keeping()) throw;
+        stopped = std::current_exception();
+      }
     };
     compute(tc, p, Emit<T>(pass));
     kept.finish(id(), p);
+    if (stopped) std::rethrow_exception(stopped);
   }
 
   void read_from_disk(TaskContext& tc, const DiskPartition& disk, Emit<T> out) {

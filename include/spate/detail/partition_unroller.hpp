@@ -60,6 +60,9 @@ class PartitionUnroller {
     }
   }
 
+  /// False once the partition is dropped (memory_only past the budget): nothing more is kept.
+  bool keeping() const noexcept { return mode_ != Mode::dropped; }
+
   /// Stores what was kept as partition `p` of node `node_id`, once every record was kept:
   /// in memory with the reservation that grew with it, or on disk; a dropped partition is not
   /// stored.

@@ -1,10 +1,12 @@
 // spate-bench-spill: peak memory of jobs larger than the memory budget. Runs, each in a process
 // of its own under local[2] with --executor-memory BUDGET: a sort_by_key of four times the
-// budget, a group_by_key with one key holding most of the records, and a tiny job for the fixed
-// base (the process's memory with almost no data). Prints peak RSS against budget + base.
+// budget, a group_by_key with one key holding most of the records, a persist(memory_and_disk)
+// of four times the budget in two partitions of two budgets each (read twice), and a tiny job
+// for the fixed base (the process's memory with almost no data). Prints peak RSS against
+// budget + base.
 //
 //   spate-bench-spill [--budget-mb B (default 128)] [--master M (default local[2])]
-//   spate-bench-spill sort|group|base --records N --master M --executor-memory B   (one job)
+//   spate-bench-spill sort|group|persist|base --records N --master M --executor-memory B   (one job)
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <spawn.h>
@@ -64,6 +66,11 @@ int run_job(spate::Context& ctx) {
   } else if (job == "group") {
     n = input.group_by_key(kPartitions).map([](const std::pair<long, std::vector<long>>& g) { return g.second.size(); })
             .reduce(std::plus<>{});
+  } else if (job == "persist") {
+    // Two partitions, each larger than the budget: each must leave memory as it is unrolled.
+    auto kept = input.coalesce(2).persist(spate::StorageLevel::memory_and_disk);
+    n = kept.count();
+    if (kept.count() != n) return 1;  // the second read comes from the spill files
   } else {
     n = input.count();
   }
@@ -107,8 +114,9 @@ Result run_child(const std::vector<std::string>& args, const fs::path& log) {
 
 constexpr const char* kUsage =
     "usage: spate-bench-spill [--budget-mb B] [--master M]\n"
-    "Peak RSS of a sort_by_key of four budgets and of a hot-key group_by_key, each in a process\n"
-    "of its own with --executor-memory B, against the budget plus a tiny job's base.\n"
+    "Peak RSS of a sort_by_key of four budgets, of a hot-key group_by_key and of a\n"
+    "persist(memory_and_disk) of four budgets in two partitions, each in a process of its own\n"
+    "with --executor-memory B, against the budget plus a tiny job's base.\n"
     "  --budget-mb B   the memory budget in MB (default 128)\n"
     "  --master M      the master to run them in (default local[2])\n";
 
@@ -150,7 +158,8 @@ int harness(int argc, char** argv) {
   fmt::print("{:<28} {:>10} {:>9} {:>12} {:>10} {:>22}\n", "job", "data MB", "wall s", "peak RSS MB", "spill MB",
              "target");
   for (auto [job, n, label] : {std::tuple{"sort", sort_records, "sort_by_key, 4x budget"},
-                               std::tuple{"group", group_records, "group_by_key, 75% one key"}}) {
+                               std::tuple{"group", group_records, "group_by_key, 75% one key"},
+                               std::tuple{"persist", sort_records, "persist memory_and_disk"}}) {
     Result r = run_child(cmd(job, n), log);
     double limit = kMaxOverBudget * budget_mb + base.rss_mb;
     fmt::print("{:<28} {:>10.0f} {:>9.2f} {:>12.0f} {:>10.0f} {:>22}\n", label, n * 16 / 1e6, r.wall_s, r.rss_mb,
@@ -164,7 +173,8 @@ int harness(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   spate::serve_if_executor(argc, argv);
-  if (argc > 1 && (std::string(argv[1]) == "sort" || std::string(argv[1]) == "group" || std::string(argv[1]) == "base")) {
+  std::string job = argc > 1 ? argv[1] : "";
+  if (job == "sort" || job == "group" || job == "persist" || job == "base") {
     try {
       spate::Context ctx(argc, argv);
       return run_job(ctx);

@@ -13,12 +13,13 @@ enum class StorageLevel : std::uint8_t {
   /// Not persisted: every action computes the partitions again.
   none = 0,
   /// Records kept as they are in the process's memory, within its memory budget; a partition
-  /// that does not fit is not kept (Spark's MEMORY_ONLY).
+  /// that outgrows what the budget grants while it is computed is not kept (Spark's MEMORY_ONLY).
   memory_only = 1,
   /// Records encoded into a spill file (spill compression, a checksum per block); reading
   /// decodes them. Holds no memory once written (Spark's DISK_ONLY).
   disk_only = 2,
-  /// In memory when the partition fits in the budget, else on disk (Spark's MEMORY_AND_DISK).
+  /// In memory when the partition fits in the budget; one that outgrows it while it is computed
+  /// moves to disk, what was kept so far and every later record (Spark's MEMORY_AND_DISK).
   memory_and_disk = 3,
 };
 

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <exception>
 
+#include <fmt/format.h>
+
 #include "spate/detail/spill_file.hpp"
 #include "spate/detail/task_context.hpp"
 
@@ -141,6 +143,27 @@ bool BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,
   cached_total_ += bytes;
   cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes, 0, false});
   return true;
+}
+
+void BlockStore::put_cached_reserved(std::uint64_t node_id, std::size_t partition,
+                                     std::shared_ptr<const void> block, std::size_t bytes,
+                                     MemoryReservation& reservation) {
+  if (&reservation.pool() != &memory_ || reservation.held() < bytes)
+    throw error(fmt::format("block store: cached partition {} of node {} needs {} reserved bytes of the "
+                            "task memory pool, and its reservation holds {}{}",
+                            partition, node_id, bytes, reservation.held(),
+                            &reservation.pool() != &memory_ ? " of another pool" : ""));
+  std::lock_guard lock(mutex_);
+  reservation.shrink_to(bytes);
+  reservation.hand_over();
+  auto it = cached_.find({node_id, partition});
+  if (it != cached_.end()) {
+    memory_.release(it->second.bytes);
+    cached_total_ -= it->second.bytes;
+    cached_disk_total_ -= it->second.disk_bytes;
+  }
+  cached_total_ += bytes;
+  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes, 0, false});
 }
 
 void BlockStore::put_cached_on_disk(std::uint64_t node_id, std::size_t partition,

@@ -102,6 +102,13 @@ class BlockStore {
   /// next read, as Spark does with a partition that does not fit in memory).
   bool put_cached_block(std::uint64_t node_id, std::size_t partition,
                         std::shared_ptr<const void> block, std::size_t bytes);
+  /// Stores a cached partition of node `node_id` of `bytes` bytes whose memory the task already
+  /// reserved while it computed the partition: the entry takes `bytes` of `reservation` over
+  /// (the rest goes back to the pool and the reservation ends empty), so the memory is never
+  /// free between the task's hold and the store's. Throws spate::error when the reservation is
+  /// not from memory() or holds less than `bytes`.
+  void put_cached_reserved(std::uint64_t node_id, std::size_t partition, std::shared_ptr<const void> block,
+                           std::size_t bytes, MemoryReservation& reservation);
   /// Stores a cached partition of node `node_id` kept on disk (a DiskPartition) of `disk_bytes`
   /// bytes; it takes no memory from the budget, so it is always kept.
   void put_cached_on_disk(std::uint64_t node_id, std::size_t partition,

@@ -86,7 +86,23 @@ class MemoryReservation {
     pool_.release(held_);
     held_ = 0;
   }
+  /// Gives back what is held past `bytes` (nothing when it holds no more than that).
+  void shrink_to(std::uint64_t bytes) noexcept {
+    if (held_ <= bytes) return;
+    pool_.release(held_ - bytes);
+    held_ = bytes;
+  }
+  /// Ends the reservation without giving anything back, returning the bytes it held: the caller
+  /// now owns them and releases them to pool() itself. For memory that outlives its consumer
+  /// (a cached partition handed to the block store), so that it is never free in between.
+  std::uint64_t hand_over() noexcept {
+    std::uint64_t bytes = held_;
+    held_ = 0;
+    return bytes;
+  }
   std::uint64_t held() const noexcept { return held_; }
+  /// The pool it reserves from.
+  MemoryPool& pool() const noexcept { return pool_; }
 
  private:
   static constexpr std::uint64_t kStep = std::uint64_t{1} << 20;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -19,8 +20,10 @@
 #include "spate/detail/block_store.hpp"
 #include "spate/detail/emit.hpp"
 #include "spate/detail/graph_codec.hpp"
+#include "spate/detail/partition_unroller.hpp"
 #include "spate/detail/spill_file.hpp"
 #include "spate/detail/task_context.hpp"
+#include "spate/detail/thread_coroutine.hpp"
 #include "spate/error.hpp"
 #include "spate/partitioner.hpp"
 #include "spate/record_traits.hpp"
@@ -122,73 +125,45 @@ class Node : public NodeBase {
 
  private:
   void iterate_cached(TaskContext& tc, std::size_t p, Emit<T> out) {
-    using Block = std::vector<T>;
     auto entry = tc.blocks().cached_entry(id(), p);
-    if (entry.on_disk) {
-      if constexpr (is_serializable_v<T>) {
-        read_from_disk(tc, *std::static_pointer_cast<const DiskPartition>(entry.block), out);
-        return;
-      }
-    }
-    auto block = std::static_pointer_cast<const Block>(entry.block);
-    if (!block) {
-      StorageLevel level = storage_level();
-      if constexpr (is_serializable_v<T>) {
-        if (level == StorageLevel::disk_only) {
-          compute_to_disk(tc, p, out);
+    if (entry.block) {
+      if (entry.on_disk) {
+        if constexpr (is_serializable_v<T>) {
+          read_from_disk(tc, *std::static_pointer_cast<const DiskPartition>(entry.block), out);
           return;
         }
       }
-      auto fresh = std::make_shared<Block>();
-      auto keep = [&](T&& x) { fresh->push_back(std::move(x)); };
-      compute(tc, p, Emit<T>(keep));
-      fresh->shrink_to_fit();
-      if (tc.blocks().put_cached_block(id(), p, fresh, fresh->capacity() * sizeof(T))) {
-        tc.note_cached(id());
-      } else if constexpr (is_serializable_v<T>) {
-        // Past the memory budget, memory_and_disk keeps the partition on disk instead.
-        if (level == StorageLevel::memory_and_disk) store_on_disk(tc, p, *fresh);
+      std::size_t n = 0;
+      for (const T& x : *std::static_pointer_cast<const std::vector<T>>(entry.block)) {
+        if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
+        T copy(x);
+        out(std::move(copy));
       }
-      block = std::move(fresh);
+      return;
     }
-    std::size_t n = 0;
-    for (const T& x : *block) {
-      if (n++ % kRecordsBetweenChecks == 0) tc.check_killed();
-      T copy(x);
-      out(std::move(copy));
-    }
-  }
-
-  // disk_only: each record goes to the spill file and on downstream, so the partition is never
-  // held whole in memory. A task that stops early (an exception) leaves nothing stored.
-  void compute_to_disk(TaskContext& tc, std::size_t p, Emit<T> out) {
-    auto disk = std::make_shared<DiskPartition>();
-    disk->file = std::make_unique<SpillFile>(tc.blocks().spill_dir(), tc.blocks().spill_compression());
-    RunWriter<T> writer(*disk->file);
-    auto keep = [&](T&& x) {
-      writer.add(x);
-      ++disk->records;
-      out(std::move(x));
+    // Not here yet: each record goes downstream as it is computed, and a copy is kept where the
+    // level says (PartitionUnroller), so no level holds the partition whole before passing it on.
+    PartitionUnroller<T> kept(tc, storage_level());
+    // A consumer that stops reading early (a map_partitions function, through
+    // ThreadCoroutine::Stopped) would leave the partition unkept and computed again next time:
+    // the rest is computed and kept first, then the stop goes on. One no longer kept stops at once.
+    std::exception_ptr stopped;
+    auto pass = [&](T&& x) {
+      kept.keep(x);
+      if (stopped) {
+        if (!kept.keeping()) std::rethrow_exception(stopped);
+        return;
+      }
+      try {
+        out(std::move(x));
+      } catch (const ThreadCoroutine::Stopped&) {
+        if (!kept.keeping()) throw;
+        stopped = std::current_exception();
+      }
     };
-    compute(tc, p, Emit<T>(keep));
-    writer.flush();
-    disk->file->end_writing();
-    std::uint64_t bytes = disk->file->size();
-    tc.blocks().put_cached_on_disk(id(), p, std::move(disk), bytes);
-    tc.note_cached(id());
-  }
-
-  void store_on_disk(TaskContext& tc, std::size_t p, const std::vector<T>& records) {
-    auto disk = std::make_shared<DiskPartition>();
-    disk->file = std::make_unique<SpillFile>(tc.blocks().spill_dir(), tc.blocks().spill_compression());
-    RunWriter<T> writer(*disk->file);
-    for (const T& x : records) writer.add(x);
-    writer.flush();
-    disk->file->end_writing();
-    disk->records = records.size();
-    std::uint64_t bytes = disk->file->size();
-    tc.blocks().put_cached_on_disk(id(), p, std::move(disk), bytes);
-    tc.note_cached(id());
+    compute(tc, p, Emit<T>(pass));
+    kept.finish(id(), p);
+    if (stopped) std::rethrow_exception(stopped);
   }
 
   void read_from_disk(TaskContext& tc, const DiskPartition& disk, Emit<T> out) {

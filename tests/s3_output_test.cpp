@@ -125,8 +125,8 @@ TEST_CASE("save_as_text_file to s3:// with gzip or zstd writes compressed parts 
   }
 }
 
-TEST_CASE("save_as_object_file to s3:// writes parts that object_file reads back, split by block; "
-          "a damaged or rewritten part fails the job naming it",
+TEST_CASE("save_as_object_file to s3:// writes parts that object_file reads back, split by block, "
+          "and a damaged or rewritten part fails the job naming it",
           "[s3][s3_output]") {
   SPATE_REQUIRE_S3RVER();
   S3TestServer server({"objs"});

@@ -69,6 +69,15 @@ spate::Context budget_context(const std::string& master, int task_attempts = 4) 
       .master = master, .task_attempts = task_attempts, .executor_memory = kBudget, .progress = false, .ui = false});
 }
 
+// kFatPartitions partitions of a Fat per input number, each computation counted in `computed`.
+template <class Counter>
+spate::Dataset<Fat> counted_fat_records(spate::Context& ctx, const std::vector<int>& input, Counter computed) {
+  return ctx.parallelize(input, kFatPartitions).map([computed](int x) {
+    computed.add(1);
+    return Fat(x);
+  });
+}
+
 // Waits until the pool is back to `used` bytes: tasks of a failed job that were still running
 // when it failed end a moment later.
 bool pool_returns_to(spate::Context& ctx, std::uint64_t used) {
@@ -170,10 +179,7 @@ TEST_CASE("memory_and_disk past the budget holds no more records than the budget
   auto computed = ctx.accumulator<long>();
   auto input = ids(kFatRecords);
   reset_peak();
-  auto persisted = ctx.parallelize(input, kFatPartitions).map([computed](int x) {
-    computed.add(1);
-    return Fat(x);
-  }).persist(StorageLevel::memory_and_disk);
+  auto persisted = counted_fat_records(ctx, input, computed).persist(StorageLevel::memory_and_disk);
   REQUIRE(persisted.count() == input.size());
   if (!in_processes(ctx)) {
     // Before the unrolling, the whole partition (10,000 records) was held before it was kept.
@@ -197,10 +203,7 @@ TEST_CASE("memory_only past the budget passes every record on, keeps none and co
   auto computed = ctx.accumulator<long>();
   auto input = ids(kFatRecords);
   reset_peak();
-  auto persisted = ctx.parallelize(input, kFatPartitions).map([computed](int x) {
-    computed.add(1);
-    return Fat(x);
-  }).persist(StorageLevel::memory_only);
+  auto persisted = counted_fat_records(ctx, input, computed).persist(StorageLevel::memory_only);
   REQUIRE(persisted.count() == input.size());
   if (!in_processes(ctx)) {
     CHECK(fat_peak.load() <= static_cast<long>(kBudget / sizeof(Fat)) + kInFlight);

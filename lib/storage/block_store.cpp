@@ -130,18 +130,31 @@ void BlockStore::shuffle_idle(int shuffle_id) {
   });
 }
 
+namespace {
+
+/// Stores `entry` (whose memory is already reserved in `memory`) at `key` of the cached
+/// partitions, freeing what an entry there held, and keeps the memory and disk totals right.
+template <class Map>
+void replace_cached(Map& cached, const typename Map::key_type& key, typename Map::mapped_type entry,
+                    MemoryPool& memory, std::uint64_t& memory_total, std::uint64_t& disk_total) {
+  if (auto it = cached.find(key); it != cached.end()) {
+    memory.release(it->second.bytes);
+    memory_total -= it->second.bytes;
+    disk_total -= it->second.disk_bytes;
+  }
+  memory_total += entry.bytes;
+  disk_total += entry.disk_bytes;
+  cached.insert_or_assign(key, std::move(entry));
+}
+
+}  // namespace
+
 bool BlockStore::put_cached_block(std::uint64_t node_id, std::size_t partition,
                                   std::shared_ptr<const void> block, std::size_t bytes) {
   std::lock_guard lock(mutex_);
-  auto it = cached_.find({node_id, partition});
   if (!memory_.try_reserve(bytes)) return false;
-  if (it != cached_.end()) {
-    memory_.release(it->second.bytes);
-    cached_total_ -= it->second.bytes;
-    cached_disk_total_ -= it->second.disk_bytes;
-  }
-  cached_total_ += bytes;
-  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes, 0, false});
+  replace_cached(cached_, {node_id, partition}, {std::move(block), bytes, 0, false}, memory_,
+                 cached_total_, cached_disk_total_);
   return true;
 }
 
@@ -156,27 +169,15 @@ void BlockStore::put_cached_reserved(std::uint64_t node_id, std::size_t partitio
   std::lock_guard lock(mutex_);
   reservation.shrink_to(bytes);
   reservation.hand_over();
-  auto it = cached_.find({node_id, partition});
-  if (it != cached_.end()) {
-    memory_.release(it->second.bytes);
-    cached_total_ -= it->second.bytes;
-    cached_disk_total_ -= it->second.disk_bytes;
-  }
-  cached_total_ += bytes;
-  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), bytes, 0, false});
+  replace_cached(cached_, {node_id, partition}, {std::move(block), bytes, 0, false}, memory_,
+                 cached_total_, cached_disk_total_);
 }
 
 void BlockStore::put_cached_on_disk(std::uint64_t node_id, std::size_t partition,
                                     std::shared_ptr<const DiskPartition> block, std::uint64_t disk_bytes) {
   std::lock_guard lock(mutex_);
-  auto it = cached_.find({node_id, partition});
-  if (it != cached_.end()) {
-    memory_.release(it->second.bytes);
-    cached_total_ -= it->second.bytes;
-    cached_disk_total_ -= it->second.disk_bytes;
-  }
-  cached_disk_total_ += disk_bytes;
-  cached_.insert_or_assign({node_id, partition}, Cached{std::move(block), 0, disk_bytes, true});
+  replace_cached(cached_, {node_id, partition}, {std::move(block), 0, disk_bytes, true}, memory_,
+                 cached_total_, cached_disk_total_);
 }
 
 BlockStore::CachedEntry BlockStore::cached_entry(std::uint64_t node_id, std::size_t partition) const {
